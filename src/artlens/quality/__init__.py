@@ -1,0 +1,1 @@
+"""Image quality screening: technical metrics, classical IQA, marketplace compliance, policies, reports."""
