@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,8 +110,10 @@ def register(weight: WeightFile) -> WeightFile:
     """Add ``weight`` to the registry (its name must be new) and return it."""
     if weight.name in REGISTRY:
         raise ValueError(f"weight file {weight.name!r} is registered twice")
-    if not weight.prefix_pinned and len(weight.sha256) != 64:
-        raise ValueError(f"weight file {weight.name!r}: sha256 must be 64 hex digits")
+    pattern = r"[0-9a-f]{8,64}" if weight.prefix_pinned else r"[0-9a-f]{64}"
+    if not re.fullmatch(pattern, weight.sha256):
+        need = "8 to 64 hex digits" if weight.prefix_pinned else "64 hex digits"
+        raise ValueError(f"weight file {weight.name!r}: sha256 must be {need}, lower case")
     REGISTRY[weight.name] = weight
     return weight
 
@@ -297,7 +301,7 @@ def _fetch_from_url(source: UrlSource, out: Path) -> Path:
     try:
         with urllib.request.urlopen(request, timeout=60) as response, open(out, "wb") as dst:
             shutil.copyfileobj(response, dst, _CHUNK)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise WeightsError(f"download failed: {reason}") from exc
     return out
