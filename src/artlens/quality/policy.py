@@ -34,6 +34,7 @@ from artlens.errors import PolicyError
 
 __all__ = [
     "RULES",
+    "VERDICTS",
     "CheckResult",
     "Policy",
     "RuleSpec",
@@ -42,6 +43,9 @@ __all__ = [
     "load_policy",
     "verdict_of",
 ]
+
+#: The verdicts, best first.
+VERDICTS = ("pass", "review", "fail")
 
 _TOP_KEYS = ("name", "description", "source", "extends", "rules")
 _NUMERIC_KEYS = ("min", "max", "review_min", "review_max")
