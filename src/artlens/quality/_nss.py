@@ -86,19 +86,27 @@ def to_grey255(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(grey, dtype=np.float32)
 
 
-def mscn(grey: np.ndarray, *, sigma: float = 7.0 / 6.0, ksize: int = 7, c: float = 1.0) -> np.ndarray:
+def mscn(
+    grey: np.ndarray,
+    *,
+    sigma: float = 7.0 / 6.0,
+    ksize: int = 7,
+    c: float = 1.0,
+    border: int = cv2.BORDER_REPLICATE,
+) -> np.ndarray:
     """Mean-subtracted contrast-normalised coefficients of a 0-255 grey image.
 
     ``(I - mu) / (sd + c)`` where ``mu`` and ``sd`` are the local mean and standard deviation under a
-    normalised ``ksize`` x ``ksize`` Gaussian window of width ``sigma`` (borders replicated). Computed in
+    normalised ``ksize`` x ``ksize`` Gaussian window of width ``sigma`` (OpenCV ``border`` mode, replicated
+    by default). Computed in
     float64 (``E[I^2] - mu^2`` cancels badly in float32) and returned as float32. Coefficients smaller than
     :data:`FLAT_EPS` are set to exactly zero: in flat areas ``I - mu`` is zero up to rounding, and left as
     rounding noise its random sign would tip the AGGD fits' left/right split.
     """
     img = np.asarray(grey, dtype=np.float64)
     size = (ksize, ksize)
-    mu = cv2.GaussianBlur(img, size, sigma, borderType=cv2.BORDER_REPLICATE)
-    var = cv2.GaussianBlur(img * img, size, sigma, borderType=cv2.BORDER_REPLICATE)
+    mu = cv2.GaussianBlur(img, size, sigma, borderType=border)
+    var = cv2.GaussianBlur(img * img, size, sigma, borderType=border)
     var -= mu * mu
     sd = np.sqrt(np.abs(var, out=var), out=var)
     sd += c

