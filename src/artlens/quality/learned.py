@@ -1,0 +1,626 @@
+"""A learned no-reference quality model: frozen pretrained features and a small trained head.
+
+The backbone (MobileNetV2 by default) is never fine-tuned. :meth:`QualityModel.embed` runs its last
+convolution on the whole frame, downscaled so its longest side is at most ``sizes[0]`` (then at each smaller
+size in ``sizes``), padded to a multiple of 32 rather than centre-cropped, and pools the cells that cover the
+image with several statistics (mean, and spread or peak statistics that keep a small sharp or damaged region
+visible in a large frame). The pooled vectors of all scales are concatenated; a head
+(standardise -> Linear -> ReLU -> Dropout -> Linear) maps them to a raw score, and
+``quality = 100 * sigmoid(a * raw + b)`` maps that to 0-100, higher is better.
+
+The head is trained on cached features (:func:`train_head`) in seconds: regression onto distortion-level
+targets plus a margin ranking loss over pairs known to be ordered (a clean crop beats its distorted
+versions; a lower level of one distortion beats a higher level), the self-supervised ranking idea of RankIQA.
+Training data come from :func:`build_training_set` (or, crop by crop with a feature cache,
+:func:`embed_training_set`) over pristine photos and the distortions of :mod:`artlens.quality.distortions`.
+
+A trained model is a folder: ``config.json`` (:class:`QualityModelConfig`) and ``model.safetensors`` (the
+head only; the backbone is named in the config and resolved through :mod:`artlens.weights`).
+
+References
+----------
+.. [1] X. Liu, J. van de Weijer and A. D. Bagdanov, "RankIQA: Learning from Rankings for No-reference Image
+   Quality Assessment", ICCV 2017.
+.. [2] M. Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from artlens.backbones import Backbone, get_backbone
+from artlens.errors import ArtlensError, ConfigError, ImageLoadError, WeightsError
+from artlens.quality.distortions import DISTORTIONS, LEVELS
+
+__all__ = [
+    "SCHEMA",
+    "QualityHead",
+    "QualityModel",
+    "QualityModelConfig",
+    "build_training_set",
+    "embed_training_set",
+    "level_target",
+    "train_head",
+]
+
+SCHEMA = "artlens.quality-model/1"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+_STRIDE = 32
+_POOLS = ("mean", "std", "max")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Configuration
+# ------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QualityModelConfig:
+    """Everything needed to rebuild a :class:`QualityModel` apart from the head's weights.
+
+    Attributes
+    ----------
+    backbone
+        Name passed to :func:`artlens.backbones.get_backbone`.
+    sizes
+        Longest image side (px) at each scale, largest first; images are only ever downscaled.
+    pooling
+        Spatial statistics per channel, per scale: ``mean``, ``std``, ``max`` or ``qNN`` (the NN-th
+        percentile over the cells, e.g. ``q90``).
+    feature_dim
+        Channels of the backbone's last convolution (0: taken from the backbone when the model is built).
+    hidden
+        Width of the head's hidden layer.
+    dropout
+        Dropout rate of the head while training.
+    calibration
+        ``(a, b)`` with ``quality = 100 * sigmoid(a * raw + b)``.
+    schema
+        Format version of the saved folder.
+    """
+
+    backbone: str = "mobilenet_v2"
+    sizes: tuple[int, ...] = (448, 224)
+    pooling: tuple[str, ...] = ("mean", "std", "max")
+    feature_dim: int = 0
+    hidden: int = 128
+    dropout: float = 0.25
+    calibration: tuple[float, float] = (6.0, -3.0)
+    schema: str = SCHEMA
+    notes: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+        object.__setattr__(self, "pooling", tuple(str(p) for p in self.pooling))
+        object.__setattr__(self, "calibration", tuple(float(c) for c in self.calibration))
+        if self.schema != SCHEMA:
+            raise ConfigError(f"quality model schema {self.schema!r} is not supported (expected {SCHEMA!r})")
+        if not self.sizes or any(s < _STRIDE for s in self.sizes):
+            raise ConfigError(f"sizes must be one or more sides of at least {_STRIDE} px, got {self.sizes}")
+        if not self.pooling:
+            raise ConfigError("pooling needs at least one statistic")
+        for p in self.pooling:
+            _check_pool(p)
+        if self.hidden < 1 or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"invalid head: hidden={self.hidden}, dropout={self.dropout}")
+        if len(self.calibration) != 2 or not all(math.isfinite(c) for c in self.calibration):
+            raise ConfigError(f"calibration must be two finite numbers (a, b), got {self.calibration}")
+
+    @property
+    def embed_dim(self) -> int:
+        """Length of the pooled multi-scale feature vector."""
+        return self.feature_dim * len(self.pooling) * len(self.sizes)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        d = asdict(self)
+        d["sizes"] = list(self.sizes)
+        d["pooling"] = list(self.pooling)
+        d["calibration"] = list(self.calibration)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> QualityModelConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a quality model config must be a JSON object, got {type(data).__name__}")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown quality model config keys: {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid quality model config: {exc}") from exc
+
+
+def _check_pool(name: str) -> None:
+    if name in _POOLS:
+        return
+    if name.startswith("q") and name[1:].isdigit() and 0 <= int(name[1:]) <= 100:
+        return
+    raise ConfigError(f"unknown pooling {name!r}; use mean, std, max or qNN (0-100)")
+
+
+def _pool(maps: torch.Tensor, name: str) -> torch.Tensor:
+    """(B, C, h, w) -> (B, C) by one spatial statistic."""
+    flat = maps.flatten(2)
+    if name == "mean":
+        return flat.mean(dim=2)
+    if name == "std":
+        return flat.std(dim=2, correction=0)
+    if name == "max":
+        return flat.amax(dim=2)
+    return torch.quantile(flat, int(name[1:]) / 100.0, dim=2)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The head
+# ------------------------------------------------------------------------------------------------------------
+
+class QualityHead(nn.Module):
+    """Standardise the pooled features, then Linear -> ReLU -> Dropout -> Linear -> raw score.
+
+    Parameters
+    ----------
+    in_dim
+        Length of the input feature vector.
+    hidden
+        Hidden width.
+    dropout
+        Dropout rate (active in training mode only).
+    """
+
+    def __init__(self, in_dim: int, hidden: int = 128, dropout: float = 0.25) -> None:
+        super().__init__()
+        self.register_buffer("feature_mean", torch.zeros(in_dim))
+        self.register_buffer("feature_scale", torch.ones(in_dim))
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                 nn.Linear(hidden, 1))
+
+    @property
+    def in_dim(self) -> int:
+        return int(self.feature_mean.shape[0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, in_dim) features -> (N,) raw scores."""
+        return self.net((x - self.feature_mean) / self.feature_scale).squeeze(-1)
+
+
+def _new_head(in_dim: int, hidden: int, dropout: float, seed: int = 0) -> QualityHead:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return QualityHead(in_dim, hidden, dropout)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The model
+# ------------------------------------------------------------------------------------------------------------
+
+class QualityModel:
+    """Frozen backbone + trained head, scoring RGB images 0-100 (higher is better).
+
+    Parameters
+    ----------
+    config
+        The model's configuration.
+    head
+        A trained head whose input length is ``config.embed_dim``; a freshly initialised one when None.
+    backbone
+        The feature extractor; ``get_backbone(config.backbone, device=device)`` when None.
+    device
+        Passed to :func:`artlens.backbones.get_backbone` when ``backbone`` is None.
+    """
+
+    def __init__(self, config: QualityModelConfig | None = None, head: QualityHead | None = None,
+                 backbone: Backbone | None = None, *, device: str | None = None) -> None:
+        config = config or QualityModelConfig()
+        self.backbone = backbone if backbone is not None else get_backbone(config.backbone, device=device)
+        dim = int(self.backbone.spec.feature_dim)
+        if config.feature_dim == 0:
+            config = replace(config, feature_dim=dim)
+        elif config.feature_dim != dim:
+            raise ConfigError(f"config expects {config.feature_dim} backbone channels but "
+                              f"{self.backbone.spec.name!r} gives {dim}")
+        self.config = config
+        if head is None:
+            head = _new_head(config.embed_dim, config.hidden, config.dropout)
+        if head.in_dim != config.embed_dim:
+            raise ConfigError(f"head takes {head.in_dim} features but the config pools {config.embed_dim}")
+        self.head = head.eval().to(self.backbone.device)
+        scale = 1.0 / (255.0 * np.asarray(self.backbone.spec.std, np.float32))
+        self._scale = scale.astype(np.float32)
+        mean = np.asarray(self.backbone.spec.mean, np.float32)
+        self._offset = (mean * 255.0 * self._scale).astype(np.float32)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"QualityModel(backbone={c.backbone!r}, sizes={c.sizes}, pooling={c.pooling})"
+
+    # -- persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (the head) into ``directory``; returns it."""
+        from safetensors.torch import save_file
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
+        (out / CONFIG_FILE).write_text(text, encoding="utf-8")
+        state = {k: v.detach().to("cpu", torch.float32).contiguous()
+                 for k, v in self.head.state_dict().items()}
+        save_file(state, str(out / WEIGHTS_FILE), metadata={"schema": SCHEMA})
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path, *, backbone: Backbone | None = None,
+             device: str | None = None) -> QualityModel:
+        """Rebuild a model saved by :meth:`save`.
+
+        Raises
+        ------
+        ConfigError
+            ``config.json`` is missing or invalid.
+        WeightsError
+            ``model.safetensors`` is missing, unreadable or does not fit the config.
+        """
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = Path(directory)
+        try:
+            data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{folder / CONFIG_FILE}: cannot read quality model config: {exc}") from exc
+        config = QualityModelConfig.from_dict(data)
+        if config.feature_dim <= 0:
+            raise ConfigError(f"{folder / CONFIG_FILE}: feature_dim must be positive in a saved model")
+        try:
+            state = load_file(str(folder / WEIGHTS_FILE))
+        except (OSError, SafetensorError) as exc:
+            raise WeightsError(f"{folder / WEIGHTS_FILE}: cannot read quality head: {exc}") from exc
+        head = QualityHead(config.embed_dim, config.hidden, config.dropout)
+        try:
+            head.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = " ".join(str(exc).strip().splitlines()[:2])
+            raise WeightsError(f"{folder / WEIGHTS_FILE} does not fit its config: {first}") from exc
+        return cls(config, head, backbone, device=device)
+
+    # -- features
+    def _prepare(self, rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """Downscale so the longest side is at most ``size``, normalise, pad to a multiple of 32.
+
+        Returns the (3, Hp, Wp) float32 array and the number of feature cells (rows, cols) covering the image.
+        """
+        h, w = rgb.shape[:2]
+        scale = size / max(h, w)
+        if scale < 1.0:
+            nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+            rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+        h, w = rgb.shape[:2]
+        x = rgb.astype(np.float32) * self._scale - self._offset
+        ph, pw = -h % _STRIDE, -w % _STRIDE
+        if ph or pw:
+            border = cv2.BORDER_REFLECT_101 if ph < h and pw < w else cv2.BORDER_REPLICATE
+            x = cv2.copyMakeBorder(x, 0, ph, 0, pw, border)
+        return np.ascontiguousarray(x.transpose(2, 0, 1)), (-(-h // _STRIDE), -(-w // _STRIDE))
+
+    def embed(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None) -> torch.Tensor:
+        """Pooled multi-scale features of each image.
+
+        Parameters
+        ----------
+        rgbs
+            RGB images (H, W, 3) uint8 of any sizes (grey and RGBA are accepted), or an (N, H, W, 3) array.
+        batch_size
+            Images per forward pass; images are batched only with others of the same padded shape.
+            Default: 1 on the CPU (batches of large inputs run slower there), 16 on an accelerator.
+
+        Returns
+        -------
+        torch.Tensor
+            (N, config.embed_dim) float32 on the CPU.
+        """
+        from artlens.backbones import _as_rgb_uint8
+
+        if batch_size is None:
+            batch_size = 1 if self.backbone.device.type == "cpu" else 16
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        images = [_as_rgb_uint8(im) for im in rgbs]
+        c = self.config
+        per_scale = c.feature_dim * len(c.pooling)
+        out = torch.zeros((len(images), c.embed_dim), dtype=torch.float32)
+        with torch.inference_mode():
+            for s, size in enumerate(c.sizes):
+                prepared = [self._prepare(im, size) for im in images]
+                groups: dict[tuple[int, ...], list[int]] = {}
+                for i, (arr, cells) in enumerate(prepared):
+                    groups.setdefault((*arr.shape, *cells), []).append(i)
+                for key, idx in groups.items():
+                    rows, cols = key[-2:]
+                    for start in range(0, len(idx), batch_size):
+                        chunk = idx[start:start + batch_size]
+                        x = torch.from_numpy(np.stack([prepared[i][0] for i in chunk]))
+                        maps = self.backbone.feature_maps(x)[:, :, :rows, :cols].float()
+                        pooled = torch.cat([_pool(maps, p) for p in c.pooling], dim=1).cpu()
+                        out[chunk, s * per_scale:(s + 1) * per_scale] = pooled
+        return out
+
+    # -- scores
+    def raw_scores(self, features: torch.Tensor | np.ndarray) -> np.ndarray:
+        """The head's raw outputs (N,) for pooled features from :meth:`embed`."""
+        x = features if isinstance(features, torch.Tensor) else torch.as_tensor(
+            np.asarray(features, np.float32))
+        if x.ndim != 2 or x.shape[1] != self.config.embed_dim:
+            raise ArtlensError(f"expected features (N, {self.config.embed_dim}), got {tuple(x.shape)}")
+        with torch.inference_mode():
+            return self.head.eval()(x.to(self.backbone.device, torch.float32)).double().cpu().numpy()
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw scores to 0-100 with the config's ``(a, b)``."""
+        a, b = self.config.calibration
+        z = np.clip(a * np.asarray(raw, np.float64) + b, -60.0, 60.0)
+        return 100.0 / (1.0 + np.exp(-z))
+
+    def score(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Quality 0-100 (higher is better) of each image, float64 (N,)."""
+        return self.calibrate(self.raw_scores(self.embed(rgbs, batch_size=batch_size)))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Training
+# ------------------------------------------------------------------------------------------------------------
+
+def train_head(features: torch.Tensor | np.ndarray, targets: np.ndarray | Sequence[float],
+               pairs: np.ndarray | Sequence[tuple[int, int]], *, epochs: int = 150, lr: float = 1e-3,
+               rank_weight: float = 1.0, margin: float = 0.05, weight_decay: float = 1e-3,
+               hidden: int = 128, dropout: float = 0.25, batch_size: int = 128, seed: int = 0) -> QualityHead:
+    """Fit a :class:`QualityHead` on cached features.
+
+    The loss is ``MSE(head(x), target) + rank_weight * mean(max(0, margin - (s_i - s_j)))`` over pairs
+    ``(i, j)`` in which image ``i`` is known to be better than image ``j`` (RankIQA's margin ranking loss).
+
+    Parameters
+    ----------
+    features
+        (N, D) pooled features (:meth:`QualityModel.embed`).
+    targets
+        (N,) regression targets, e.g. :func:`level_target` of each image's distortion level.
+    pairs
+        (P, 2) indices ``(better, worse)``; may be empty.
+    epochs
+        Passes over the images (each step also draws ``batch_size`` pairs).
+    lr, weight_decay
+        AdamW settings.
+    rank_weight, margin
+        Weight and margin of the ranking term.
+    hidden, dropout
+        Head shape; store the same values in :class:`QualityModelConfig`.
+    batch_size
+        Images (and pairs) per step.
+    seed
+        Seeds initialisation and batch order; the result is deterministic on the CPU.
+
+    Returns
+    -------
+    QualityHead
+        In eval mode, on the CPU, with the feature standardisation of ``features`` built in.
+
+    References
+    ----------
+    X. Liu, J. van de Weijer and A. D. Bagdanov, "RankIQA: Learning from Rankings for No-reference Image
+    Quality Assessment", ICCV 2017.
+    """
+    x = torch.as_tensor(np.asarray(features, np.float32) if not isinstance(features, torch.Tensor)
+                        else features.detach().float().cpu())
+    y = torch.as_tensor(np.asarray(targets, np.float32))
+    p = torch.as_tensor(np.asarray(pairs, np.int64).reshape(-1, 2))
+    n = x.shape[0]
+    if x.ndim != 2 or n < 2 or y.shape != (n,):
+        raise ArtlensError(f"need features (N>=2, D) and targets (N,), "
+                           f"got {tuple(x.shape)} and {tuple(y.shape)}")
+    if p.numel() and (int(p.min()) < 0 or int(p.max()) >= n):
+        raise ArtlensError(f"pair indices must lie in [0, {n})")
+    if epochs < 1 or batch_size < 1:
+        raise ArtlensError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+
+    head = _new_head(x.shape[1], hidden, dropout, seed)
+    mean = x.mean(dim=0)
+    std = x.std(dim=0, correction=0)
+    head.feature_mean.copy_(mean)
+    head.feature_scale.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    steps_per_epoch = max(1, -(-n // batch_size))
+    head.train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # dropout masks
+        for _ in range(epochs):
+            order = torch.randperm(n, generator=gen)
+            for k in range(steps_per_epoch):
+                idx = order[k * batch_size:(k + 1) * batch_size]
+                loss = nn.functional.mse_loss(head(x[idx]), y[idx])
+                if rank_weight > 0 and p.shape[0]:
+                    sel = p[torch.randint(p.shape[0], (min(batch_size, p.shape[0]),), generator=gen)]
+                    both = head(x[sel.reshape(-1)]).reshape(-1, 2)
+                    loss = loss + rank_weight * torch.relu(margin - (both[:, 0] - both[:, 1])).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+    return head.eval()
+
+
+def level_target(level: int) -> float:
+    """Regression target of a distortion level: 1.0 for a clean image (level 0), ``1 - level / 6`` else."""
+    return 1.0 - level / 6.0
+
+
+def _load_rgb(item: str | Path | np.ndarray) -> np.ndarray:
+    from artlens.backbones import _as_rgb_uint8
+
+    if isinstance(item, np.ndarray):
+        return _as_rgb_uint8(item)
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(item)
+    try:
+        with Image.open(path) as im:
+            return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ImageLoadError(path, str(exc)) from exc
+
+
+def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: int, rng: np.random.Generator,
+                    size: int, per_crop: int, distortions: Sequence[str] | None
+                    ) -> Iterator[tuple[list[np.ndarray], list[float], list[tuple[int, int]]]]:
+    """Per pristine crop: its images (clean first), targets and local ranking pairs."""
+    names = list(distortions) if distortions is not None else list(DISTORTIONS)
+    unknown = [n for n in names if n not in DISTORTIONS]
+    if unknown or not names:
+        raise ArtlensError(f"unknown distortions {unknown}; available: {', '.join(DISTORTIONS)}")
+    if per_image < 1 or per_crop < 1 or size < _STRIDE:
+        raise ArtlensError(f"need per_image >= 1, per_crop >= 1 and size >= {_STRIDE}")
+    queue: list[str] = []
+    for item in pristine:
+        full = _load_rgb(item)
+        for _ in range(per_image):
+            img = full
+            # a random downscale first: photos are judged after resizing, and it removes sensor noise
+            longest = int(rng.integers(size, 2 * size + 1))
+            scale = longest / max(img.shape[:2])
+            if scale < 1.0:
+                new_size = (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale)))
+                img = cv2.resize(img, new_size, interpolation=cv2.INTER_AREA)
+            side = min(size, *img.shape[:2])
+            top = int(rng.integers(0, img.shape[0] - side + 1))
+            left = int(rng.integers(0, img.shape[1] - side + 1))
+            crop = np.ascontiguousarray(img[top:top + side, left:left + side])
+            images, targets, pairs = [crop], [level_target(0)], []
+            chosen = []
+            for _ in range(min(per_crop, len(names))):  # cycle through all distortions evenly
+                if not queue:
+                    queue = [names[i] for i in rng.permutation(len(names))]
+                pick = next((q for q in queue if q not in chosen), queue[0])
+                queue.remove(pick)
+                chosen.append(pick)
+            for name in chosen:
+                seed = int(rng.integers(2**63))
+                first = len(images)
+                for level in LEVELS:
+                    images.append(DISTORTIONS[name](crop, level, np.random.default_rng(seed)))
+                    targets.append(level_target(level))
+                    pairs.append((0, len(images) - 1))
+                for a in range(len(LEVELS)):
+                    for b in range(a + 1, len(LEVELS)):
+                        pairs.append((first + a, first + b))
+            yield images, targets, pairs
+
+
+def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image: int = 2,
+                       rng: np.random.Generator, size: int = 448, per_crop: int = 3,
+                       distortions: Sequence[str] | None = None
+                       ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Clean crops of pristine photos and graded distortions of them, with targets and ranking pairs.
+
+    Parameters
+    ----------
+    pristine
+        Image files (or RGB arrays) of good quality.
+    per_image
+        Random crops per pristine image. Each photo is first downscaled so its longest side is a random
+        length in ``[size, 2 * size]`` (never upscaled), then a square of side ``min(size, h, w)`` is cut.
+    rng
+        Source of every random choice; the set is deterministic given its state.
+    size
+        Crop side in pixels.
+    per_crop
+        Different distortions per crop, each applied at all five levels; distortions are used in turn so
+        each is used about equally often.
+    distortions
+        Names to draw from (default: all of :data:`artlens.quality.distortions.DISTORTIONS`).
+
+    Returns
+    -------
+    images : list of numpy.ndarray
+        Per crop: the clean crop, then ``per_crop x 5`` distorted versions.
+    level_targets : numpy.ndarray
+        (N,) float32: 1.0 for clean, ``1 - level / 6`` for distorted.
+    pairs : numpy.ndarray
+        (P, 2) int64 ``(better, worse)``: clean over each of its distorted versions, and within one
+        distortion of one crop each lower level over each higher level.
+
+    Raises
+    ------
+    ImageLoadError
+        A pristine file cannot be read.
+    """
+    images: list[np.ndarray] = []
+    targets: list[float] = []
+    pairs: list[tuple[int, int]] = []
+    for crop_images, crop_targets, crop_pairs in _training_crops(
+            pristine, per_image=per_image, rng=rng, size=size, per_crop=per_crop, distortions=distortions):
+        base = len(images)
+        images.extend(crop_images)
+        targets.extend(crop_targets)
+        pairs.extend((base + a, base + b) for a, b in crop_pairs)
+    return images, np.asarray(targets, np.float32), np.asarray(pairs, np.int64).reshape(-1, 2)
+
+
+def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, seed: int = 0,
+                       per_image: int = 2, size: int = 448, per_crop: int = 3,
+                       distortions: Sequence[str] | None = None, cache: str | Path | None = None,
+                       batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`build_training_set` followed by :meth:`QualityModel.embed`, one crop at a time.
+
+    Only one crop's images are held in memory. With ``cache``, the features are stored in that ``.npz``
+    file together with a key of everything that determines them (embedding config, files with their size
+    and modification time, seed and set parameters) and reused when the key matches.
+
+    Returns
+    -------
+    tuple
+        ``(features (N, D) float32, level_targets (N,), pairs (P, 2))``.
+    """
+    files = [Path(p) for p in pristine]
+    key_data = {
+        "config": {k: v for k, v in model.config.to_dict().items() if k in {"backbone", "sizes", "pooling"}},
+        "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
+        "seed": seed, "per_image": per_image, "size": size, "per_crop": per_crop,
+        "distortions": list(distortions) if distortions is not None else list(DISTORTIONS),
+    }
+    key = hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()
+    cache_path = Path(cache) if cache is not None else None
+    if cache_path is not None and cache_path.is_file():
+        with np.load(cache_path, allow_pickle=False) as data:
+            if str(data["key"]) == key:
+                return data["features"], data["targets"], data["pairs"]
+    feats: list[np.ndarray] = []
+    targets: list[float] = []
+    pairs: list[tuple[int, int]] = []
+    count = 0
+    for crop_images, crop_targets, crop_pairs in _training_crops(
+            files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
+            distortions=distortions):
+        feats.append(model.embed(crop_images, batch_size=batch_size).numpy())
+        targets.extend(crop_targets)
+        pairs.extend((count + a, count + b) for a, b in crop_pairs)
+        count += len(crop_images)
+    features = np.concatenate(feats) if feats else np.zeros((0, model.config.embed_dim), np.float32)
+    result = (features, np.asarray(targets, np.float32), np.asarray(pairs, np.int64).reshape(-1, 2))
+    if cache_path is not None:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_name(cache_path.name + ".tmp.npz")
+        np.savez(tmp, key=np.asarray(key), features=result[0], targets=result[1], pairs=result[2])
+        tmp.replace(cache_path)
+    return result

@@ -1,0 +1,234 @@
+"""The learned quality model: config, save/load, scores, batching, training set and head training."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from artlens import weights
+from artlens.backbones import Backbone, BackboneSpec
+from artlens.errors import ArtlensError, ConfigError, WeightsError
+from artlens.quality.learned import (
+    QualityModel,
+    QualityModelConfig,
+    build_training_set,
+    embed_training_set,
+    level_target,
+    train_head,
+)
+
+_REAL = weights.local_status("mobilenet_v2").state == "verified"
+needs_weights = pytest.mark.skipif(not _REAL, reason="mobilenet_v2 weights not verified in the local cache")
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone() -> Backbone:
+    """A random stride-32 convolutional trunk with 8 channels: exercises the plumbing without weights."""
+    torch.manual_seed(0)
+    trunk = nn.Sequential(nn.Conv2d(3, 8, 4, stride=4), nn.ReLU(), nn.Conv2d(8, 8, 8, stride=8), nn.ReLU())
+    spec = BackboneSpec("tiny", "mobilenet_v2", 8, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 256)
+    return Backbone(trunk, trunk, spec, torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_backbone) -> QualityModel:
+    config = QualityModelConfig(backbone="tiny", sizes=(96, 48), pooling=("mean", "std", "max", "q90"),
+                                hidden=16)
+    return QualityModel(config, backbone=tiny_backbone)
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- config ------------------------------------------------------------------------------------------------
+
+def test_config_round_trip_and_dimensions(tiny_model):
+    c = tiny_model.config
+    assert c.feature_dim == 8 and c.embed_dim == 8 * 4 * 2
+    again = QualityModelConfig.from_dict(json.loads(json.dumps(c.to_dict())))
+    assert again == c
+
+
+@pytest.mark.parametrize("bad", [
+    {"pooling": ["median"]}, {"pooling": []}, {"sizes": [16]}, {"schema": "artlens.quality-model/9"},
+    {"calibration": [1.0]}, {"dropout": 1.5}, {"colour": "red"},
+])
+def test_invalid_config_raises(bad):
+    with pytest.raises(ConfigError):
+        QualityModelConfig.from_dict({**QualityModelConfig().to_dict(), **bad})
+
+
+# -- embedding and scores ----------------------------------------------------------------------------------
+
+def test_embed_shapes_any_frame(tiny_model, photos):
+    images = [photos["astronaut"], photos["coffee"], np.zeros((5, 300, 3), np.uint8), photos["coins"][..., 0]]
+    feats = tiny_model.embed(images)
+    assert feats.shape == (4, tiny_model.config.embed_dim) and feats.dtype == torch.float32
+    assert torch.isfinite(feats).all()
+    # a large frame is downscaled, not cropped: the same picture at twice the size embeds nearly the same
+    big = np.repeat(np.repeat(photos["astronaut"], 2, axis=0), 2, axis=1)
+    assert torch.allclose(tiny_model.embed([big])[0], feats[0], rtol=0.05, atol=0.05)
+
+
+def test_scores_in_range_and_batching_invariant(tiny_model, photos):
+    images = [photos["astronaut"], photos["chelsea"], photos["rocket"], photos["astronaut"][::-1].copy()]
+    one = np.concatenate([tiny_model.score([im], batch_size=1) for im in images])
+    together = tiny_model.score(images, batch_size=4)
+    assert one.shape == (4,) and np.all((one >= 0) & (one <= 100))
+    np.testing.assert_allclose(together, one, rtol=1e-5, atol=1e-4)
+    stacked = tiny_model.score(np.stack([images[0], images[3]]), batch_size=2)
+    np.testing.assert_allclose(stacked, one[[0, 3]], rtol=1e-5, atol=1e-4)
+
+
+def test_calibration_maps_raw_to_0_100(tiny_model):
+    a, b = tiny_model.config.calibration
+    out = tiny_model.calibrate(np.array([-1e9, -b / a, 1e9]))
+    np.testing.assert_allclose(out, [0.0, 50.0, 100.0], atol=1e-9)
+
+
+# -- persistence -------------------------------------------------------------------------------------------
+
+def test_save_load_round_trip_is_stable(tiny_model, tiny_backbone, photos, tmp_path):
+    first = tiny_model.save(tmp_path / "a")
+    assert sorted(p.name for p in first.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = QualityModel.load(first, backbone=tiny_backbone)
+    assert loaded.config == tiny_model.config
+    images = [photos["coffee"], photos["rocket"]]
+    np.testing.assert_array_equal(loaded.score(images), tiny_model.score(images))
+    second = loaded.save(tmp_path / "b")
+    for name in ("config.json", "model.safetensors"):
+        assert _sha(first / name) == _sha(second / name)
+    tiny_model.save(tmp_path / "a")
+    assert _sha(first / "model.safetensors") == _sha(second / "model.safetensors")
+
+
+def test_load_errors(tiny_model, tiny_backbone, tmp_path):
+    with pytest.raises(ConfigError):
+        QualityModel.load(tmp_path / "nothing", backbone=tiny_backbone)
+    folder = tiny_model.save(tmp_path / "m")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(WeightsError):
+        QualityModel.load(folder, backbone=tiny_backbone)
+    other = QualityModel(QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16), backbone=tiny_backbone)
+    other.save(tmp_path / "o")
+    (folder / "model.safetensors").write_bytes((tmp_path / "o" / "model.safetensors").read_bytes())
+    with pytest.raises(WeightsError):
+        QualityModel.load(folder, backbone=tiny_backbone)
+
+
+def test_feature_dim_mismatch_raises(tiny_backbone):
+    with pytest.raises(ConfigError):
+        QualityModel(QualityModelConfig(backbone="tiny", feature_dim=1280), backbone=tiny_backbone)
+
+
+# -- training set ------------------------------------------------------------------------------------------
+
+def test_build_training_set_structure(photos):
+    pristine = [photos["astronaut"], photos["coffee"]]
+    images, targets, pairs = build_training_set(pristine, per_image=2, rng=np.random.default_rng(0),
+                                                size=64, per_crop=3)
+    per_crop = 1 + 3 * 5
+    assert len(images) == len(targets) == 2 * 2 * per_crop
+    assert all(im.shape == (64, 64, 3) and im.dtype == np.uint8 for im in images)
+    assert np.sum(targets == 1.0) == 4
+    np.testing.assert_allclose(np.unique(targets), sorted(level_target(lv) for lv in range(6)), rtol=1e-6)
+    assert pairs.shape == (4 * (15 + 3 * 10), 2)
+    assert np.all(targets[pairs[:, 0]] > targets[pairs[:, 1]])  # every pair is ordered by level
+    assert np.all(pairs[:, 0] // per_crop == pairs[:, 1] // per_crop)  # and within one crop
+    again = build_training_set(pristine, per_image=2, rng=np.random.default_rng(0), size=64, per_crop=3)
+    for a, b in zip(images, again[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_build_training_set_reads_files_and_rejects_bad_ones(photos, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "p.png"
+    Image.fromarray(photos["chelsea"]).save(path)
+    images, targets, _ = build_training_set([path], per_image=1, rng=np.random.default_rng(1), size=48,
+                                            per_crop=1)
+    assert len(images) == 6 and targets[0] == 1.0
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ArtlensError):
+        build_training_set([bad], per_image=1, rng=np.random.default_rng(1), size=48)
+
+
+def test_embed_training_set_caches(tiny_model, photos, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "p.png"
+    Image.fromarray(photos["coffee"]).save(path)
+    cache = tmp_path / "cache" / "feats.npz"
+    f1, t1, p1 = embed_training_set(tiny_model, [path], seed=3, per_image=1, size=64, per_crop=2, cache=cache)
+    assert cache.is_file() and f1.shape == (11, tiny_model.config.embed_dim) and p1.shape == (10 + 2 * 10, 2)
+    stamp = cache.stat().st_mtime_ns
+    f2, t2, p2 = embed_training_set(tiny_model, [path], seed=3, per_image=1, size=64, per_crop=2, cache=cache)
+    assert cache.stat().st_mtime_ns == stamp
+    np.testing.assert_array_equal(f1, f2)
+    np.testing.assert_array_equal(t1, t2)
+    np.testing.assert_array_equal(p1, p2)
+    images, targets, pairs = build_training_set([path], per_image=1, rng=np.random.default_rng(3), size=64,
+                                                per_crop=2)
+    np.testing.assert_allclose(f1, tiny_model.embed(images).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(targets, t1)
+    np.testing.assert_array_equal(pairs, p1)
+
+
+# -- head training -----------------------------------------------------------------------------------------
+
+def test_train_head_learns_an_ordering_and_is_deterministic():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 20)).astype(np.float32)
+    y = (1 / (1 + np.exp(-x[:, 0] + 0.5 * x[:, 1]))).astype(np.float32)
+    order = np.argsort(-y)
+    pairs = np.stack([order[:-1], order[1:]], axis=1)
+    head = train_head(x[:200], y[:200], pairs[np.all(pairs < 200, axis=1)], epochs=60, seed=1)
+    with torch.no_grad():
+        pred = head(torch.from_numpy(x[200:])).numpy()
+    assert np.corrcoef(pred, y[200:])[0, 1] > 0.8
+    again = train_head(x[:200], y[:200], pairs[np.all(pairs < 200, axis=1)], epochs=60, seed=1)
+    for (k, v), (_, w) in zip(head.state_dict().items(), again.state_dict().items(), strict=True):
+        assert torch.equal(v, w), k
+
+
+def test_train_head_rejects_bad_input():
+    x = np.zeros((4, 3), np.float32)
+    with pytest.raises(ArtlensError):
+        train_head(x, np.zeros(3), [])
+    with pytest.raises(ArtlensError):
+        train_head(x, np.zeros(4), [(0, 9)])
+
+
+@needs_weights
+@pytest.mark.weights
+def test_real_backbone_ranks_held_out_distortions_below_clean(photos, tmp_path):
+    from skimage import data
+
+    config = QualityModelConfig(sizes=(160, 96), hidden=64)
+    model = QualityModel(config)
+    pristine = [photos["astronaut"], photos["coffee"], photos["rocket"], photos["chelsea"],
+                data.immunohistochemistry(), data.hubble_deep_field()]
+    names = ["gaussian_blur", "gaussian_noise", "jpeg", "pixelate", "motion_blur", "impulse_noise"]
+    # held out: other crops of the photos, other distortion draws (new photos need far more training data)
+    tr_images, tr_targets, tr_pairs = build_training_set(
+        pristine, per_image=2, rng=np.random.default_rng(0), size=160, per_crop=3, distortions=names)
+    te_images, te_targets, te_pairs = build_training_set(
+        pristine, per_image=1, rng=np.random.default_rng(1), size=160, per_crop=3, distortions=names)
+    head = train_head(model.embed(tr_images), tr_targets, tr_pairs, epochs=80, seed=0, hidden=64)
+    trained = QualityModel(config, head, model.backbone)
+    scores = trained.score(te_images)
+    assert np.all((scores >= 0) & (scores <= 100))
+    clean = te_targets == 1.0
+    clean_pairs = te_pairs[clean[te_pairs[:, 0]]]
+    accuracy = np.mean(scores[clean_pairs[:, 0]] > scores[clean_pairs[:, 1]])
+    assert accuracy > 0.75, accuracy  # chance is 0.5
+    # the trained model survives a save/load round trip
+    loaded = QualityModel.load(trained.save(tmp_path / "m"))
+    np.testing.assert_allclose(loaded.score(te_images[:3]), scores[:3], rtol=1e-5)
