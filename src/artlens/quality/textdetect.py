@@ -1,0 +1,293 @@
+"""Text and watermark overlays: the PP-OCRv4 text detector (a DB network) run with ONNX Runtime.
+
+Only detection is done (where is text?), never recognition (what does it say?): marketplaces forbid text,
+logos and watermarks on main images whatever they read.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from artlens.errors import ArtlensError, WeightsError
+from artlens.weights import resolve
+
+__all__ = ["DetectorSettings", "TextBox", "detect_text", "text_coverage", "text_probability"]
+
+#: Model name in the weights registry.
+MODEL = "ppocr_det_v4"
+#: PP-OCR's detection normalisation, applied to 0-1 values in the channel order of :data:`CHANNEL_ORDER`.
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+#: PaddleOCR's own pipeline feeds OpenCV's BGR arrays to the ImageNet mean/std listed in RGB order. Checked
+#: empirically on 60 rendered banners/watermarks over 6 scikit-image photos at 1080x800 plus 12 text-free
+#: photos: both orders found text in 50/60 images, RGB with the higher mean box score (0.971 vs 0.963) and
+#: no false regions (BGR: 0.24% of coffee, 0.43% of rocket's lamps), so RGB is the default.
+CHANNEL_ORDER = "RGB"
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """An axis-aligned text box in input pixels, ``[x0, x1) x [y0, y1)``, with its mean probability."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    score: float
+
+    @property
+    def area(self) -> int:
+        return max(0, self.x1 - self.x0) * max(0, self.y1 - self.y0)
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Post-processing constants of the DB detector (defaults follow PP-OCR's inference settings).
+
+    ``threshold`` binarises the probability map; ``box_threshold`` is the least mean probability inside a
+    region for it to count; ``unclip_ratio`` grows each region by ``area x ratio / perimeter`` on every side
+    (DB shrinks text regions in training, so detections are grown back); ``min_side`` drops regions whose
+    short side is below this many map pixels. ``blob_*`` set the blob filter (see :func:`detect_text`).
+    """
+
+    threshold: float = 0.3
+    box_threshold: float = 0.6
+    unclip_ratio: float = 1.5
+    min_side: int = 3
+    blob_side: float = 0.08
+    blob_aspect: float = 2.0
+    blob_edges: float = 0.12
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _session(threads: int):  # -> onnxruntime.InferenceSession
+    import onnxruntime as ort
+
+    path = resolve(MODEL)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # a corrupt or foreign file: say which weight and what to do
+        raise WeightsError(f"cannot load the text detector {MODEL} from {path}: {exc}; "
+                           f"delete the file to fetch it again") from exc
+
+
+def _get_session(threads: int):
+    if threads < 1:
+        raise ArtlensError(f"threads must be at least 1, got {threads}")
+    with _SESSION_LOCK:
+        return _session(threads)
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    arr = np.asarray(rgb)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 4 or arr.shape[1] < 4:
+        raise ArtlensError(f"expected an RGB image of shape (H, W, 3) with H, W >= 4, got {arr.shape}")
+    if arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating) and arr.size and float(np.nanmax(arr)) <= 1.0:
+            arr = arr * 255.0
+        arr = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
+    return arr
+
+
+def _input_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """Resized (height, width): the longest side at most ``max_side``, both sides multiples of 32 (>= 32)."""
+    scale = min(1.0, max_side / max(height, width))
+    rh = max(32, round(height * scale / 32.0) * 32)
+    rw = max(32, round(width * scale / 32.0) * 32)
+    return min(rh, max(32, max_side // 32 * 32)), min(rw, max(32, max_side // 32 * 32))
+
+
+def _preprocess(rgb: np.ndarray, size: tuple[int, int], order: str) -> np.ndarray:
+    rh, rw = size
+    img = cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_LINEAR)
+    if order == "BGR":
+        img = img[..., ::-1]
+    x = img.astype(np.float32) * (1.0 / 255.0)
+    x = (x - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def text_probability(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
+                     channel_order: str = CHANNEL_ORDER) -> np.ndarray:
+    """The DB network's per-pixel text probability at the model's input size.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 array
+        The image.
+    max_side : int
+        Longest side fed to the network (rounded to a multiple of 32).
+    threads : int
+        ONNX Runtime intra-op threads (one session is cached per thread count and process).
+    channel_order : {"BGR", "RGB"}
+        Channel order the normalisation is applied in (PaddleOCR's pipeline uses BGR; RGB tested better here,
+        see :data:`CHANNEL_ORDER`).
+
+    Returns
+    -------
+    (h, w) float32 array
+        Probabilities in [0, 1]; h and w are multiples of 32.
+    """
+    arr = _check_rgb(rgb)
+    if max_side < 32:
+        raise ArtlensError(f"max_side must be at least 32, got {max_side}")
+    if channel_order not in ("BGR", "RGB"):
+        raise ArtlensError(f"channel_order must be 'BGR' or 'RGB', got {channel_order!r}")
+    session = _get_session(threads)
+    x = _preprocess(arr, _input_size(*arr.shape[:2], max_side), channel_order)
+    (prob,) = session.run(None, {session.get_inputs()[0].name: x})
+    return prob[0, 0]
+
+
+def _region_shape(labels: np.ndarray, index: int, box: tuple[int, int, int, int]) -> tuple[float, float]:
+    """Short and long side of the rotated rectangle around region ``index`` (map pixels)."""
+    x, y, w, h = box
+    roi = (labels[y:y + h, x:x + w] == index).astype(np.uint8)
+    contours, _ = cv2.findContours(roi, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    (_, _), (rw, rh), _ = cv2.minAreaRect(np.concatenate(contours))
+    return min(rw, rh), max(rw, rh)
+
+
+def _boxes_from_map(prob: np.ndarray, settings: DetectorSettings,
+                    grey: np.ndarray | None = None) -> list[tuple[float, float, float, float, float]]:
+    """Regions of the binarised map as grown, axis-aligned boxes in map pixels: (x0, y0, x1, y1, score).
+
+    ``grey`` (the network input as 8-bit grey) enables the blob filter of :func:`detect_text`, Notes.
+    """
+    binary = (prob > settings.threshold).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return []
+    sums = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n)
+    map_short = min(prob.shape)
+    edges = None
+    boxes = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if min(w, h) < settings.min_side:
+            continue
+        score = float(sums[i] / area)
+        if score < settings.box_threshold:
+            continue
+        # DB's unclip: grow the region by D = A * r / L (A area, L perimeter); the region's own pixel count
+        # and its box perimeter stand for the polygon's
+        grow = area * settings.unclip_ratio / (2.0 * (w + h))
+        x0, y0, x1, y1 = x - grow, y - grow, x + w + grow, y + h + grow
+        if grey is not None and min(w, h) > settings.blob_side * map_short:
+            short, long = _region_shape(labels, i, (x, y, w, h))
+            if short > settings.blob_side * map_short and long < settings.blob_aspect * short:
+                if edges is None:
+                    edges = cv2.Canny(grey, 50, 150) > 0
+                ys = slice(max(0, int(y0)), int(np.ceil(y1)))
+                xs = slice(max(0, int(x0)), int(np.ceil(x1)))
+                if float(edges[ys, xs].mean()) < settings.blob_edges:
+                    continue
+        boxes.append((x0, y0, x1, y1, score))
+    return boxes
+
+
+def detect_text(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
+                settings: DetectorSettings | None = None) -> list[TextBox]:
+    """Find text (captions, banners, watermarks, logos with lettering) in an image.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 array
+        The image.
+    max_side : int
+        Longest side fed to the detector; smaller is faster but misses small print.
+    threads : int
+        ONNX Runtime intra-op threads; 1 (the default) suits one worker process per core.
+    settings : DetectorSettings, optional
+        Post-processing constants.
+
+    Returns
+    -------
+    list of TextBox
+        Axis-aligned boxes in input pixels, clipped to the image, highest score first.
+
+    Notes
+    -----
+    The network is PP-OCRv4's detector, a Differentiable Binarization (DB) model: it predicts a per-pixel text
+    probability map on text regions shrunk during training. The image is resized so that its longest side is
+    at most ``max_side`` with both sides multiples of 32, scaled to [0, 1], normalised with the ImageNet mean
+    and standard deviation (in RGB order, see :data:`CHANNEL_ORDER`), and fed as NCHW float32. Post-processing
+    follows DB's inference: the map is binarised at 0.3, connected regions whose mean probability is below 0.6
+    or whose short side is under 3 map pixels are dropped, and each region is grown by ``area x 1.5 /
+    perimeter`` (the "unclip" that undoes the training-time shrinking) before being scaled back to the input.
+
+    **Blob filter.** On product-like photos the network also fires on large, compact, smooth objects (the
+    white cup of scikit-image's ``coffee``, the blurred coin of ``clock``, the moon: 5-25% of the frame at
+    box scores of 0.98-0.99, at every input size tried). A text region is a line -- elongated -- or, when
+    compact, full of stroke edges. So a region whose rotated rectangle's short side exceeds ``blob_side``
+    (8%) of the map's short side and whose long side is under ``blob_aspect`` (2) times that is dropped
+    unless at least ``blob_edges`` (12%) of its grown box are Canny edge pixels (measured: such false
+    regions 1-10%, rendered text 10-22%). A single huge glyph or a blurred, compact word is missed.
+    Rotated text gives the axis-aligned box around each detected region.
+
+    References
+    ----------
+    Liao, M., Wan, Z., Yao, C., Chen, K., Bai, X. (2020). Real-time Scene Text Detection with Differentiable
+    Binarization. AAAI 2020, 11474-11481.
+
+    Du, Y. et al. (2020). PP-OCR: A Practical Ultra Lightweight OCR System. arXiv:2009.09941.
+    """
+    arr = _check_rgb(rgb)
+    settings = settings or DetectorSettings()
+    prob = text_probability(arr, max_side=max_side, threads=threads)
+    h, w = arr.shape[:2]
+    grey = cv2.cvtColor(cv2.resize(arr, (prob.shape[1], prob.shape[0]), interpolation=cv2.INTER_AREA),
+                        cv2.COLOR_RGB2GRAY)
+    sy, sx = h / prob.shape[0], w / prob.shape[1]
+    out = []
+    for x0, y0, x1, y1, score in _boxes_from_map(prob, settings, grey):
+        bx0, by0 = max(0, int(np.floor(x0 * sx))), max(0, int(np.floor(y0 * sy)))
+        bx1, by1 = min(w, int(np.ceil(x1 * sx))), min(h, int(np.ceil(y1 * sy)))
+        if bx1 > bx0 and by1 > by0:
+            out.append(TextBox(bx0, by0, bx1, by1, round(score, 4)))
+    return sorted(out, key=lambda b: -b.score)
+
+
+def text_coverage(boxes: list[TextBox], width: int, height: int) -> float:
+    """Fraction of the frame covered by text boxes (overlaps counted once).
+
+    Parameters
+    ----------
+    boxes : list of TextBox
+        Boxes in frame pixels (e.g. from :func:`detect_text`).
+    width, height : int
+        The frame's size.
+
+    Returns
+    -------
+    float
+        Covered area over ``width x height``, in [0, 1].
+    """
+    if width <= 0 or height <= 0:
+        raise ArtlensError(f"frame size must be positive, got {width} x {height}")
+    if not boxes:
+        return 0.0
+    xs = np.unique(np.clip([v for b in boxes for v in (b.x0, b.x1)], 0, width))
+    ys = np.unique(np.clip([v for b in boxes for v in (b.y0, b.y1)], 0, height))
+    # union of rectangles on the grid of their own edges: exact, and independent of the frame's size
+    covered = np.zeros((len(ys), len(xs)), bool)
+    for b in boxes:
+        i0, i1 = np.searchsorted(ys, [max(0, b.y0), min(height, b.y1)])
+        j0, j1 = np.searchsorted(xs, [max(0, b.x0), min(width, b.x1)])
+        covered[i0:i1, j0:j1] = True
+    cell = np.outer(np.diff(ys), np.diff(xs))
+    return float((covered[:-1, :-1] * cell).sum() / (width * height))
