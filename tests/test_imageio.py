@@ -148,7 +148,7 @@ def test_decompression_bomb_refused_from_header(tmp_path: Path) -> None:
         load_image(path)
     message = str(info.value)
     assert message.startswith(str(path)) and "\n" not in message
-    assert "400.0 MP" in message and "above the 50.0 MP limit" in message
+    assert "20000x20000 (400.0 MP)" in message and "above the 50.0 MP limit" in message
     with pytest.raises(ImageLoadError, match=r"above the 0\.1 MP limit"):
         load_image(path, max_pixels=100_000)
 

@@ -1,0 +1,192 @@
+"""One image in, its measurements out: the analysis step of ``artlens assess``.
+
+The measurements of an image depend only on its pixels, its file and the :class:`AnalysisSettings`; the policy
+turns them into checks afterwards. That is why the results store keys records by content hash and
+``AnalysisSettings.key()``: tightening a threshold re-judges the stored measurements without recomputing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from artlens import __version__
+from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage
+from artlens.quality import metrics
+from artlens.quality.brisque import brisque
+from artlens.quality.niqe import niqe
+from artlens.quality.policy import Policy
+from artlens.quality.scoring import iqa_subscores, overall_quality
+
+__all__ = ["ANALYSIS_VERSION", "AnalysisSettings", "analyse"]
+
+#: Bumped whenever a measurement changes meaning, so stored results of older code are not reused.
+ANALYSIS_VERSION = 1
+
+_SEGMENT_RULES = ("product_fill", "text_on_product")
+_TEXT_RULES = ("text_overlay", "text_on_product")
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What to measure and at which working sizes."""
+
+    iqa_size: int = 768  # longest side for BRISQUE and NIQE (NIQE needs enough 96 px patches)
+    text_size: int = 640  # longest side fed to the text detector
+    background: bool = False
+    border: bool = False
+    segmentation: bool = False
+    text: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    @classmethod
+    def for_policy(cls, policy: Policy, **overrides: Any) -> AnalysisSettings:
+        """Enable only the analysers the policy's rules need (text detection and segmentation are costly)."""
+        return cls(
+            background=policy.enabled("background_white"),
+            border=policy.enabled("border"),
+            segmentation=any(policy.enabled(r) for r in _SEGMENT_RULES),
+            text=any(policy.enabled(r) for r in _TEXT_RULES),
+            **overrides,
+        )
+
+    def key(self) -> str:
+        """Fingerprint of everything that changes a measurement (``max_pixels`` only admits files)."""
+        fields = {k: v for k, v in asdict(self).items() if k != "max_pixels"}
+        blob = json.dumps({"v": ANALYSIS_VERSION, "artlens": __version__, **fields}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _exposure_detail(raw: dict[str, float]) -> str:
+    parts = []
+    if raw["mean_luminance"] < 0.25:
+        parts.append("too dark")
+    elif raw["mean_luminance"] > 0.8:
+        parts.append("too bright")
+    if raw["highlights_clipped"] > 0.05:
+        parts.append(f"{raw['highlights_clipped'] * 100:.0f}% of highlights blown out")
+    if raw["shadows_clipped"] > 0.05:
+        parts.append(f"{raw['shadows_clipped'] * 100:.0f}% of shadows crushed to black")
+    return ", ".join(parts) or "uneven exposure"
+
+
+def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
+    """Measure one decoded image.
+
+    Returns a JSON-ready record: ``width``, ``height``, ``format``, ``file_size``, ``sha256``, ``scores``
+    (``quality`` first, then the raw metrics), ``subscores`` (0-100, higher is better), ``measurements``
+    (one value per policy rule id) and ``details`` (words that explain a measurement).
+    """
+    from artlens.quality import compliance  # imported lazily: only marketplace policies need them
+
+    rgb = image.rgb
+    # a white studio backdrop is clipped by design: judge the exposure of the product when a policy wants one
+    raw: dict[str, float] = metrics.compute_all(rgb, exclude_backdrop=settings.background)
+    iqa_input = metrics.working_image(rgb, settings.iqa_size)
+    if settings.background:
+        iqa_input = _product_region(iqa_input)
+    for name, fn in (("brisque", brisque), ("niqe", niqe)):
+        value = float(fn(iqa_input))
+        if np.isfinite(value):  # undefined on flat images (no local structure to fit): left out, not faked
+            raw[name] = value
+    subs = {**metrics.subscores(raw), **iqa_subscores(raw)}
+    quality = overall_quality(subs)
+
+    height, width = rgb.shape[:2]
+    measurements: dict[str, Any] = {
+        "quality": quality,
+        **{k: v for k, v in subs.items()},
+        "longest_side": max(width, height),
+        "shortest_side": min(width, height),
+        "megapixels": width * height / 1e6,
+        "aspect_ratio": width / height,
+        "file_size_mb": image.file_size / 1e6,
+        "file_format": image.format,
+    }
+    details = {"exposure": _exposure_detail(raw)}
+
+    if settings.background:
+        measurements["background_white"] = float(compliance.background_whiteness(rgb))
+    if settings.border:
+        measurements["border"] = int(compliance.border_frame(rgb).sides)
+    mask = None
+    if settings.segmentation:
+        from artlens.quality.segment import foreground_mask, product_fill
+
+        mask = foreground_mask(rgb)
+        fill = product_fill(mask)
+        measurements["product_fill"] = float(fill.longest_side_fill)
+        raw["product_bbox_fill"] = float(fill.bbox_fill)
+    if settings.text:
+        from artlens.quality.textdetect import detect_text
+
+        boxes = detect_text(rgb, max_side=settings.text_size)
+        overlay, on_product = _split_text(boxes, mask, width, height)
+        measurements["text_overlay"] = overlay
+        if settings.segmentation:
+            measurements["text_on_product"] = on_product
+        raw["text_boxes"] = float(len(boxes))
+
+    scores = {"quality": quality, **{k: round(float(v), 6) for k, v in raw.items()}}
+    return {
+        "width": width,
+        "height": height,
+        "format": image.format,
+        "file_size": image.file_size,
+        "sha256": image.sha256,
+        "scores": scores,
+        "subscores": {k: round(float(v), 1) for k, v in subs.items()},
+        "measurements": measurements,
+        "details": details,
+    }
+
+
+def _product_region(rgb: np.ndarray, min_side: int = 96) -> np.ndarray:
+    """The bounding box of what is not white backdrop, for BRISQUE and NIQE on product shots.
+
+    Natural-scene statistics are undefined on a flat backdrop (it reads as a severe defect), so on product
+    shots the classical IQA scores judge the product. The whole frame is kept when the product is smaller
+    than ``min_side`` (NIQE's patch size) or there is no backdrop.
+    """
+    product = ~metrics.backdrop_mask(rgb)
+    rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
+    if rows.size == 0 or rows[-1] - rows[0] < min_side or cols[-1] - cols[0] < min_side:
+        return rgb
+    return rgb[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+def _split_text(boxes: list, mask: np.ndarray | None, width: int, height: int) -> tuple[float, float]:
+    """Text area over the frame, split into boxes lying on the background (overlay) and on the product.
+
+    A box counts as on the product when at least 90% of it lies inside the product, the largest connected
+    part of the foreground mask (a banner pasted beside the product is a separate part, so its text is an
+    overlay); without a mask every box counts as overlay.
+    """
+    if mask is not None:
+        mask = _largest_component(mask)
+    frame = float(width * height)
+    overlay = on_product = 0.0
+    for box in boxes:
+        x0, y0 = max(0, int(box.x0)), max(0, int(box.y0))
+        x1, y1 = min(width, int(np.ceil(box.x1))), min(height, int(np.ceil(box.y1)))
+        area = max(0, x1 - x0) * max(0, y1 - y0)
+        if area == 0:
+            continue
+        inside = float(mask[y0:y1, x0:x1].mean()) if mask is not None else 0.0
+        if inside >= 0.9:
+            on_product += area
+        else:
+            overlay += area
+    return min(1.0, overlay / frame), min(1.0, on_product / frame)

@@ -1,0 +1,90 @@
+"""The command line: versions, doctor, weights, policy and assess exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from artlens import __version__, weights
+
+
+def artlens(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "artlens", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300, check=False)
+
+
+def test_version_and_help() -> None:
+    result = artlens("--version")
+    assert result.returncode == 0 and __version__ in result.stdout
+    result = artlens("--help")
+    assert result.returncode == 0
+    for command in ("assess", "doctor", "weights", "policy"):
+        assert command in result.stdout
+
+
+def test_doctor_json_reports_the_installation() -> None:
+    result = artlens("doctor", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["versions"]["artlens"] == __version__
+    assert info["versions"]["torch"].startswith("2.14.1")
+    assert info["device"] in {"cpu", "cuda"} or info["device"].startswith("cuda")
+    assert info["cpu_cores"] >= 1 and info["torch_threads"] >= 1
+    assert {w["name"] for w in info["weights"]} == set(weights.REGISTRY)
+
+
+def test_weights_list_and_verify_offline_empty_cache(tmp_path: Path) -> None:
+    env = {"ARTLENS_CACHE": str(tmp_path / "cache"), "TORCH_HOME": str(tmp_path / "torch"),
+           "ARTLENS_OFFLINE": "1", "ARTLENS_WEIGHTS_DIR": ""}
+    listed = json.loads(artlens("weights", "list", "--json", env=env).stdout)
+    assert {row["name"] for row in listed} == set(weights.REGISTRY)
+    assert all(row["state"] == "missing" for row in listed)
+    result = artlens("weights", "verify", "mobilenet_v2", env=env)
+    assert result.returncode == 1 and "missing" in result.stdout
+    fetched = artlens("weights", "fetch", "mobilenet_v2", "--quiet", env=env)
+    assert fetched.returncode == 1
+    assert "skipped (offline)" in fetched.stderr and "mobilenet_v2" in fetched.stderr
+
+
+def test_policy_commands(tmp_path: Path) -> None:
+    assert "amazon" in artlens("policy", "list").stdout
+    shown = artlens("policy", "show", "amazon")
+    assert shown.returncode == 0 and "background_white" in shown.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  prodct_fill: {min: 0.9}\n")
+    checked = artlens("policy", "check", str(bad))
+    assert checked.returncode == 2 and "prodct_fill" in checked.stderr and "product_fill" in checked.stderr
+
+
+def test_assess_exit_codes_and_one_line_errors(tmp_path: Path, photos: dict[str, np.ndarray]) -> None:
+    Image.fromarray(photos["coffee"]).save(tmp_path / "coffee.jpg")
+    (tmp_path / "broken.jpg").write_text("not an image")
+    db = str(tmp_path / "r.db")
+    result = artlens("assess", str(tmp_path), "--db", db, "--quiet", "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert [Path(im["path"]).name for im in report["images"]] == ["coffee.jpg"]
+    error_lines = [ln for ln in result.stderr.splitlines() if "broken.jpg" in ln]
+    assert len(error_lines) == 1
+
+    csv_path = tmp_path / "r.csv"
+    ok = artlens("assess", str(tmp_path / "coffee.jpg"), "--db", db, "--quiet", "--out", str(csv_path))
+    assert ok.returncode == 0 and csv_path.read_text().startswith("path,")
+
+    failing = artlens("assess", str(tmp_path / "coffee.jpg"), "--policy", "amazon", "--db", db, "--quiet",
+                      "--fail-on", "fail", "--json")
+    assert failing.returncode == 3  # a cluttered photo fails Amazon's white-background rule
+
+    bad_policy = artlens("assess", str(tmp_path / "coffee.jpg"), "--policy", "nope.yaml", "--no-db")
+    assert bad_policy.returncode == 2
+    assert bad_policy.stderr.strip().count("\n") == 0 and "nope.yaml" in bad_policy.stderr
+    assert "Traceback" not in bad_policy.stderr
+
+    missing = artlens("assess", str(tmp_path / "missing.jpg"), "--no-db", "--quiet", "--json")
+    assert missing.returncode == 1 and "missing.jpg" in missing.stderr
