@@ -1,8 +1,10 @@
 """Generate the sample images shipped in ``src/artlens/samples`` (run once; the outputs are committed).
 
 Real photos: scikit-image's bundled ``astronaut`` (NASA, public domain), ``coffee`` and ``chelsea`` (CC0; see
-docs/data.md). Product shots: a rendered ceramic vase (Lambertian + Phong shading of a surface of revolution)
-placed so that the Amazon preset gives pass, review and fail for known reasons.
+docs/data.md). Product shots: a rendered stoneware vase (Lambertian + Phong shading of a surface of
+revolution, its glaze speckled with scikit-image's real ``gravel`` photo and a little sensor noise, so the
+product has the statistics of a photographed surface) placed so that the Amazon preset gives pass, review
+and fail for known reasons.
 
     .venv/bin/python scripts/make_samples.py [OUT_DIR]
 """
@@ -36,6 +38,11 @@ def render_vase(height: int, colour: tuple[float, float, float] = (0.16, 0.33, 0
     rings = 0.04 * np.sin(y * 90)  # glaze bands give the texture a sharp detail to measure
     base = np.array(colour)[None, None, :]
     rgb = base * (0.25 + 0.75 * diffuse[..., None]) + rings[..., None] * base + 0.8 * specular[..., None]
+    gravel = data.gravel().astype(np.float32)
+    speckle = np.tile(gravel, (height // gravel.shape[0] + 1, width // gravel.shape[1] + 1))[:height, :width]
+    speckle = (speckle - speckle.mean()) / speckle.std()
+    rgb = rgb * (1 + 0.12 * speckle[..., None])
+    rgb = rgb + np.random.default_rng(height).normal(0, 2.0 / 255, rgb.shape)  # sensor noise
     rgba = np.zeros((height, width, 4), np.float32)
     rgba[..., :3] = np.clip(rgb, 0, 1)
     rgba[..., 3] = inside.astype(np.float32)
@@ -73,7 +80,7 @@ def main(out_dir: Path) -> None:
         save(getattr(data, name)(), out_dir / f"photo-{name}.jpg")
 
     size = 1200
-    vase = render_vase(int(size * 0.92))
+    vase = render_vase(int(size * 0.86))  # fills 86% of the frame's height, margins left white
     save(place(white((size, size)), vase, size // 2, size // 2), out_dir / "product-vase-white.jpg")
 
     small = render_vase(int(size * 0.45))
@@ -86,8 +93,8 @@ def main(out_dir: Path) -> None:
     save(place(clutter, vase, size // 2, size // 2, shadow=False), out_dir / "product-vase-cluttered.jpg")
 
     banner = place(white((size, size)), vase, size // 2, size // 2)
-    cv2.rectangle(banner, (40, 40), (520, 170), (200, 20, 30), -1)
-    cv2.putText(banner, "SALE -30%", (62, 135), cv2.FONT_HERSHEY_DUPLEX, 2.4, (255, 255, 255), 5, cv2.LINE_AA)
+    cv2.rectangle(banner, (30, 30), (400, 140), (200, 20, 30), -1)  # in the corner, clear of the vase
+    cv2.putText(banner, "SALE -30%", (48, 110), cv2.FONT_HERSHEY_DUPLEX, 1.8, (255, 255, 255), 4, cv2.LINE_AA)
     save(banner, out_dir / "product-vase-sale-banner.jpg")
 
     blurry = cv2.GaussianBlur(place(white((size, size)), vase, size // 2, size // 2), (0, 0), 9)
