@@ -1,0 +1,133 @@
+"""Speed of ``artlens assess`` on real 1080x800 photos, with OpenCV's BRISQUE measured in the same run.
+
+Figures (images per second, 2 worker processes unless stated):
+  1. technical metrics only (decode + ``metrics.compute_all``),
+  2. BRISQUE + NIQE (decode + both on the IQA working image),
+  3. the full default run (``artlens assess --policy general``, store disabled),
+  4. the full Amazon run (adds background, borders, segmentation and the text detector);
+and single-thread BRISQUE latency, ours against ``cv2.quality.QualityBRISQUE_compute`` on the same images
+(with the LIVE model files of Debian's opencv-data), printed as a ratio.
+
+    .venv/bin/python benchmarks/assess_speed.py [--images 32] [--repeat 2] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+
+from artlens.imageio import load_image
+from artlens.quality import metrics
+from artlens.quality.analyse import AnalysisSettings
+from artlens.quality.assess import AssessRun, run_assessment
+from artlens.quality.brisque import brisque
+from artlens.quality.niqe import niqe
+from artlens.quality.policy import load_policy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _photos import benchmark_photos
+
+ROOT = Path(__file__).resolve().parents[1]
+OPENCV_QUALITY = ROOT / ".data/opencv-data/usr/share/opencv4/quality"
+
+
+def _one_thread() -> None:
+    cv2.setNumThreads(1)
+
+
+def _stage_metrics(path: str) -> float:
+    return metrics.compute_all(load_image(path).rgb)["sharpness"]
+
+
+def _stage_iqa(path: str) -> float:
+    work = metrics.working_image(load_image(path).rgb, AnalysisSettings().iqa_size)
+    return brisque(work) + niqe(work)
+
+
+def _throughput(fn, paths: list[str], workers: int) -> float:
+    with cf.ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as pool:
+        list(pool.map(fn, paths[:workers]))  # warm-up: imports and model loading
+        start = time.perf_counter()
+        list(pool.map(fn, paths, chunksize=1))
+        return len(paths) / (time.perf_counter() - start)
+
+
+def _full_run(policy: str, paths: list[str], workers: int, repeat: int) -> float:
+    """A run takes each file once (paths are de-duplicated), so repeats are whole runs over the set."""
+    unique = sorted(set(paths))
+    pol = load_policy(policy)
+    run = AssessRun(policy=pol, settings=AnalysisSettings.for_policy(pol), workers=workers, use_store=False)
+    run_assessment(unique[: workers * 2], run)  # warm-up (also fills the forkserver)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        report = run_assessment(unique, run)
+        assert report["summary"]["assessed"] == len(unique), report["errors"]
+    return len(unique) * repeat / (time.perf_counter() - start)
+
+
+def _brisque_latency(paths: list[str]) -> dict[str, float] | None:
+    model, ranges = OPENCV_QUALITY / "brisque_model_live.yml", OPENCV_QUALITY / "brisque_range_live.yml"
+    if not model.is_file():
+        print(f"OpenCV BRISQUE model not found under {OPENCV_QUALITY}: run `make test-data`", file=sys.stderr)
+        return None
+    cv2.setNumThreads(1)
+    images = [load_image(p).rgb for p in paths]
+    bgr = [cv2.cvtColor(im, cv2.COLOR_RGB2BGR) for im in images]
+    brisque(images[0])
+    cv2.quality.QualityBRISQUE_compute(bgr[0], str(model), str(ranges))
+    ours, theirs = [], []
+    for rgb, b in zip(images, bgr, strict=True):
+        t = time.perf_counter()
+        brisque(rgb)
+        ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        cv2.quality.QualityBRISQUE_compute(b, str(model), str(ranges))
+        theirs.append(time.perf_counter() - t)
+    ours_ms, theirs_ms = statistics.median(ours) * 1e3, statistics.median(theirs) * 1e3
+    return {"artlens_ms": ours_ms, "opencv_ms": theirs_ms, "opencv_over_artlens": theirs_ms / ours_ms}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=2, help="pass over the photos this many times")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    photos = [str(p) for p in benchmark_photos(args.images)] * args.repeat
+    h, w = load_image(photos[0]).rgb.shape[:2]
+    results: dict[str, object] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}",
+        "images": len(photos), "size": f"{w}x{h}", "workers": args.workers,
+    }
+    print(f"{len(photos)} photos of {w}x{h}, {args.workers} workers", flush=True)
+    for label, fn in (("technical_metrics", _stage_metrics), ("brisque_niqe", _stage_iqa)):
+        results[f"{label}_images_per_s"] = round(_throughput(fn, photos, args.workers), 1)
+        print(f"{label:>28}: {results[f'{label}_images_per_s']} images/s", flush=True)
+    for policy in ("general", "amazon"):
+        results[f"assess_{policy}_images_per_s"] = round(_full_run(policy, photos, args.workers, args.repeat), 1)
+        label = f"assess --policy {policy}"
+        print(f"{label:>28}: {results[f'assess_{policy}_images_per_s']} images/s", flush=True)
+    latency = _brisque_latency(photos[: args.images])
+    if latency is not None:
+        results["brisque_latency"] = {k: round(v, 2) for k, v in latency.items()}
+        print(f"{'BRISQUE, one thread':>28}: artlens {latency['artlens_ms']:.1f} ms, "
+              f"OpenCV {latency['opencv_ms']:.1f} ms per image -> OpenCV/artlens = "
+              f"{latency['opencv_over_artlens']:.2f}x", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
