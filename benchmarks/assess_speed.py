@@ -116,7 +116,8 @@ def main() -> None:
         results[f"{label}_images_per_s"] = round(_throughput(fn, photos, args.workers), 1)
         print(f"{label:>28}: {results[f'{label}_images_per_s']} images/s", flush=True)
     for policy in ("general", "amazon"):
-        results[f"assess_{policy}_images_per_s"] = round(_full_run(policy, photos, args.workers, args.repeat), 1)
+        speed = _full_run(policy, photos, args.workers, args.repeat)
+        results[f"assess_{policy}_images_per_s"] = round(speed, 1)
         label = f"assess --policy {policy}"
         print(f"{label:>28}: {results[f'assess_{policy}_images_per_s']} images/s", flush=True)
     latency = _brisque_latency(photos[: args.images])
