@@ -15,23 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from artlens.errors import ArtlensError
+from artlens.quality._arrays import check_rgb
 
 __all__ = ["Border", "background_colour", "background_whiteness", "border_frame", "border_region"]
 
 #: Default per-channel tolerance below 255 for "pure white": JPEG coding of a 255 background leaves a few
 #: levels of noise (typically 250-255 next to edges), while a visibly off-white 245 background falls outside.
 WHITE_TOLERANCE = 8
-
-
-def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    arr = np.asarray(rgb)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 4 or arr.shape[1] < 4:
-        raise ArtlensError(f"expected an RGB image of shape (H, W, 3) with H, W >= 4, got {arr.shape}")
-    if arr.dtype != np.uint8:
-        if np.issubdtype(arr.dtype, np.floating) and arr.size and float(np.nanmax(arr)) <= 1.0:
-            arr = arr * 255.0
-        arr = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
-    return arr
 
 
 def _frame_width(height: int, width: int, border_frac: float) -> int:
@@ -56,7 +46,7 @@ def border_region(rgb: np.ndarray, border_frac: float = 0.05) -> np.ndarray:
     (N, 3) uint8 array
         Each frame pixel once (corners are not counted twice).
     """
-    arr = _check_rgb(rgb)
+    arr = check_rgb(rgb, 4)
     h, w = arr.shape[:2]
     b = _frame_width(h, w, border_frac)
     parts = [arr[:b].reshape(-1, 3), arr[h - b:].reshape(-1, 3),
@@ -267,7 +257,7 @@ def border_frame(rgb: np.ndarray, min_frac: float = 0.01, max_frac: float = 0.3,
     top is cleanly cut by a flat, uniform region ending in a straight line (a letterboxed film still) count
     as a border, which they usually are.
     """
-    arr = _check_rgb(rgb)
+    arr = check_rgb(rgb, 4)
     cover = 0.98
     candidates: dict[str, tuple[int, np.ndarray, float]] = {}
     lines: dict[str, tuple[int, int, np.ndarray]] = {}

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from artlens.errors import ArtlensError
+from artlens.quality._arrays import check_rgb
 
 __all__ = ["Fill", "foreground_mask", "product_fill"]
 
@@ -69,17 +70,6 @@ def product_fill(mask: np.ndarray) -> Fill:
     bw, bh = x1 - x0, y1 - y0
     return Fill(bbox=(x0, y0, x1, y1), bbox_fill=bw * bh / (w * h), longest_side_fill=max(bw / w, bh / h),
                 area_fill=float(m.mean()))
-
-
-def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    arr = np.asarray(rgb)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 8 or arr.shape[1] < 8:
-        raise ArtlensError(f"expected an RGB image of shape (H, W, 3) with H, W >= 8, got {arr.shape}")
-    if arr.dtype != np.uint8:
-        if np.issubdtype(arr.dtype, np.floating) and arr.size and float(np.nanmax(arr)) <= 1.0:
-            arr = arr * 255.0
-        arr = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(arr)
 
 
 def _frame_pixels(img: np.ndarray, band: int) -> list[np.ndarray]:
@@ -186,7 +176,7 @@ def foreground_mask(rgb: np.ndarray, work_side: int = WORK_SIDE, grabcut_iterati
 
     Canny, J. (1986). A computational approach to edge detection. IEEE TPAMI 8(6), 679-698.
     """
-    arr = _check_rgb(rgb)
+    arr = check_rgb(rgb, 8)
     if work_side < 32:
         raise ArtlensError(f"work_side must be at least 32, got {work_side}")
     h, w = arr.shape[:2]

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from artlens.errors import ArtlensError, WeightsError
+from artlens.quality._arrays import check_rgb
 from artlens.weights import resolve
 
 __all__ = ["DetectorSettings", "TextBox", "detect_text", "text_coverage", "text_probability"]
@@ -92,17 +93,6 @@ def _get_session(threads: int):
         return _session(threads)
 
 
-def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    arr = np.asarray(rgb)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 4 or arr.shape[1] < 4:
-        raise ArtlensError(f"expected an RGB image of shape (H, W, 3) with H, W >= 4, got {arr.shape}")
-    if arr.dtype != np.uint8:
-        if np.issubdtype(arr.dtype, np.floating) and arr.size and float(np.nanmax(arr)) <= 1.0:
-            arr = arr * 255.0
-        arr = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
-    return arr
-
-
 def _input_size(height: int, width: int, max_side: int) -> tuple[int, int]:
     """Resized (height, width): the longest side at most ``max_side``, both sides multiples of 32 (>= 32)."""
     scale = min(1.0, max_side / max(height, width))
@@ -142,7 +132,7 @@ def text_probability(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
     (h, w) float32 array
         Probabilities in [0, 1]; h and w are multiples of 32.
     """
-    arr = _check_rgb(rgb)
+    arr = check_rgb(rgb, 4)
     if max_side < 32:
         raise ArtlensError(f"max_side must be at least 32, got {max_side}")
     if channel_order not in ("BGR", "RGB"):
@@ -246,7 +236,7 @@ def detect_text(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
 
     Du, Y. et al. (2020). PP-OCR: A Practical Ultra Lightweight OCR System. arXiv:2009.09941.
     """
-    arr = _check_rgb(rgb)
+    arr = check_rgb(rgb, 4)
     settings = settings or DetectorSettings()
     prob = text_probability(arr, max_side=max_side, threads=threads)
     h, w = arr.shape[:2]
