@@ -17,6 +17,14 @@ Training data come from :func:`build_training_set` (or, crop by crop with a feat
 A trained model is a folder: ``config.json`` (:class:`QualityModelConfig`) and ``model.safetensors`` (the
 head only; the backbone is named in the config and resolved through :mod:`artlens.weights`).
 
+Two tasks share this format. ``task="score"`` (the default) has one head output mapped to 0-100 as above.
+``task="classes"`` (a model trained on a user's own labels, :mod:`artlens.quality.labels`) has one output per
+class in ``classes``, ordered worst to best; :meth:`QualityModel.predict_proba` gives the softmax
+probabilities and :meth:`QualityModel.score` the expected ordinal position ``100 * sum_i p_i * i / (K - 1)``.
+A model whose last backbone blocks were fine-tuned also stores those blocks' tensors in
+``model.safetensors`` under the prefix ``backbone.`` (keys of the backbone's trunk ``state_dict``);
+:meth:`QualityModel.load` applies them to a private copy of the backbone, never to the shared one.
+
 References
 ----------
 .. [1] X. Liu, J. van de Weijer and A. D. Bagdanov, "RankIQA: Learning from Rankings for No-reference Image
@@ -58,6 +66,8 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 _STRIDE = 32
 _POOLS = ("mean", "std", "max")
+_TASKS = ("score", "classes")
+BACKBONE_PREFIX = "backbone."
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -84,9 +94,15 @@ class QualityModelConfig:
     dropout
         Dropout rate of the head while training.
     calibration
-        ``(a, b)`` with ``quality = 100 * sigmoid(a * raw + b)``.
+        ``(a, b)`` with ``quality = 100 * sigmoid(a * raw + b)`` (``task="score"`` only).
     schema
         Format version of the saved folder.
+    notes
+        Free-form strings (training data, settings); not part of the model's identity.
+    task
+        ``"score"``: one output, a scalar quality; ``"classes"``: one output per class.
+    classes
+        Class names ordered worst to best (``task="classes"``, at least two); empty for ``"score"``.
     """
 
     backbone: str = "mobilenet_v2"
@@ -98,8 +114,11 @@ class QualityModelConfig:
     calibration: tuple[float, float] = (6.0, -3.0)
     schema: str = SCHEMA
     notes: dict[str, str] = field(default_factory=dict, compare=False)
+    task: str = "score"
+    classes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         object.__setattr__(self, "pooling", tuple(str(p) for p in self.pooling))
         object.__setattr__(self, "calibration", tuple(float(c) for c in self.calibration))
@@ -115,6 +134,17 @@ class QualityModelConfig:
             raise ConfigError(f"invalid head: hidden={self.hidden}, dropout={self.dropout}")
         if len(self.calibration) != 2 or not all(math.isfinite(c) for c in self.calibration):
             raise ConfigError(f"calibration must be two finite numbers (a, b), got {self.calibration}")
+        if self.task not in _TASKS:
+            raise ConfigError(f"unknown task {self.task!r}; use {' or '.join(_TASKS)}")
+        if self.task == "classes" and (len(self.classes) < 2 or len(set(self.classes)) != len(self.classes)):
+            raise ConfigError(f"a class model needs two or more distinct classes, got {list(self.classes)}")
+        if self.task == "score" and self.classes:
+            raise ConfigError("classes are only allowed with task='classes'")
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the head's output: 1 for a score, one per class."""
+        return len(self.classes) if self.task == "classes" else 1
 
     @property
     def embed_dim(self) -> int:
@@ -127,6 +157,10 @@ class QualityModelConfig:
         d["sizes"] = list(self.sizes)
         d["pooling"] = list(self.pooling)
         d["calibration"] = list(self.calibration)
+        if self.task == "score":  # score models keep the original file layout, byte for byte
+            del d["task"], d["classes"]
+        else:
+            d["classes"] = list(self.classes)
         return d
 
     @classmethod
@@ -169,7 +203,7 @@ def _pool(maps: torch.Tensor, name: str) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------------------------
 
 class QualityHead(nn.Module):
-    """Standardise the pooled features, then Linear -> ReLU -> Dropout -> Linear -> raw score.
+    """Standardise the pooled features, then Linear -> ReLU -> Dropout -> Linear -> raw score(s).
 
     Parameters
     ----------
@@ -179,28 +213,34 @@ class QualityHead(nn.Module):
         Hidden width.
     dropout
         Dropout rate (active in training mode only).
+    out_dim
+        Outputs: 1 for a scalar score (the output is then squeezed to (N,)), K for K class logits.
     """
 
-    def __init__(self, in_dim: int, hidden: int = 128, dropout: float = 0.25) -> None:
+    def __init__(self, in_dim: int, hidden: int = 128, dropout: float = 0.25, out_dim: int = 1) -> None:
         super().__init__()
         self.register_buffer("feature_mean", torch.zeros(in_dim))
         self.register_buffer("feature_scale", torch.ones(in_dim))
         self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, 1))
+                                 nn.Linear(hidden, out_dim))
 
     @property
     def in_dim(self) -> int:
         return int(self.feature_mean.shape[0])
 
+    @property
+    def out_dim(self) -> int:
+        return int(self.net[-1].out_features)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_dim) features -> (N,) raw scores."""
+        """(N, in_dim) features -> (N,) raw scores, or (N, out_dim) logits when ``out_dim > 1``."""
         return self.net((x - self.feature_mean) / self.feature_scale).squeeze(-1)
 
 
-def _new_head(in_dim: int, hidden: int, dropout: float, seed: int = 0) -> QualityHead:
+def _new_head(in_dim: int, hidden: int, dropout: float, seed: int = 0, out_dim: int = 1) -> QualityHead:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return QualityHead(in_dim, hidden, dropout)
+        return QualityHead(in_dim, hidden, dropout, out_dim)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -220,6 +260,12 @@ class QualityModel:
         The feature extractor; ``get_backbone(config.backbone, device=device)`` when None.
     device
         Passed to :func:`artlens.backbones.get_backbone` when ``backbone`` is None.
+
+    Attributes
+    ----------
+    backbone_keys
+        Keys of ``backbone.trunk.state_dict()`` that were fine-tuned; :meth:`save` stores them (prefixed
+        ``backbone.``) beside the head. Empty for a frozen backbone.
     """
 
     def __init__(self, config: QualityModelConfig | None = None, head: QualityHead | None = None,
@@ -234,9 +280,13 @@ class QualityModel:
                               f"{self.backbone.spec.name!r} gives {dim}")
         self.config = config
         if head is None:
-            head = _new_head(config.embed_dim, config.hidden, config.dropout)
+            head = _new_head(config.embed_dim, config.hidden, config.dropout, out_dim=config.n_outputs)
         if head.in_dim != config.embed_dim:
             raise ConfigError(f"head takes {head.in_dim} features but the config pools {config.embed_dim}")
+        if head.out_dim != config.n_outputs:
+            raise ConfigError(f"head gives {head.out_dim} outputs but the config's task needs "
+                              f"{config.n_outputs}")
+        self.backbone_keys: tuple[str, ...] = ()
         self.head = head.eval().to(self.backbone.device)
         scale = 1.0 / (255.0 * np.asarray(self.backbone.spec.std, np.float32))
         self._scale = scale.astype(np.float32)
@@ -249,7 +299,8 @@ class QualityModel:
 
     # -- persistence
     def save(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` (the head) into ``directory``; returns it."""
+        """Write ``config.json`` and ``model.safetensors`` (the head, and any fine-tuned backbone tensors
+        under ``backbone.``) into ``directory``; returns it."""
         from safetensors.torch import save_file
 
         out = Path(directory)
@@ -258,6 +309,10 @@ class QualityModel:
         (out / CONFIG_FILE).write_text(text, encoding="utf-8")
         state = {k: v.detach().to("cpu", torch.float32).contiguous()
                  for k, v in self.head.state_dict().items()}
+        if self.backbone_keys:
+            trunk = self.backbone.trunk.state_dict()
+            state.update({BACKBONE_PREFIX + k: trunk[k].detach().to("cpu", torch.float32).contiguous()
+                          for k in self.backbone_keys})
         save_file(state, str(out / WEIGHTS_FILE), metadata={"schema": SCHEMA})
         return out
 
@@ -288,13 +343,29 @@ class QualityModel:
             state = load_file(str(folder / WEIGHTS_FILE))
         except (OSError, SafetensorError) as exc:
             raise WeightsError(f"{folder / WEIGHTS_FILE}: cannot read quality head: {exc}") from exc
-        head = QualityHead(config.embed_dim, config.hidden, config.dropout)
+        tuned = {k[len(BACKBONE_PREFIX):]: state.pop(k) for k in list(state) if k.startswith(BACKBONE_PREFIX)}
+        head = QualityHead(config.embed_dim, config.hidden, config.dropout, config.n_outputs)
         try:
             head.load_state_dict(state, strict=True)
         except RuntimeError as exc:
             first = " ".join(str(exc).strip().splitlines()[:2])
             raise WeightsError(f"{folder / WEIGHTS_FILE} does not fit its config: {first}") from exc
-        return cls(config, head, backbone, device=device)
+        if tuned:
+            import copy
+
+            base = backbone if backbone is not None else get_backbone(config.backbone, device=device)
+            backbone = copy.deepcopy(base)  # the shared, cached backbone stays as it was
+            current = backbone.trunk.state_dict()
+            bad = [k for k, v in tuned.items() if k not in current or current[k].shape != v.shape]
+            if bad:
+                raise WeightsError(f"{folder / WEIGHTS_FILE}: fine-tuned backbone tensors do not fit "
+                                   f"{config.backbone!r}: {', '.join(bad[:3])}")
+            with torch.no_grad():
+                for k, v in tuned.items():
+                    current[k].copy_(v.to(current[k].dtype))
+        model = cls(config, head, backbone, device=device)
+        model.backbone_keys = tuple(sorted(tuned))
+        return model
 
     # -- features
     def _prepare(self, rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -331,35 +402,39 @@ class QualityModel:
         torch.Tensor
             (N, config.embed_dim) float32 on the CPU.
         """
-        from artlens.backbones import _as_rgb_uint8
-
         if batch_size is None:
             batch_size = 1 if self.backbone.device.type == "cpu" else 16
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        with torch.inference_mode():
+            return self._pooled(rgbs, batch_size)
+
+    def _pooled(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int) -> torch.Tensor:
+        """:meth:`embed` under the caller's autograd mode (fine-tuning backpropagates through it)."""
+        from artlens.backbones import _as_rgb_uint8
+
         images = [_as_rgb_uint8(im) for im in rgbs]
         c = self.config
         per_scale = c.feature_dim * len(c.pooling)
         out = torch.zeros((len(images), c.embed_dim), dtype=torch.float32)
-        with torch.inference_mode():
-            for s, size in enumerate(c.sizes):
-                prepared = [self._prepare(im, size) for im in images]
-                groups: dict[tuple[int, ...], list[int]] = {}
-                for i, (arr, cells) in enumerate(prepared):
-                    groups.setdefault((*arr.shape, *cells), []).append(i)
-                for key, idx in groups.items():
-                    rows, cols = key[-2:]
-                    for start in range(0, len(idx), batch_size):
-                        chunk = idx[start:start + batch_size]
-                        x = torch.from_numpy(np.stack([prepared[i][0] for i in chunk]))
-                        maps = self.backbone.feature_maps(x)[:, :, :rows, :cols].float()
-                        pooled = torch.cat([_pool(maps, p) for p in c.pooling], dim=1).cpu()
-                        out[chunk, s * per_scale:(s + 1) * per_scale] = pooled
+        for s, size in enumerate(c.sizes):
+            prepared = [self._prepare(im, size) for im in images]
+            groups: dict[tuple[int, ...], list[int]] = {}
+            for i, (arr, cells) in enumerate(prepared):
+                groups.setdefault((*arr.shape, *cells), []).append(i)
+            for key, idx in groups.items():
+                rows, cols = key[-2:]
+                for start in range(0, len(idx), batch_size):
+                    chunk = idx[start:start + batch_size]
+                    x = torch.from_numpy(np.stack([prepared[i][0] for i in chunk]))
+                    maps = self.backbone.feature_maps(x)[:, :, :rows, :cols].float()
+                    pooled = torch.cat([_pool(maps, p) for p in c.pooling], dim=1).cpu()
+                    out[chunk, s * per_scale:(s + 1) * per_scale] = pooled
         return out
 
     # -- scores
     def raw_scores(self, features: torch.Tensor | np.ndarray) -> np.ndarray:
-        """The head's raw outputs (N,) for pooled features from :meth:`embed`."""
+        """The head's raw outputs for pooled features from :meth:`embed`: (N,), or (N, K) class logits."""
         x = features if isinstance(features, torch.Tensor) else torch.as_tensor(
             np.asarray(features, np.float32))
         if x.ndim != 2 or x.shape[1] != self.config.embed_dim:
@@ -373,9 +448,34 @@ class QualityModel:
         z = np.clip(a * np.asarray(raw, np.float64) + b, -60.0, 60.0)
         return 100.0 / (1.0 + np.exp(-z))
 
+    def scores_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Quality 0-100 from :meth:`raw_scores`: calibrated (score task) or expected class position."""
+        if self.config.task == "classes":
+            k = len(self.config.classes)
+            return 100.0 * (_softmax(raw) @ (np.arange(k) / (k - 1)))
+        return self.calibrate(raw)
+
     def score(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """Quality 0-100 (higher is better) of each image, float64 (N,)."""
-        return self.calibrate(self.raw_scores(self.embed(rgbs, batch_size=batch_size)))
+        """Quality 0-100 (higher is better) of each image, float64 (N,).
+
+        For a class model: ``100 * sum_i p_i * i / (K - 1)``, the expected position of the image's class
+        on the worst-to-best scale of ``config.classes``.
+        """
+        return self.scores_from_raw(self.raw_scores(self.embed(rgbs, batch_size=batch_size)))
+
+    def predict_proba(self, rgbs: Sequence[np.ndarray] | np.ndarray,
+                      batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (N, K) float64, columns in ``config.classes`` order (class models only)."""
+        if self.config.task != "classes":
+            raise ArtlensError("predict_proba needs a class model (task='classes'); this one gives scores")
+        return _softmax(self.raw_scores(self.embed(rgbs, batch_size=batch_size)))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 # ------------------------------------------------------------------------------------------------------------

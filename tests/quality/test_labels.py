@@ -1,0 +1,218 @@
+"""Training and evaluating a quality model on a user's own labels (CSV of paths with labels or scores)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from artlens import weights
+from artlens.errors import ConfigError
+from artlens.quality.labels import LabelSet, evaluate_model, read_labels, train_from_labels
+from artlens.quality.learned import QualityModel, QualityModelConfig
+
+_REAL = weights.local_status("mobilenet_v2").state == "verified"
+needs_weights = pytest.mark.skipif(not _REAL, reason="mobilenet_v2 weights not verified in the local cache")
+
+_SIDE = 128
+_SMALL = QualityModelConfig(sizes=(_SIDE,), hidden=32)  # one small scale keeps the tests quick
+
+
+def _write_csv(path, header, rows):
+    path.write_text("\n".join([",".join(header), *(",".join(map(str, r)) for r in rows)]) + "\n")
+    return path
+
+
+def _crops(photos, n: int, seed: int) -> list[np.ndarray]:
+    """``n`` sharp square crops from scikit-image photos, downscaled to ``_SIDE`` px."""
+    from skimage import data
+
+    sources = [photos["astronaut"], photos["coffee"], photos["chelsea"], photos["rocket"],
+               data.immunohistochemistry(), np.repeat(data.brick()[..., None], 3, axis=2)]
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img = sources[i % len(sources)]
+        side = int(rng.integers(180, min(img.shape[:2]) + 1))
+        top, left = (int(rng.integers(0, d - side + 1)) for d in img.shape[:2])
+        crop = img[top:top + side, left:left + side]
+        out.append(cv2.resize(crop, (_SIDE, _SIDE), interpolation=cv2.INTER_AREA))
+    return out
+
+
+def _degrade(img: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian blur (sigma up to 4) and noise (sd up to 25) growing with ``amount`` in [0, 1]."""
+    out = img.astype(np.float32)
+    if amount > 0:
+        out = cv2.GaussianBlur(out, (0, 0), 0.5 + 3.5 * amount)
+        out = out + rng.normal(0, 25 * amount, out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def labelled(photos, tmp_path_factory):
+    """24 images: 12 sharp crops labelled good, 12 other crops blurred and noisy labelled bad."""
+    root = tmp_path_factory.mktemp("labelled")
+    (root / "img").mkdir()
+    rng = np.random.default_rng(0)
+    rows, scores = [], []
+    for i, crop in enumerate(_crops(photos, 24, seed=1)):
+        amount = 0.0 if i % 2 == 0 else 0.6 + 0.4 * rng.random()
+        name = f"img/{i:02d}.png"
+        Image.fromarray(_degrade(crop, amount, rng)).save(root / name)
+        rows.append((name, "bad" if amount else "good"))
+        scores.append((name, f"{5 - 4 * amount:.2f}"))
+    return {"root": root, "labels": _write_csv(root / "labels.csv", ["path", "label"], rows),
+            "scores": _write_csv(root / "scores.csv", ["path", "score"], scores)}
+
+
+# -- reading label files -----------------------------------------------------------------------------------
+
+def _images(tmp_path, n=4):
+    for i in range(n):
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    return [f"{i}.png" for i in range(n)]
+
+
+def test_read_labels_orders_classes_and_resolves_paths(tmp_path):
+    names = _images(tmp_path)
+    ls = read_labels(_write_csv(tmp_path / "a.csv", ["path", "label"],
+                                zip(names, ["Good", "bad", "good", "BAD"], strict=True)))
+    assert ls.task == "classes" and ls.classes == ("bad", "good")
+    assert ls.targets.tolist() == [1, 0, 1, 0]
+    assert all(p.is_absolute() and p.is_file() for p in ls.paths)
+    ints = read_labels(_write_csv(tmp_path / "b.csv", ["Path", "Label"],
+                                  zip(names, ["10", "9", "2", "10"], strict=True)))
+    assert ints.classes == ("2", "9", "10") and ints.targets.tolist() == [2, 1, 0, 2]
+    alpha = read_labels(_write_csv(tmp_path / "c.csv", ["path", "label"],
+                                   zip(names, ["ok", "blurry", "ok", "dark"], strict=True)))
+    assert alpha.classes == ("blurry", "dark", "ok")
+    given = read_labels(tmp_path / "c.csv", class_order=["dark", "blurry", "ok"])
+    assert given.targets.tolist() == [2, 1, 2, 0]
+    scores = read_labels(_write_csv(tmp_path / "d.csv", ["path", "score"],
+                                    zip(names, [1, 2.5, 3, "4e0"], strict=True)))
+    assert scores.task == "score" and scores.targets.tolist() == [1.0, 2.5, 3.0, 4.0]
+    assert scores.strata(bins=2).tolist() == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize(("header", "values", "message"), [
+    (["file", "label"], ["good", "bad", "good", "bad"], "no 'path' column"),
+    (["path", "quality"], ["good", "bad", "good", "bad"], "neither"),
+    (["path", "label", "score"], ["good,1", "bad,2", "good,3", "bad,4"], "both"),
+    (["path", "label"], ["good"] * 4, "at least two classes"),
+    (["path", "score"], ["1", "2", "three", "4"], "not a number"),
+    (["path", "score"], ["1", "2", "nan", "4"], "not a finite number"),
+])
+def test_bad_label_files_give_one_clear_line(tmp_path, header, values, message):
+    names = _images(tmp_path)
+    path = _write_csv(tmp_path / "bad.csv", header, zip(names, values, strict=True))
+    with pytest.raises(ConfigError, match=message) as info:
+        read_labels(path)
+    assert "\n" not in str(info.value) and "bad.csv" in str(info.value)
+
+
+def test_missing_images_empty_and_short_files(tmp_path):
+    names = _images(tmp_path)
+    rows = list(zip([*names, "gone1.png", "sub/gone2.jpg"], ["good", "bad"] * 3, strict=True))
+    with pytest.raises(ConfigError, match=r"2 image file\(s\) not found: .*gone1\.png, .*gone2\.jpg"):
+        read_labels(_write_csv(tmp_path / "m.csv", ["path", "label"], rows))
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(ConfigError, match="empty"):
+        read_labels(tmp_path / "e.csv")
+    with pytest.raises(ConfigError, match="at least 4"):
+        read_labels(_write_csv(tmp_path / "s.csv", ["path", "label"],
+                               [(names[0], "good"), (names[1], "bad")]))
+    with pytest.raises(ConfigError, match="not found"):
+        read_labels(tmp_path / "nothing.csv")
+    with pytest.raises(ConfigError, match="not among the classes"):
+        read_labels(_write_csv(tmp_path / "o.csv", ["path", "label"],
+                               zip(names, ["good", "bad", "meh", "bad"], strict=True)),
+                    class_order=["bad", "good"])
+
+
+# -- training ----------------------------------------------------------------------------------------------
+
+@needs_weights
+@pytest.mark.weights
+def test_frozen_classes_train_evaluate_save_reload(labelled, tmp_path):
+    out = tmp_path / "model"
+    summary = train_from_labels(labelled["labels"], out, config=_SMALL, epochs=100, val_split=0.25)
+    assert summary["task"] == "classes" and summary["classes"] == ["bad", "good"]
+    assert summary["n_used"] == 24 and summary["skipped"] == []
+    ev = summary["evaluation"]
+    assert ev["method"] == "holdout" and ev["n_test"] == 6
+    assert ev["metrics"]["accuracy"] > 0.5  # chance is 0.5
+    assert json.loads((out / "metrics.json").read_text())["classes"] == ["bad", "good"]
+
+    model = QualityModel.load(out)
+    assert model.config.task == "classes" and model.config.classes == ("bad", "good")
+    ls = read_labels(labelled["labels"])
+    images = [np.asarray(Image.open(p)) for p in ls.paths]
+    scores = model.score(images)
+    assert np.all((scores >= 0) & (scores <= 100))
+    assert scores[ls.targets == 1].mean() > scores[ls.targets == 0].mean() + 20
+    proba = model.predict_proba(images)
+    assert proba.shape == (24, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(scores, 100 * proba[:, 1], rtol=1e-6, atol=1e-6)
+
+    report = evaluate_model(out, labelled["labels"], confusion_png=tmp_path / "cm.png")
+    m = report["metrics"]
+    assert m["accuracy"] > 0.9 and m["roc_auc"] > 0.9  # its own training set
+    assert sum(map(sum, m["confusion_matrix"])) == 24 and len(report["predictions"]) == 24
+    with Image.open(report["confusion_png"]) as im:
+        assert im.format == "PNG"
+
+
+@needs_weights
+@pytest.mark.weights
+def test_frozen_scores_and_kfold(labelled, tmp_path):
+    summary = train_from_labels(labelled["scores"], tmp_path / "s", config=_SMALL, epochs=100, kfold=3)
+    ev = summary["evaluation"]
+    assert summary["task"] == "score" and ev["method"] == "kfold" and len(ev["folds"]) == 3
+    assert sum(f["n"] for f in ev["folds"]) == 24
+    assert ev["pooled"]["srcc"] > 0.5 and ev["mean"]["srcc"] > 0.5
+    model = QualityModel.load(tmp_path / "s")
+    assert model.config.task == "score" and "task" not in json.loads((tmp_path / "s/config.json").read_text())
+    report = evaluate_model(tmp_path / "s", labelled["scores"])
+    assert report["metrics"]["srcc"] > 0.8 and report["metrics"]["rmse"] < 1.5  # labels span 1-5
+
+    classes = train_from_labels(labelled["labels"], tmp_path / "c", config=_SMALL, epochs=60, kfold=3)
+    folds = classes["evaluation"]["folds"]
+    assert len(folds) == 3 and all(f["per_class"]["good"]["support"] == 4 for f in folds)
+    assert classes["evaluation"]["mean"]["accuracy"] > 0.5
+
+
+@needs_weights
+@pytest.mark.weights
+def test_finetune_one_epoch_saves_backbone_and_reloads(labelled, tmp_path):
+    ls = read_labels(labelled["labels"]).subset(range(8))
+    assert isinstance(ls, LabelSet)
+    out = tmp_path / "ft"
+    summary = train_from_labels(ls, out, finetune=True, epochs=1, val_split=0, finetune_blocks=2,
+                                config=_SMALL)
+    assert summary["settings"]["finetune"] and summary["evaluation"]["method"] == "none"
+    from safetensors.torch import load_file
+
+    keys = load_file(str(out / "model.safetensors"))
+    tuned = [k for k in keys if k.startswith("backbone.")]
+    assert tuned and all(k.startswith("backbone.17.") or k.startswith("backbone.18.") for k in tuned)
+    model = QualityModel.load(out)
+    assert model.backbone_keys
+    images = [np.asarray(Image.open(p)) for p in ls.paths]
+    fresh = QualityModel(QualityModelConfig(sizes=(_SIDE,), hidden=32, task="classes",
+                                            classes=("bad", "good")))
+    # the fine-tuned trunk differs from the shared pretrained one, which stays untouched
+    assert not np.allclose(model.embed(images[:2]).numpy(), fresh.embed(images[:2]).numpy())
+    again = QualityModel.load(out)
+    np.testing.assert_allclose(again.score(images), model.score(images), rtol=1e-5, atol=1e-4)
+
+
+def test_training_rejects_bad_settings(tmp_path):
+    names = _images(tmp_path)
+    path = _write_csv(tmp_path / "a.csv", ["path", "label"], zip(names, ["good", "bad"] * 2, strict=True))
+    with pytest.raises(ConfigError, match="kfold"):
+        train_from_labels(path, tmp_path / "m", kfold=1)
