@@ -8,7 +8,11 @@ Sources (real photographs only; drawings, renders and paintings in the same pack
 * Debian ``plasma-workspace-wallpapers``: the photographic wallpapers listed in ``PLASMA_PHOTOS``, the
   largest JPEG of each (GPL-2+);
 * Debian ``scratch``: ``usr/share/scratch/Media/Backgrounds/*/*.jpg`` scene photos (480x360), except the
-  drawn ones in ``SCRATCH_DRAWN`` (media CC-BY-SA-3.0).
+  drawn ones in ``SCRATCH_DRAWN`` (media CC-BY-SA-3.0);
+* studio product shots rendered from the ``train`` photos above (:func:`render_products`): boxes,
+  cylinders, spheres and bottles surfaced with a crop of a photo (sometimes turned into one hue, at various
+  contrasts), shaded and placed on pure white with a soft contact shadow, so that the learned quality
+  model sees the main kind of marketplace image clean. They are never held out (the benchmark uses photos).
 
 A package already extracted under ``DATA/<package>`` is reused; otherwise its ``.deb`` is taken from
 ``DATA/debs`` or fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``. Files are split into
@@ -26,6 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -41,6 +46,7 @@ LICENCES = {
     "mate-backgrounds": "GPL-2+",
     "plasma-workspace-wallpapers": "GPL-2+",
     "scratch": "CC-BY-SA-3.0",
+    "studio-renders": "derived from the train photos above (their licences)",
 }
 
 
@@ -97,12 +103,84 @@ def collect(data: Path, out: Path) -> list[tuple[str, Path]]:
     return items
 
 
+def _shape_mask(kind: str, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha (0-1) and a shading factor for a product silhouette of size h x w."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u, v = (xx + 0.5) / w * 2 - 1, (yy + 0.5) / h * 2 - 1
+    if kind == "sphere":
+        r2 = u**2 + v**2
+        alpha = (r2 <= 1).astype(np.float32)
+        nz = np.sqrt(np.clip(1 - r2, 0, 1))
+        shade = 0.35 + 0.65 * np.clip(-0.4 * u - 0.4 * v + 0.8 * nz, 0, 1)
+    elif kind == "cylinder":
+        alpha = np.ones((h, w), np.float32)
+        shade = 0.45 + 0.55 * np.sqrt(np.clip(1 - (u + 0.3) ** 2 / 1.7, 0, 1))
+    elif kind == "bottle":
+        half = np.where(v < -0.35, 0.32, np.where(v < -0.1, 0.32 + (v + 0.35) * 2.7, 1.0))
+        alpha = (np.abs(u) <= half).astype(np.float32)
+        shade = 0.45 + 0.55 * np.sqrt(np.clip(1 - (u / np.maximum(half, 1e-3) + 0.3) ** 2 / 1.7, 0, 1))
+    else:  # box: two visible faces
+        alpha = np.ones((h, w), np.float32)
+        shade = np.where(u < 0.3, 0.95 - 0.1 * v, 0.62 - 0.1 * v)
+    alpha = cv2.GaussianBlur(alpha, (3, 3), 0)
+    return alpha, shade.astype(np.float32)
+
+
+def render_products(textures: list[Path], out: Path, count: int, rng: np.random.Generator) -> list[Path]:
+    """Studio shots of simple products on pure white, surfaced with crops of real photos."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = out / f"product-{i:03d}.jpg"
+        paths.append(path)
+        if path.is_file():
+            continue
+        canvas_w = int(rng.choice([1000, 1200, 1500, 1600]))
+        canvas_h = int(canvas_w * rng.choice([1.0, 1.0, 0.75, 1.25]))
+        kind = str(rng.choice(["box", "cylinder", "sphere", "bottle"]))
+        fill = float(rng.uniform(0.5, 0.92))
+        h = int(canvas_h * fill)
+        w = int(h * (rng.uniform(0.45, 0.8) if kind in ("bottle", "cylinder") else rng.uniform(0.7, 1.1)))
+        w = min(w, int(canvas_w * 0.92))
+        if kind == "sphere":
+            w = h = min(w, h)
+        with Image.open(textures[int(rng.integers(len(textures)))]) as im:
+            photo = np.asarray(im.convert("RGB"))
+        scale = max(h / photo.shape[0], w / photo.shape[1]) * rng.uniform(1.0, 1.6)
+        size = (max(w, round(photo.shape[1] * scale)), max(h, round(photo.shape[0] * scale)))
+        photo = cv2.resize(photo, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        y0 = int(rng.integers(photo.shape[0] - h + 1))
+        x0 = int(rng.integers(photo.shape[1] - w + 1))
+        surface = photo[y0:y0 + h, x0:x0 + w].astype(np.float32) / 255
+        if rng.random() < 0.5:  # a one-colour product: the photo's lightness in a random hue and contrast
+            grey = surface.mean(axis=2, keepdims=True)
+            contrast = rng.uniform(0.3, 1.0)
+            hue = rng.uniform(0.15, 0.85, 3).astype(np.float32)
+            surface = hue * (1 - contrast * 0.5 + contrast * grey)
+        alpha, shade = _shape_mask(kind, h, w)
+        rgb = np.clip(surface * shade[..., None], 0, 1) * 255
+        canvas = np.full((canvas_h, canvas_w, 3), 255.0, np.float32)
+        top, left = (canvas_h - h) // 2 + int(rng.integers(-20, 21)), (canvas_w - w) // 2
+        top = int(np.clip(top, 0, canvas_h - h))
+        shadow = np.zeros((canvas_h, canvas_w), np.float32)
+        cv2.ellipse(shadow, (left + w // 2, min(canvas_h - 1, top + h - 3)), (int(w * 0.45), max(3, h // 40)),
+                    0, 0, 360, 1.0, -1)
+        canvas *= 1 - 0.22 * cv2.GaussianBlur(shadow, (0, 0), max(2.0, h / 90))[..., None]
+        region = canvas[top:top + h, left:left + w]
+        region[:] = region * (1 - alpha[..., None]) + rgb * alpha[..., None]
+        noise = rng.normal(0, rng.uniform(0.5, 2.0), canvas.shape).astype(np.float32)
+        Image.fromarray(np.clip(canvas + noise, 0, 255).astype(np.uint8)).save(
+            path, quality=int(rng.integers(90, 97)))
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / ".data", help="git-ignored data folder")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default DATA/pristine)")
     parser.add_argument("--held-out", type=float, default=0.25, help="share of files held out per source")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--products", type=int, default=40, help="studio product shots to render")
     args = parser.parse_args(argv)
     out = args.out or args.data / "pristine"
     out.mkdir(parents=True, exist_ok=True)
@@ -121,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"path": str(path.resolve()), "source": source,
                          "split": "heldout" if i in held else "train",
                          "width": width, "height": height, "licence": LICENCES[source]})
+    textures = [Path(r["path"]) for r in rows if r["split"] == "train"]
+    renders = render_products(textures, out / "products", args.products, np.random.default_rng(args.seed + 1))
+    for path in renders:
+        with Image.open(path) as im:
+            width, height = im.size
+        rows.append({"path": str(path.resolve()), "source": "studio-renders", "split": "train",
+                     "width": width, "height": height, "licence": LICENCES["studio-renders"]})
     manifest = out / "manifest.csv"
     with open(manifest, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

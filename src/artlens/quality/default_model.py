@@ -1,0 +1,57 @@
+"""The quality model shipped with artlens, and loading of user-trained ones.
+
+The shipped model is a folder inside the package (``models/default``: ``config.json`` and
+``model.safetensors``, the trained head only; the MobileNetV2 backbone comes through :mod:`artlens.weights`).
+Its files are pinned by SHA-256 here and checked on load, like every other weight file. It was made by
+``artlens train quality --pristine .data/pristine/manifest.csv --out src/artlens/quality/models/default``
+(:mod:`artlens.quality.recipe`; data preparation in ``docs/models.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from artlens.errors import WeightsError
+from artlens.quality.learned import CONFIG_FILE, WEIGHTS_FILE, QualityModel
+from artlens.weights import sha256_file
+
+__all__ = ["DEFAULT_MODEL_DIR", "DEFAULT_MODEL_SHA256", "load_quality_model", "verify_default_model"]
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
+
+#: SHA-256 of the shipped model's files.
+DEFAULT_MODEL_SHA256 = {
+    CONFIG_FILE: "115e7e854277978c5de85136b9e363aad51c675185322225968df4f7a1ee3079",
+    WEIGHTS_FILE: "9b57b199151f264f86e044951cca9cec9b7bfdc7122a05952dfae05c6187cfbd",
+}
+
+
+def verify_default_model() -> None:
+    """Check the shipped model's files against :data:`DEFAULT_MODEL_SHA256`; raise WeightsError if not."""
+    for name, expected in DEFAULT_MODEL_SHA256.items():
+        path = DEFAULT_MODEL_DIR / name
+        if not path.is_file():
+            raise WeightsError(f"{path}: the shipped quality model is missing (reinstall artlens)")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise WeightsError(f"{path}: SHA-256 {actual[:12]}... does not match the pinned "
+                               f"{expected[:12]}... (the installed package is damaged or was modified)")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: str, shipped: bool) -> QualityModel:
+    if shipped:
+        verify_default_model()
+    return QualityModel.load(folder)
+
+
+def load_quality_model(folder: str | os.PathLike[str] | None = None) -> QualityModel:
+    """The quality model in ``folder`` (a directory saved by :meth:`QualityModel.save`), or the shipped one.
+
+    Models are cached per process, so the worker processes of ``artlens assess`` load each one once.
+    """
+    if folder is None:
+        return _load(str(DEFAULT_MODEL_DIR), True)
+    return _load(str(Path(folder).resolve()), False)

@@ -1,0 +1,150 @@
+"""The training recipe of the shipped quality model: pristine photos in, a model folder out.
+
+``artlens train quality --pristine DIR`` runs :func:`train_on_pristine`. The recipe is the one the shipped
+model (``artlens/quality/models/default``) was made with; its settings are stored in the model's
+``config.json`` notes so the run can be repeated (``docs/models.md`` gives the command and data preparation).
+
+1. Pristine photos (files under a folder, or the ``train`` rows of a ``manifest.csv`` written by
+   ``scripts/prepare_pristine.py``) are cut into random crops after a random downscale.
+2. Each crop is distorted with several of the 14 synthetic distortions of
+   :mod:`artlens.quality.distortions`, each at its five levels, and everything is embedded once with the
+   frozen backbone (multi-scale pooled features, :meth:`QualityModel.embed`).
+3. The head is fit with a regression onto the level targets plus RankIQA's margin ranking loss over pairs
+   known to be ordered (:func:`~artlens.quality.learned.train_head`).
+4. The raw outputs are calibrated to 0-100 with a logistic map fitted so that clean crops score about 90 and
+   the worst level about 10.
+
+References
+----------
+X. Liu, J. van de Weijer and A. D. Bagdanov, "RankIQA: Learning from Rankings for No-reference Image Quality
+Assessment", ICCV 2017.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from artlens.errors import ConfigError
+from artlens.imageio import iter_image_files
+from artlens.quality.learned import QualityModel, QualityModelConfig, embed_training_set, train_head
+
+__all__ = ["RECIPE", "pristine_files", "train_on_pristine"]
+
+#: Settings of the shipped model's training run.
+RECIPE: dict[str, Any] = {
+    "seed": 0,
+    "per_image": 3,  # random crops per pristine photo
+    "per_crop": 4,  # distortions per crop, each at 5 levels
+    "size": 448,  # crop side
+    "epochs": 60,
+    "rank_weight": 1.0,
+    "margin": 0.05,
+    "hidden": 128,
+    "dropout": 0.25,
+}
+
+ProgressFn = Callable[[str], None]
+
+
+def pristine_files(source: str | Path) -> list[Path]:
+    """Pristine photos: every image under a folder, or the ``train`` rows of a ``manifest.csv``."""
+    path = Path(source)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows or "path" not in rows[0]:
+            raise ConfigError(f"{path}: a pristine manifest needs a 'path' column")
+        files = [Path(r["path"]) if Path(r["path"]).is_absolute() else path.parent / r["path"]
+                 for r in rows if r.get("split", "train") == "train"]
+    elif path.is_dir():
+        files = list(iter_image_files([path]))
+    else:
+        raise ConfigError(f"{path}: not a folder of pristine photos nor a manifest .csv")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ConfigError(f"{path}: {len(missing)} listed photo(s) missing, e.g. {missing[0]}")
+    if len(files) < 4:
+        raise ConfigError(f"{path}: need at least 4 pristine photos, found {len(files)}")
+    return files
+
+
+def _fit_calibration(raw: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
+    """``(a, b)`` of ``100 * sigmoid(a * raw + b)`` by least squares on the logits of the level targets.
+
+    Targets run from 1.0 (clean) to 1/6 (level 5); they are mapped linearly to 90 ... 10 before the logit,
+    so a clean photo reads about 90 and a ruined one about 10.
+    """
+    lo, hi = float(targets.min()), float(targets.max())
+    want = 10.0 + 80.0 * (targets - lo) / max(hi - lo, 1e-6)
+    logits = np.log(want / (100.0 - want))
+    a, b = np.polyfit(raw.astype(np.float64), logits, 1)
+    return float(a), float(b)
+
+
+def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
+                      config: QualityModelConfig | None = None, cache: str | Path | None = None,
+                      progress: ProgressFn | None = None, **overrides: Any) -> dict[str, Any]:
+    """Train a quality model on synthetic distortions of ``pristine`` photos and save it to ``out_dir``.
+
+    Parameters
+    ----------
+    pristine
+        Pristine photo files (see :func:`pristine_files`).
+    out_dir
+        Model folder to write.
+    config
+        Embedding settings (default: :class:`QualityModelConfig` defaults).
+    cache
+        ``.npz`` feature cache: a second run with the same data and settings skips the embedding.
+    progress
+        Called with a line of text at each stage.
+    **overrides
+        Any key of :data:`RECIPE`.
+
+    Returns
+    -------
+    dict
+        The recipe, counts, timings and the training-set Spearman correlation of score and level target.
+    """
+    unknown = set(overrides) - set(RECIPE)
+    if unknown:
+        raise ConfigError(f"unknown training settings: {', '.join(sorted(unknown))}")
+    recipe = {**RECIPE, **overrides}
+    say = progress or (lambda _line: None)
+    model = QualityModel(replace(config or QualityModelConfig(), hidden=recipe["hidden"],
+                                 dropout=recipe["dropout"]))
+    files = [Path(p) for p in pristine]
+    say(f"embedding {len(files)} pristine photos x {recipe['per_image']} crops x "
+        f"(1 + {recipe['per_crop']} distortions x 5 levels)")
+    start = time.perf_counter()
+    features, targets, pairs = embed_training_set(
+        model, files, seed=recipe["seed"], per_image=recipe["per_image"], size=recipe["size"],
+        per_crop=recipe["per_crop"], cache=cache)
+    embed_s = time.perf_counter() - start
+    say(f"{len(features)} images embedded in {embed_s:.0f} s; fitting the head on {len(pairs)} ranked pairs")
+    start = time.perf_counter()
+    head = train_head(features, targets, pairs, epochs=recipe["epochs"], rank_weight=recipe["rank_weight"],
+                      margin=recipe["margin"], hidden=recipe["hidden"], dropout=recipe["dropout"],
+                      seed=recipe["seed"])
+    fit_s = time.perf_counter() - start
+    trained = QualityModel(model.config, head=head, backbone=model.backbone)
+    raw = trained.raw_scores(features)
+    calibration = _fit_calibration(raw, targets)
+    notes = {"recipe": repr(recipe), "pristine_photos": str(len(files)),
+             "training_images": str(len(features))}
+    final = QualityModel(replace(model.config, calibration=calibration, notes=notes), head=head,
+                         backbone=model.backbone)
+    out = final.save(out_dir)
+    rho = float(spearmanr(raw, targets)[0])
+    say(f"head fitted in {fit_s:.0f} s; training Spearman {rho:.3f}; saved to {out}")
+    return {"recipe": recipe, "photos": len(files), "images": len(features), "pairs": len(pairs),
+            "embed_seconds": round(embed_s, 1), "fit_seconds": round(fit_s, 1),
+            "train_spearman": round(rho, 4), "calibration": list(calibration), "model": str(out)}
