@@ -3,7 +3,8 @@
 Figures (images per second, 2 worker processes unless stated):
   1. technical metrics only (decode + ``metrics.compute_all``),
   2. BRISQUE + NIQE (decode + both on the IQA working image),
-  3. the full default run (``artlens assess --policy general``, store disabled),
+  3. the full default run (``artlens assess --policy general``: the learned quality model included, store
+     disabled), and the same with ``--technical`` (hand-made quality score only),
   4. the full Amazon run (adds background, borders, segmentation and the text detector);
 and single-thread BRISQUE latency, ours against ``cv2.quality.QualityBRISQUE_compute`` on the same images
 (with the LIVE model files of Debian's opencv-data), printed as a ratio.
@@ -61,11 +62,12 @@ def _throughput(fn, paths: list[str], workers: int) -> float:
         return len(paths) / (time.perf_counter() - start)
 
 
-def _full_run(policy: str, paths: list[str], workers: int, repeat: int) -> float:
+def _full_run(policy: str, paths: list[str], workers: int, repeat: int, learned: bool = True) -> float:
     """A run takes each file once (paths are de-duplicated), so repeats are whole runs over the set."""
     unique = sorted(set(paths))
     pol = load_policy(policy)
-    run = AssessRun(policy=pol, settings=AnalysisSettings.for_policy(pol), workers=workers, use_store=False)
+    settings = AnalysisSettings.for_policy(pol, learned=learned)
+    run = AssessRun(policy=pol, settings=settings, workers=workers, use_store=False)
     run_assessment(unique[: workers * 2], run)  # warm-up (also fills the forkserver)
     start = time.perf_counter()
     for _ in range(repeat):
@@ -114,16 +116,17 @@ def main() -> None:
     print(f"{len(photos)} photos of {w}x{h}, {args.workers} workers", flush=True)
     for label, fn in (("technical_metrics", _stage_metrics), ("brisque_niqe", _stage_iqa)):
         results[f"{label}_images_per_s"] = round(_throughput(fn, photos, args.workers), 1)
-        print(f"{label:>28}: {results[f'{label}_images_per_s']} images/s", flush=True)
-    for policy in ("general", "amazon"):
-        speed = _full_run(policy, photos, args.workers, args.repeat)
-        results[f"assess_{policy}_images_per_s"] = round(speed, 1)
-        label = f"assess --policy {policy}"
-        print(f"{label:>28}: {results[f'assess_{policy}_images_per_s']} images/s", flush=True)
+        print(f"{label:>35}: {results[f'{label}_images_per_s']} images/s", flush=True)
+    for policy, learned in (("general", True), ("general", False), ("amazon", True)):
+        speed = _full_run(policy, photos, args.workers, args.repeat, learned)
+        key = f"assess_{policy}{'' if learned else '_technical'}_images_per_s"
+        results[key] = round(speed, 1)
+        label = f"assess --policy {policy}{'' if learned else ' --technical'}"
+        print(f"{label:>35}: {results[key]} images/s", flush=True)
     latency = _brisque_latency(photos[: args.images])
     if latency is not None:
         results["brisque_latency"] = {k: round(v, 2) for k, v in latency.items()}
-        print(f"{'BRISQUE, one thread':>28}: artlens {latency['artlens_ms']:.1f} ms, "
+        print(f"{'BRISQUE, one thread':>35}: artlens {latency['artlens_ms']:.1f} ms, "
               f"OpenCV {latency['opencv_ms']:.1f} ms per image -> OpenCV/artlens = "
               f"{latency['opencv_over_artlens']:.2f}x", flush=True)
     if args.json:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from artlens import __version__, weights
@@ -88,3 +89,39 @@ def test_assess_exit_codes_and_one_line_errors(tmp_path: Path, photos: dict[str,
 
     missing = artlens("assess", str(tmp_path / "missing.jpg"), "--no-db", "--quiet", "--json")
     assert missing.returncode == 1 and "missing.jpg" in missing.stderr
+
+
+@pytest.mark.skipif(weights.local_status("mobilenet_v2").state != "verified",
+                    reason="mobilenet_v2 weights not verified in the cache (make weights)")
+def test_train_evaluate_and_assess_with_own_quality_model(tmp_path: Path) -> None:
+    from skimage import data
+
+    rows = ["path,label"]
+    for i, photo in enumerate((data.astronaut(), data.coffee(), data.chelsea(), data.rocket())):
+        small = photo[::4, ::4]
+        for j in range(2):
+            crop = np.ascontiguousarray(small[j * 8:, j * 8:])
+            Image.fromarray(crop).save(tmp_path / f"good{i}{j}.png")
+            blurred = np.asarray(Image.fromarray(crop).resize((crop.shape[1] // 8, crop.shape[0] // 8))
+                                 .resize((crop.shape[1], crop.shape[0])))
+            Image.fromarray(blurred).save(tmp_path / f"bad{i}{j}.png")
+            rows += [f"good{i}{j}.png,good", f"bad{i}{j}.png,bad"]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "model"
+    trained = artlens("train", "quality", "--labels", str(labels), "--out", str(model), "--epochs", "40",
+                      "--quiet", "--json", env={"ARTLENS_THREADS": "1"})
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout)["task"] == "classes"
+    png = tmp_path / "cm.png"
+    evaluated = artlens("evaluate", "quality", str(model), "--labels", str(labels), "--confusion", str(png),
+                        "--json", env={"ARTLENS_THREADS": "1"})
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["metrics"]["accuracy"] >= 0.75 and png.is_file()
+    assessed = artlens("assess", str(tmp_path / "good00.png"), str(tmp_path / "bad00.png"), "--quality-model",
+                       str(model), "--no-db", "--quiet", "--json", "--workers", "1")
+    assert assessed.returncode == 0, assessed.stderr
+    quality = {Path(im["path"]).stem: im["scores"]["quality"] for im in json.loads(assessed.stdout)["images"]}
+    assert quality["good00"] > quality["bad00"]
+    both = artlens("train", "quality", "--out", str(model))
+    assert both.returncode == 2 and "exactly one of --pristine and --labels" in both.stderr

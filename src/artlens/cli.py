@@ -29,8 +29,13 @@ app = typer.Typer(
 )
 weights_app = typer.Typer(help="List, fetch and verify the pinned model weight files.", no_args_is_help=True)
 policy_app = typer.Typer(help="List, show and check screening policies.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models: the quality model (on pristine photos or your own labels).",
+                        no_args_is_help=True)
+evaluate_app = typer.Typer(help="Evaluate trained models on labelled images.", no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 app.add_typer(policy_app, name="policy")
+app.add_typer(train_app, name="train")
+app.add_typer(evaluate_app, name="evaluate")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line, whatever the width
@@ -97,6 +102,12 @@ def assess(
                                             "(decompression-bomb guard).")] = 50_000_000,
     fail_on: Annotated[FailOn, typer.Option(help="Exit with status 3 when any image gets this verdict or "
                                             "worse.")] = FailOn.never,
+    quality_model: Annotated[Path | None, typer.Option(help="Quality model folder from `artlens train "
+                                                       "quality` (default: the shipped model).")] = None,
+    technical: Annotated[bool, typer.Option("--technical", help="Score quality with the hand-made metric "
+                                            "combination only (no learned model; faster).")] = False,
+    explain: Annotated[Path | None, typer.Option(help="Write a quality heat map per image into this "
+                                                 "folder (where the model saw defects).")] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -113,12 +124,20 @@ def assess(
     if fmt is None and out_path is not None:
         suffix = out_path.suffix.lower().lstrip(".")
         fmt = Format(suffix) if suffix in Format.__members__ else Format.json
-    run = AssessRun(policy=pol, settings=AnalysisSettings.for_policy(pol, max_pixels=max_pixels),
-                    workers=workers, db=db, use_store=not no_db)
+    if technical and (quality_model is not None or explain is not None):
+        raise typer.BadParameter("--technical does not use a quality model: drop --quality-model/--explain")
+    if quality_model is not None and not quality_model.is_dir():
+        raise typer.BadParameter(f"--quality-model {quality_model}: not a model folder")
+    model_dir = str(quality_model.resolve()) if quality_model else None
+    settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
+                                           quality_model=model_dir)
+    run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db)
     with _progress(quiet, "assessing") as bar:
         task = bar.add_task("assess", total=None)
         report = run_assessment(paths, run,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if explain is not None:
+        _write_explanations(report, explain, quality_model, max_pixels, quiet)
 
     if out_path is not None:
         from artlens.quality.report import render
@@ -154,6 +173,31 @@ def assess(
         raise typer.Exit(3)
 
 
+def _write_explanations(report: dict, folder: Path, model_dir: Path | None, max_pixels: int,
+                        quiet: bool) -> None:
+    """Quality heat maps for the assessed images; each image entry gets an ``explanation`` record."""
+    from artlens.imageio import load_image
+    from artlens.quality.default_model import load_quality_model
+    from artlens.quality.explain import write_explanation
+
+    model = load_quality_model(model_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    with _progress(quiet, "explaining") as bar:
+        for image in bar.track(report["images"], description="explain"):
+            stem = Path(image["path"]).stem
+            name = stem if stem not in used else f"{stem}-{image['sha256'][:8]}"
+            used.add(name)
+            try:
+                rgb = load_image(image["path"], max_pixels=max_pixels).rgb
+            except ArtlensError as exc:
+                err.print(f"error: {exc}", highlight=False, markup=False)
+                continue
+            image["explanation"] = write_explanation(model, rgb, folder / f"{name}.quality-map.png")
+    if not quiet:
+        err.print(f"quality heat maps written to {folder}")
+
+
 def _print_assess_table(report: dict) -> None:
     colour = {"pass": "green", "review": "yellow", "fail": "red"}
     table = Table(title=f"artlens assess — policy {report['policy']['name']}", show_lines=False)
@@ -166,6 +210,119 @@ def _print_assess_table(report: dict) -> None:
         table.add_row(image["path"], f"[{colour[v]}]{v.upper()}[/]", f"{image['scores']['quality']:.0f}",
                       "; ".join(image["reasons"]) or "—")
     out.print(table)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# train / evaluate
+# ----------------------------------------------------------------------------------------------------------
+
+@train_app.command("quality")
+def train_quality(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
+    pristine: Annotated[Path | None, typer.Option(help="Pristine photos (a folder, or a manifest.csv from "
+                                                  "scripts/prepare_pristine.py): train on synthetic "
+                                                  "distortions of them, the shipped model's recipe).")
+    ] = None,
+    labels: Annotated[Path | None, typer.Option(help="CSV with `path` and `label` (classes) or `score` "
+                                                "(rating): train on your own judgement.")] = None,
+    backbone: Annotated[str, typer.Option(help="Backbone name (see artlens.backbones).")] = "mobilenet_v2",
+    finetune: Annotated[bool, typer.Option("--finetune", help="With --labels: also fine-tune the last "
+                                           "backbone blocks (slower).")] = False,
+    kfold: Annotated[int, typer.Option(min=0, help="With --labels: K-fold cross-validation (0: one "
+                                       "stratified validation split).")] = 0,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Training epochs (default: the recipe's).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (runs are deterministic on the CPU).")] = 0,
+    cache: Annotated[Path | None, typer.Option(help="With --pristine: feature cache (.npz) reused when data "
+                                               "and settings match.")] = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a quality model: on pristine photos (--pristine) or on your own labels (--labels)."""
+    if (pristine is None) == (labels is None):
+        raise typer.BadParameter("give exactly one of --pristine and --labels")
+    say = (lambda _line: None) if quiet else (lambda line: err.print(line, highlight=False, markup=False))
+    if pristine is not None:
+        from dataclasses import replace
+
+        from artlens.quality.learned import QualityModelConfig
+        from artlens.quality.recipe import pristine_files, train_on_pristine
+
+        overrides = {"seed": seed} | ({"epochs": epochs} if epochs else {})
+        summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache, progress=say,
+                                    config=replace(QualityModelConfig(), backbone=backbone), **overrides)
+    else:
+        from artlens.quality.labels import read_labels, train_from_labels
+
+        label_set = read_labels(labels)
+        with _progress(quiet, "training") as bar:
+            tasks: dict[str, object] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total, description=stage)
+
+            summary = train_from_labels(label_set, out_dir, backbone=backbone, finetune=finetune, kfold=kfold,
+                                        seed=seed, epochs=epochs, progress=report)
+        _print_label_training(summary, quiet)
+    if as_json:
+        _print_json(summary)
+    elif not quiet:
+        err.print(f"model written to {out_dir}")
+
+
+def _flatten(metrics: dict, prefix: str = "") -> list[tuple[str, int | float]]:
+    """Numeric leaves of a nested metrics dict as ``("macro f1", 0.93)`` rows (matrices left out)."""
+    rows: list[tuple[str, int | float]] = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_flatten(value, f"{name} "))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            rows.append((name, value))
+    return rows
+
+
+def _print_label_training(summary: dict, quiet: bool) -> None:
+    """One line per figure of the validation (k-fold mean or hold-out) on stderr."""
+    if quiet:
+        return
+    evaluation = summary.get("evaluation", {})
+    figures = evaluation.get("mean") or evaluation.get("metrics") or {}
+    method = evaluation.get("method", "none")
+    for key, value in figures.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            err.print(f"{method} {key}: {value:.4f}", highlight=False)
+    for skipped in summary.get("skipped", []):
+        err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
+
+
+@evaluate_app.command("quality")
+def evaluate_quality(
+    model: Annotated[Path, typer.Argument(help="Quality model folder.")],
+    labels: Annotated[Path, typer.Option(help="CSV with `path` and `label` or `score`.")],
+    confusion: Annotated[Path | None, typer.Option(help="Write the confusion matrix PNG here (classes).")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accuracy, precision, recall, F1 and ROC-AUC (classes) or SRCC/PLCC/RMSE (scores) on labelled images."""
+    from artlens.quality.labels import evaluate_model, read_labels
+
+    result = evaluate_model(model, read_labels(labels), confusion_png=confusion)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"artlens evaluate quality — {model} on {result['n']} images")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in _flatten(result["metrics"]):
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    out.print(table)
+    for skipped in result.get("skipped", []):
+        err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
+    if confusion is not None:
+        err.print(f"confusion matrix written to {confusion}")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -275,16 +432,28 @@ def weights_verify(
 
     entries = [weights.get(n) for n in names] if names else weights.list_weights()
     results = [weights.local_status(w.name) for w in entries]
-    if as_json:
-        _print_json([{"name": r.name, "state": r.state, "path": str(r.path) if r.path else None,
-                      "detail": r.detail} for r in results])
-    else:
-        table = Table("name", "state", "detail")
-        for r in results:
-            table.add_row(r.name, r.state, r.detail)
-        out.print(table)
+    rows = [{"name": r.name, "state": r.state, "path": str(r.path) if r.path else None, "detail": r.detail}
+            for r in results]
     bad = [r for r, w in zip(results, entries, strict=True)
            if r.state == "corrupt" or (r.state == "missing" and (names or not w.prefix_pinned))]
+    if not names:  # the quality model head shipped inside the package, pinned the same way
+        from artlens.quality.default_model import DEFAULT_MODEL_DIR, verify_default_model
+
+        try:
+            verify_default_model()
+            rows.append({"name": "quality_default (package)", "state": "verified", "path":
+                         str(DEFAULT_MODEL_DIR), "detail": "config.json, model.safetensors match the pins"})
+        except ArtlensError as exc:
+            rows.append({"name": "quality_default (package)", "state": "corrupt", "path":
+                         str(DEFAULT_MODEL_DIR), "detail": str(exc)})
+            bad.append(exc)
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table("name", "state", "detail")
+        for row in rows:
+            table.add_row(row["name"], row["state"], row["detail"])
+        out.print(table)
     if bad:
         raise typer.Exit(1)
 

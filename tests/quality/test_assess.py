@@ -37,15 +37,17 @@ def write_png_bomb(path: Path, side: int = 20000) -> None:
 
 
 def product_shot(size: int = 1200, fill: float = 0.9) -> np.ndarray:
-    """A shaded dark-red box on pure white whose longest side spans ``fill`` of the frame."""
+    """A shaded box with a real stone texture (scikit-image's gravel) on pure white; its longest side spans
+    ``fill`` of the frame."""
+    from skimage import data
+
     img = np.full((size, size, 3), 255, np.uint8)
     side = int(size * fill)
     x0 = y0 = (size - side) // 2
+    gravel = np.tile(data.gravel(), (3, 3))[:side, :side].astype(np.float32) / 255  # native resolution
     shade = np.linspace(0.55, 1.0, side)[None, :, None]
-    img[y0:y0 + side, x0:x0 + side] = (np.array([150, 30, 40]) * shade).astype(np.uint8)
-    rng = np.random.default_rng(0)
-    texture = rng.normal(0, 6, (side, side, 1))
-    img[y0:y0 + side, x0:x0 + side] = np.clip(img[y0:y0 + side, x0:x0 + side] + texture, 0, 255)
+    colour = np.array([210, 70, 60], np.float32) * shade * (0.4 + 1.0 * gravel[..., None])
+    img[y0:y0 + side, x0:x0 + side] = np.clip(colour, 0, 255).astype(np.uint8)
     return img
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -26,7 +27,7 @@ from artlens.quality.scoring import iqa_subscores, overall_quality
 __all__ = ["ANALYSIS_VERSION", "AnalysisSettings", "analyse"]
 
 #: Bumped whenever a measurement changes meaning, so stored results of older code are not reused.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 _SEGMENT_RULES = ("product_fill", "text_on_product")
 _TEXT_RULES = ("text_overlay", "text_on_product")
@@ -42,6 +43,8 @@ class AnalysisSettings:
     border: bool = False
     segmentation: bool = False
     text: bool = False
+    learned: bool = True  # the learned quality model gives ``quality``; else the hand-made combination does
+    quality_model: str | None = None  # a model folder (artlens train quality); None: the shipped model
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     @classmethod
@@ -58,8 +61,21 @@ class AnalysisSettings:
     def key(self) -> str:
         """Fingerprint of everything that changes a measurement (``max_pixels`` only admits files)."""
         fields = {k: v for k, v in asdict(self).items() if k != "max_pixels"}
+        if self.learned:  # the model's content, not just its folder name, decides its scores
+            fields["quality_model"] = _model_fingerprint(self.quality_model)
         blob = json.dumps({"v": ANALYSIS_VERSION, "artlens": __version__, **fields}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _model_fingerprint(folder: str | None) -> str:
+    from artlens.quality.default_model import DEFAULT_MODEL_SHA256
+    from artlens.quality.learned import CONFIG_FILE, WEIGHTS_FILE
+    from artlens.weights import sha256_file
+
+    if folder is None:
+        return "default:" + DEFAULT_MODEL_SHA256[WEIGHTS_FILE]
+    files = [Path(folder) / CONFIG_FILE, Path(folder) / WEIGHTS_FILE]
+    return ":".join(sha256_file(f) if f.is_file() else f"missing {f}" for f in files)
 
 
 def _exposure_detail(raw: dict[str, float]) -> str:
@@ -79,23 +95,32 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     """Measure one decoded image.
 
     Returns a JSON-ready record: ``width``, ``height``, ``format``, ``file_size``, ``sha256``, ``scores``
-    (``quality`` first, then the raw metrics), ``subscores`` (0-100, higher is better), ``measurements``
-    (one value per policy rule id) and ``details`` (words that explain a measurement).
+    (``quality`` first, then ``technical`` -- the hand-made combination of :mod:`artlens.quality.scoring` --
+    and the raw metrics), ``subscores`` (0-100, higher is better), ``measurements`` (one value per policy
+    rule id) and ``details`` (words that explain a measurement).
+
+    ``quality`` is the learned model's score (:mod:`artlens.quality.learned`) unless ``settings.learned`` is
+    off, in which case it is the hand-made combination.
     """
     from artlens.quality import compliance  # imported lazily: only marketplace policies need them
 
     rgb = image.rgb
     # a white studio backdrop is clipped by design: judge the exposure of the product when a policy wants one
     raw: dict[str, float] = metrics.compute_all(rgb, exclude_backdrop=settings.background)
-    iqa_input = metrics.working_image(rgb, settings.iqa_size)
-    if settings.background:
-        iqa_input = _product_region(iqa_input)
+    work = metrics.working_image(rgb, settings.iqa_size)
+    iqa_input = _product_region(work) if settings.background else work
     for name, fn in (("brisque", brisque), ("niqe", niqe)):
         value = float(fn(iqa_input))
         if np.isfinite(value):  # undefined on flat images (no local structure to fit): left out, not faked
             raw[name] = value
     subs = {**metrics.subscores(raw), **iqa_subscores(raw)}
-    quality = overall_quality(subs)
+    technical = overall_quality(subs)
+    quality = technical
+    if settings.learned:
+        from artlens.quality.default_model import load_quality_model
+
+        model = load_quality_model(settings.quality_model)
+        quality = round(float(model.score([work])[0]), 1)  # trained on whole frames, backdrops included
 
     height, width = rgb.shape[:2]
     measurements: dict[str, Any] = {
@@ -132,7 +157,7 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
             measurements["text_on_product"] = on_product
         raw["text_boxes"] = float(len(boxes))
 
-    scores = {"quality": quality, **{k: round(float(v), 6) for k, v in raw.items()}}
+    scores = {"quality": quality, "technical": technical, **{k: round(float(v), 6) for k, v in raw.items()}}
     return {
         "width": width,
         "height": height,

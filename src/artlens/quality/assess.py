@@ -69,6 +69,9 @@ def _init_worker() -> None:
 
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _analyse_path(path: str, settings: AnalysisSettings) -> tuple[str, dict[str, Any] | None, str | None]:

@@ -1,0 +1,115 @@
+"""Does the quality score order images by quality? Held-out photos, distortion code training never used.
+
+Photos: the ``heldout`` rows of ``.data/pristine/manifest.csv`` (``scripts/prepare_pristine.py``; the
+shipped model was trained on the ``train`` rows only), downscaled to a longest side of 768 px.
+Distortions: ImageNet-C corruptions (Hendrycks & Dietterich 2019) from the ``imagecorruptions-imaug``
+package (Apache-2.0) at severities 1-5 -- independent code, not artlens's own distortions. Install it for
+the benchmark only, without its dependencies (it would pull a second OpenCV):
+``.venv/bin/pip install --no-deps imagecorruptions-imaug==1.1.5 numba llvmlite``.
+
+For every method (the learned score, BRISQUE, NIQE, the hand-made combination of ``artlens.quality.scoring``)
+it reports, in one run on the same images:
+
+* mean per-(image, corruption) Spearman correlation between the score and quality order
+  (clean, severity 1, ..., severity 5: six images, a perfect score ranks them in that order);
+* pooled Spearman: every image of every photo and corruption in one ranking against severity (0-5), which
+  also needs scores to be comparable across contents.
+
+    .venv/bin/python benchmarks/quality_accuracy.py [--model DIR] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from artlens.imageio import load_image
+from artlens.quality import metrics
+from artlens.quality.brisque import brisque
+from artlens.quality.default_model import load_quality_model
+from artlens.quality.niqe import niqe
+from artlens.quality.scoring import iqa_subscores, overall_quality
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / ".data/pristine/manifest.csv"
+CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur",
+               "motion_blur", "zoom_blur", "gaussian_blur", "contrast", "brightness", "fog", "pixelate",
+               "jpeg_compression")
+SIDE = 768
+
+
+def held_out_photos() -> list[Path]:
+    if not MANIFEST.is_file():
+        sys.exit(f"{MANIFEST} not found: run scripts/prepare_pristine.py first")
+    with MANIFEST.open(newline="") as handle:
+        return [Path(r["path"]) for r in csv.DictReader(handle) if r["split"] == "heldout"]
+
+
+def handmade(rgb: np.ndarray, brisque_value: float, niqe_value: float) -> float:
+    raw = metrics.compute_all(rgb)
+    raw.update(brisque=brisque_value, niqe=niqe_value)
+    return overall_quality({**metrics.subscores(raw), **iqa_subscores(raw)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="quality model folder (default: the shipped model)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    try:
+        from imagecorruptions import corrupt
+    except ImportError:
+        sys.exit("needs imagecorruptions-imaug: "
+                 ".venv/bin/pip install --no-deps imagecorruptions-imaug==1.1.5 numba llvmlite")
+
+    np.random.seed(0)  # imagecorruptions draws its noise from NumPy's global generator
+    model = load_quality_model(args.model)
+    photos = held_out_photos()
+    methods = ("learned", "brisque", "niqe", "handmade")
+    per_pair: dict[str, list[float]] = {m: [] for m in methods}
+    pooled: dict[str, list[float]] = {m: [] for m in methods}
+    levels: list[int] = []
+    start = time.perf_counter()
+    for n, path in enumerate(photos, 1):
+        clean = metrics.working_image(load_image(path).rgb, SIDE)
+        for corruption in CORRUPTIONS:
+            images = [clean] + [np.ascontiguousarray(corrupt(clean, corruption_name=corruption, severity=s)
+                                                     .astype(np.uint8)) for s in range(1, 6)]
+            scores: dict[str, np.ndarray] = {"learned": model.score(images)}
+            b = np.array([brisque(im) for im in images])
+            q = np.array([niqe(im) for im in images])
+            scores["brisque"], scores["niqe"] = -b, -q  # lower is better for both
+            scores["handmade"] = np.array([handmade(im, bv, qv)
+                                           for im, bv, qv in zip(images, b, q, strict=True)])
+            for m in methods:
+                rho = spearmanr(scores[m], -np.arange(6))[0]
+                per_pair[m].append(0.0 if np.isnan(rho) else float(rho))
+                pooled[m].extend(scores[m].tolist())
+            levels.extend(range(6))
+        print(f"{n}/{len(photos)} {path.name} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    results: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "photos": len(photos),
+                                  "corruptions": list(CORRUPTIONS), "side": SIDE, "methods": {}}
+    print(f"\n{len(photos)} held-out photos x {len(CORRUPTIONS)} ImageNet-C corruptions x 5 severities")
+    print(f"{'method':>10}  mean per-image SRCC  pooled SRCC")
+    for m in methods:
+        mean_rho = float(np.mean(per_pair[m]))
+        pooled_rho = float(spearmanr(pooled[m], -np.asarray(levels))[0])
+        per_corruption = {c: round(float(np.mean(per_pair[m][i::len(CORRUPTIONS)])), 3)
+                          for i, c in enumerate(CORRUPTIONS)}
+        results["methods"][m] = {"mean_srcc": round(mean_rho, 3), "pooled_srcc": round(pooled_rho, 3),
+                                 "per_corruption_srcc": per_corruption}
+        print(f"{m:>10}  {mean_rho:19.3f}  {pooled_rho:11.3f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
