@@ -115,3 +115,20 @@ def test_pristine_sources_are_checked(tmp_path: Path) -> None:
     (tmp_path / "few").mkdir()
     with pytest.raises(ConfigError, match="at least 4"):
         pristine_files(tmp_path / "few")
+
+
+@needs_backbone
+def test_onnx_runtime_trunk_agrees_with_pytorch(photos: dict[str, np.ndarray], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("ARTLENS_CACHE", str(tmp_path))  # a fresh export, not one cached earlier
+    model = QualityModel.load(default_model.DEFAULT_MODEL_DIR)
+    images = [photos["astronaut"], photos["coffee"][:301, :457]]  # odd sizes exercise the padding
+    torch_features = model.embed(images)
+    assert model.use_onnx()
+    assert list((tmp_path / "onnx").glob("mobilenet_v2-*.onnx"))
+    onnx_features = model.embed(images)
+    scale = float(torch_features.abs().max())
+    assert float((onnx_features - torch_features).abs().max()) <= 1e-4 * scale
+    model.use_onnx(False)
+    assert float((model.embed(images) - torch_features).abs().max()) == 0.0

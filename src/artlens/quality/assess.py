@@ -63,15 +63,19 @@ def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
 
 # -- worker side -------------------------------------------------------------------------------------------
 
-def _init_worker() -> None:
-    """One thread per worker process: the pool provides the parallelism."""
+def _init_worker(settings: AnalysisSettings | None = None) -> None:
+    """One thread per worker process (the pool provides the parallelism); load the quality model up front."""
     import cv2
 
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
+    if settings is not None and settings.learned:
+        import torch
 
-    torch.set_num_threads(1)
+        from artlens.quality.default_model import load_quality_model
+
+        torch.set_num_threads(1)
+        load_quality_model(settings.quality_model)
 
 
 def _analyse_path(path: str, settings: AnalysisSettings) -> tuple[str, dict[str, Any] | None, str | None]:
@@ -97,14 +101,16 @@ def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
                  on_result: Callable[[str, dict[str, Any] | None, str | None], None]) -> None:
     """Analyse ``paths`` with ``workers`` processes, at most 2 x workers images in flight (bounded memory)."""
     if workers <= 1 or len(paths) <= 1:
-        _init_worker()
+        _init_worker(settings)
         for path in paths:
             on_result(*_analyse_path(path, settings))
         return
     ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context()
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["artlens.quality.analyse"])
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+    if ctx.get_start_method() == "forkserver":  # imported once in the server, inherited by every worker
+        preload = ["artlens.quality.analyse"] + (["artlens.quality.learned"] if settings.learned else [])
+        ctx.set_forkserver_preload(preload)
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                initargs=(settings,)) as pool:
         pending: set[cf.Future] = set()
         queue = iter(paths)
         window = 2 * workers

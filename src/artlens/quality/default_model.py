@@ -44,13 +44,18 @@ def verify_default_model() -> None:
 def _load(folder: str, shipped: bool) -> QualityModel:
     if shipped:
         verify_default_model()
-    return QualityModel.load(folder)
+    model = QualityModel.load(folder)
+    if os.environ.get("ARTLENS_ONNX", "1") != "0":  # ARTLENS_ONNX=0 keeps PyTorch for the trunk
+        model.use_onnx()
+    return model
 
 
 def load_quality_model(folder: str | os.PathLike[str] | None = None) -> QualityModel:
     """The quality model in ``folder`` (a directory saved by :meth:`QualityModel.save`), or the shipped one.
 
-    Models are cached per process, so the worker processes of ``artlens assess`` load each one once.
+    Models are cached per process, so the worker processes of ``artlens assess`` load each one once. On a
+    CPU the backbone runs with ONNX Runtime where it can (:meth:`QualityModel.use_onnx`), unless the
+    environment sets ``ARTLENS_ONNX=0``.
     """
     if folder is None:
         return _load(str(DEFAULT_MODEL_DIR), True)

@@ -287,6 +287,7 @@ class QualityModel:
             raise ConfigError(f"head gives {head.out_dim} outputs but the config's task needs "
                               f"{config.n_outputs}")
         self.backbone_keys: tuple[str, ...] = ()
+        self._onnx = None  # an ONNX Runtime copy of the trunk, see use_onnx()
         self.head = head.eval().to(self.backbone.device)
         scale = 1.0 / (255.0 * np.asarray(self.backbone.spec.std, np.float32))
         self._scale = scale.astype(np.float32)
@@ -427,10 +428,22 @@ class QualityModel:
                 for start in range(0, len(idx), batch_size):
                     chunk = idx[start:start + batch_size]
                     x = torch.from_numpy(np.stack([prepared[i][0] for i in chunk]))
-                    maps = self.backbone.feature_maps(x)[:, :, :rows, :cols].float()
+                    fast = self._onnx is not None and not torch.is_grad_enabled()
+                    maps = self._onnx(x) if fast else self.backbone.feature_maps(x)
+                    maps = maps[:, :, :rows, :cols].float()
                     pooled = torch.cat([_pool(maps, p) for p in c.pooling], dim=1).cpu()
                     out[chunk, s * per_scale:(s + 1) * per_scale] = pooled
         return out
+
+    def use_onnx(self, enabled: bool = True) -> bool:
+        """Run the trunk with ONNX Runtime (CPU only, checked against PyTorch); returns whether it does.
+
+        The pooled features agree with PyTorch's to about 1e-5; see :mod:`artlens.quality.onnx_trunk`.
+        """
+        from artlens.quality.onnx_trunk import onnx_trunk
+
+        self._onnx = onnx_trunk(self.backbone) if enabled else None
+        return self._onnx is not None
 
     # -- scores
     def raw_scores(self, features: torch.Tensor | np.ndarray) -> np.ndarray:
