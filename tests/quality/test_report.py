@@ -421,3 +421,21 @@ def test_html_for_an_empty_report(report: dict[str, Any], tmp_path: Path) -> Non
 def test_html_thumb_size_must_be_sensible(report: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="thumb_size"):
         write_html(report, tmp_path / "r.html", thumb_size=4)
+
+
+def test_explain_heat_map_validates_and_shows_in_the_card(report: dict[str, Any], tmp_path: Path) -> None:
+    heat = tmp_path / "coffee.quality-map.png"
+    Image.new("RGB", (60, 40), (220, 40, 30)).save(heat)
+    report = copy.deepcopy(report)
+    report["images"][0]["explanation"] = {"path": str(heat), "min": 12.5, "mean": 48.0,
+                                          "worst_region": [0, 0, 30, 20]}
+    validate_report(report)
+    page = tmp_path / "r.html"
+    rep.render(report, "html", page)
+    text = page.read_text()
+    assert text.count('<figure class="qmap"><img src="data:image/') == 1
+    assert "0,0\u201330,20 px, local quality 12/100" in text
+    broken = copy.deepcopy(report)
+    broken["images"][0]["explanation"]["worst_region"] = [0, 0]
+    with pytest.raises(ArtlensError):
+        validate_report(broken)

@@ -420,6 +420,9 @@ def write_html(report: Report, path: PathLike, *, thumbnails: bool = True, thumb
         for im in report["images"]:
             if im["path"] not in thumbs:
                 thumbs[im["path"]] = _thumbnail_uri(im["path"], thumb_size, max_pixels, loader)
+            heat = (im.get("explanation") or {}).get("path")
+            if heat and heat not in thumbs:  # the --explain heat map, shown in the card's details
+                thumbs[heat] = _thumbnail_uri(heat, thumb_size, max_pixels, loader)
     page = _page(report, thumbs if thumbnails else None)
     return _atomic_write(path, lambda fh: fh.write(page))
 
@@ -713,9 +716,22 @@ def _card(index: int, im: Mapping[str, Any], policy: str, thumbs: dict[str, str 
         f'<details><summary>All checks and scores</summary>'
         f'<p class="facts">{facts}<br><span class="sha" title="SHA-256">{_e(im["sha256"])}</span></p>'
         f'{_checks_table(im["checks"])}<div class="kvs">{_kv_table("Scores", im["scores"])}'
-        f'{_kv_table(_SUBSCORES_TITLE, im["subscores"])}</div>'
+        f'{_kv_table(_SUBSCORES_TITLE, im["subscores"])}</div>{_heat_map(im, thumbs)}'
         f"</details></div></article>"
     )
+
+
+def _heat_map(im: Mapping[str, Any], thumbs: dict[str, str | None] | None) -> str:
+    """The ``--explain`` quality map of an image, when there is one and it could be embedded."""
+    explanation = im.get("explanation")
+    uri = thumbs.get(explanation["path"]) if explanation and thumbs is not None else None
+    if not uri:
+        return ""
+    x0, y0, x1, y1 = (int(v) for v in explanation["worst_region"])
+    return (f'<figure class="qmap"><img src="{uri}" alt="quality heat map" loading="lazy">'
+            f"<figcaption>Where the quality model saw defects (red); weakest area "
+            f"{x0},{y0}\u2013{x1},{y1} px, local quality {round(float(explanation['min']))}/100."
+            f"</figcaption></figure>")
 
 
 def _errors_section(errors: list[Mapping[str, Any]]) -> str:
@@ -847,6 +863,7 @@ overflow:hidden;display:flex;flex-direction:column}
 .card.v-fail{border-top-color:var(--fail)}
 .thumb{aspect-ratio:4/3;background:#e9ebee;display:flex;align-items:center;justify-content:center}
 .thumb img{max-width:100%;max-height:100%;object-fit:contain;display:block}
+.qmap{margin:.5rem 0 0}.qmap img{max-width:100%;display:block}.qmap figcaption{font-size:.8rem;color:#555}
 .placeholder span{color:var(--muted);font-size:13px}
 .body{padding:12px 14px 14px}
 .head{display:flex;align-items:flex-start;justify-content:space-between;gap:8px}
