@@ -1,0 +1,1 @@
+"""Image classifiers trained on frozen backbone features: datasets, linear heads, prediction."""
