@@ -36,6 +36,7 @@ __all__ = [
     "get_backbone",
     "list_backbones",
     "select_device",
+    "tunable_blocks",
 ]
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -366,6 +367,21 @@ def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------------------
 # Building
 # ------------------------------------------------------------------------------------------------------------
+
+def tunable_blocks(trunk: nn.Module, n: int) -> list[nn.Module]:
+    """The last ``n`` child blocks (with parameters) of a trunk, descending through single wrappers.
+
+    These are the blocks fine-tuning unfreezes: the deepest, most task-specific features (Yosinski et al.,
+    "How transferable are features in deep neural networks?", NeurIPS 2014).
+    """
+    module = trunk
+    while True:
+        kids = [m for m in module.children() if next(m.parameters(), None) is not None]
+        if len(kids) != 1:
+            break
+        module = kids[0]
+    return kids[-n:] if n > 0 else []
+
 
 class _LiteTrunk(nn.Module):
     def __init__(self, net: EfficientNetLite) -> None:

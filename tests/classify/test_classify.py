@@ -10,7 +10,9 @@ import pytest
 
 from artlens import weights
 from artlens.classify.data import FOLDER_HEAD, load_dataset
-from artlens.classify.linear import SCHEMA, fit_softmax, fit_temperature, load_classifier, train_linear
+from artlens.classify.linear import fit_softmax, train_linear
+from artlens.classify.model import SCHEMA, load_classifier
+from artlens.classify.train import fit_temperature
 from artlens.errors import ConfigError
 
 _REAL = weights.local_status("mobilenet_v2").state == "verified"
@@ -151,9 +153,9 @@ def test_train_save_load_predict(folder, tmp_path, photos):
     out = tmp_path / "model"
     stages = []
     summary = train_linear(load_dataset(folder), out, epochs=100,
-                           progress=lambda stage, done, total: stages.append(stage))
+                           progress=lambda stage, done, total, info: stages.append(stage))
     head = summary["heads"][FOLDER_HEAD]
-    assert summary["n_embedded"] == 24 and summary["skipped"] == []
+    assert summary["n_used"] == 24 and summary["skipped"] == []
     assert head["metrics"]["n"] >= 3 and head["metrics"]["accuracy"] >= 0.8
     assert head["temperature"] > 0 and {"embed", "fit"} <= set(stages)
     config = json.loads((out / "config.json").read_text())
@@ -190,9 +192,10 @@ def test_kfold_multi_head_with_unreadable_image(manifest, tmp_path):
     for h in data.labels:
         data.labels[h] = np.append(data.labels[h], 0)
     summary = train_linear(data, tmp_path / "m", kfold=3, epochs=100)
-    assert summary["n_embedded"] == 24 and [s["path"] for s in summary["skipped"]] == [str(broken)]
+    assert summary["n_used"] == 24 and [s["path"] for s in summary["skipped"]] == [str(broken)]
     subject, kind = summary["heads"]["subject"], summary["heads"]["kind"]
     assert subject["metrics"]["folds"] == 3 and len(subject["metrics"]["per_fold"]) == 3
+    assert subject["metrics"]["n"] == 24  # every readable row held out once
     assert kind["n_labelled"] == 23 and subject["metrics"]["accuracy"] >= 0.8
     clf = load_classifier(tmp_path / "m")
     result = clf.predict_features(np.zeros((1, 1280), np.float32), top_k=5)[0]

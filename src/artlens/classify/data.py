@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +44,15 @@ class Dataset:
         Head name -> (N,) int64 class indices into ``heads[name]``; ``-1`` marks a missing label.
     source
         Where the set came from (folder or CSV file).
+    sha256
+        Content hash of each file (empty when not computed); keys the feature cache.
     """
 
     paths: list[Path]
     heads: dict[str, list[str]]
     labels: dict[str, np.ndarray]
     source: Path | None = None
+    sha256: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -58,7 +61,8 @@ class Dataset:
         """The rows ``keep`` (indices or a boolean mask), with the same heads and class lists."""
         idx = np.arange(len(self.paths))[np.asarray(keep)]
         return Dataset([self.paths[i] for i in idx], dict(self.heads),
-                       {h: v[idx] for h, v in self.labels.items()}, self.source)
+                       {h: v[idx] for h, v in self.labels.items()}, self.source,
+                       [self.sha256[i] for i in idx] if self.sha256 else [])
 
 
 def load_dataset(source: str | Path) -> Dataset:
@@ -90,7 +94,7 @@ def load_dataset(source: str | Path) -> Dataset:
         data = _from_csv(src)
     else:
         raise ConfigError(f"{src}: dataset not found")
-    _check_duplicates(data.paths, src)
+    data.sha256 = _check_duplicates(data.paths, src)
     return data
 
 
@@ -158,9 +162,13 @@ def _from_csv(manifest: Path) -> Dataset:
     return Dataset(paths, class_lists, labels, manifest)
 
 
-def _check_duplicates(paths: list[Path], source: Path) -> None:
-    """Refuse a path listed twice or two paths with the same bytes (they would leak across splits)."""
+def _check_duplicates(paths: list[Path], source: Path) -> list[str]:
+    """Refuse a path listed twice or two paths with the same bytes (they would leak across splits).
+
+    Returns the SHA-256 of each file, in order.
+    """
     by_hash: dict[str, list[Path]] = {}
+    digests: list[str] = []
     for p in paths:
         digest = hashlib.sha256()
         try:
@@ -169,12 +177,14 @@ def _check_duplicates(paths: list[Path], source: Path) -> None:
                     digest.update(block)
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read {p}: {exc.strerror or exc}") from None
-        by_hash.setdefault(digest.hexdigest(), []).append(p)
+        digests.append(digest.hexdigest())
+        by_hash.setdefault(digests[-1], []).append(p)
     groups = [g for g in by_hash.values() if len(g) > 1]
     if groups:
         shown = ["=".join(str(p) for p in g) for g in groups]
         raise ConfigError(f"{source}: {len(groups)} set(s) of duplicate files (same SHA-256 content; they "
                           f"would leak across train/validation splits): {_names(shown)}")
+    return digests
 
 
 def _names(items: list[str]) -> str:

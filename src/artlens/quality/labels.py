@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from artlens.backbones import tunable_blocks
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError
 from artlens.evaluation import (
     classification_metrics,
@@ -391,23 +392,12 @@ def _fit_head(x: torch.Tensor, y: np.ndarray, config: QualityModelConfig, s: _Se
                       seed=s.seed, margin=0.05)
 
 
-def _tunable_blocks(trunk: nn.Module, n: int) -> list[nn.Module]:
-    """The last ``n`` child blocks (with parameters) of the trunk, descending through single wrappers."""
-    module = trunk
-    while True:
-        kids = [m for m in module.children() if next(m.parameters(), None) is not None]
-        if len(kids) != 1:
-            break
-        module = kids[0]
-    return kids[-n:]
-
-
 def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _Settings,
               progress: Progress | None) -> QualityModel:
     """Train the head and the last blocks of a private copy of the backbone together, in place."""
     trunk = model.backbone.trunk
     trunk.eval()  # batch-norm statistics stay as pretrained: the batches are small
-    blocks = _tunable_blocks(trunk, s.finetune_blocks)
+    blocks = tunable_blocks(trunk, s.finetune_blocks)
     for block in blocks:
         for p in block.parameters():
             p.requires_grad_(True)

@@ -1,0 +1,125 @@
+"""Pooled backbone features of a dataset's images, computed once and cached by content hash.
+
+``--mode linear`` trains on these features alone, and ``--mode finetune`` uses them to start its heads from
+the linear solution, so the expensive forward pass over the whole dataset runs once per image and backbone:
+re-training with other settings, on another split or after an interruption reads the cache. Entries live in
+``$ARTLENS_CACHE/features/<backbone>-<weights>/<sha256[:2]>/<sha256>.npy``, one small file per image, written
+atomically, so concurrent runs and killed runs never leave a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from artlens import weights
+from artlens.backbones import Backbone
+from artlens.errors import ImageLoadError
+from artlens.imageio import load_image
+
+__all__ = ["embed_paths", "feature_cache_dir"]
+
+_CHUNK = 64  # images decoded and held in memory at once
+
+Progress = Callable[..., None]
+
+
+def feature_cache_dir(backbone: Backbone) -> Path:
+    """The cache folder of one backbone's pinned weights."""
+    entry = weights.REGISTRY.get(backbone.spec.weight_name)
+    tag = entry.sha256[:12] if entry is not None else "unpinned"
+    return weights.cache_dir() / "features" / f"{backbone.spec.name}-{tag}"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cached(folder: Path, sha: str, dim: int) -> np.ndarray | None:
+    path = folder / sha[:2] / f"{sha}.npy"
+    try:
+        vec = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return vec if vec.shape == (dim,) and vec.dtype == np.float32 else None
+
+
+def _store(folder: Path, sha: str, vec: np.ndarray) -> None:
+    target = folder / sha[:2] / f"{sha}.npy"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        np.save(fh, np.ascontiguousarray(vec, np.float32), allow_pickle=False)
+    tmp.replace(target)
+
+
+def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[str] | None = None,
+                batch_size: int = 32, cache: bool = True, progress: Progress | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Pooled features of the readable images among ``paths``.
+
+    Parameters
+    ----------
+    paths
+        Image files.
+    backbone
+        Frozen feature extractor.
+    sha256
+        Content hash of each file when already known (one per path; else computed here, for the cache).
+    batch_size
+        Images per forward pass.
+    cache
+        Read and write the feature cache.
+    progress
+        Called as ``progress("embed", done, total, {})``.
+
+    Returns
+    -------
+    features, kept, skipped
+        (M, D) float32 features; (M,) indices into ``paths`` of the images embedded; and
+        ``[{"path", "reason"}]`` for each image that could not be read.
+    """
+    total = len(paths)
+    known = sha256 if sha256 is not None and len(sha256) == total else None
+    dim = backbone.spec.feature_dim
+    folder = feature_cache_dir(backbone)
+    out = np.zeros((total, dim), np.float32)
+    ok = np.zeros(total, bool)
+    skipped: list[dict] = []
+    for start in range(0, total, _CHUNK):
+        images, idx, shas = [], [], []
+        for i in range(start, min(start + _CHUNK, total)):
+            try:
+                sha = known[i] if known else _file_sha256(Path(paths[i]))
+            except OSError as exc:
+                skipped.append({"path": str(paths[i]), "reason": exc.strerror or str(exc)})
+                continue
+            hit = _cached(folder, sha, dim) if cache else None
+            if hit is not None:
+                out[i], ok[i] = hit, True
+                continue
+            try:
+                images.append(load_image(paths[i]).rgb)
+            except ImageLoadError as exc:
+                skipped.append({"path": str(paths[i]), "reason": exc.reason})
+                continue
+            idx.append(i)
+            shas.append(sha)
+        if images:
+            feats = backbone.features(images, batch_size=batch_size)
+            for i, sha, vec in zip(idx, shas, feats, strict=True):
+                out[i], ok[i] = vec, True
+                if cache:
+                    _store(folder, sha, vec)
+        if progress is not None:
+            progress("embed", min(start + _CHUNK, total), total, {})
+    kept = np.flatnonzero(ok).astype(np.int64)
+    return out[kept], kept, skipped
