@@ -4,67 +4,16 @@ from __future__ import annotations
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 
-from artlens import weights
 from artlens.classify.data import FOLDER_HEAD, load_dataset
 from artlens.classify.linear import fit_softmax, train_linear
 from artlens.classify.model import SCHEMA, load_classifier
 from artlens.classify.train import fit_temperature
 from artlens.errors import ConfigError
 
-_REAL = weights.local_status("mobilenet_v2").state == "verified"
-needs_weights = pytest.mark.skipif(not _REAL, reason="mobilenet_v2 weights not verified in the local cache")
-
-CLASSES = ("astronaut", "chelsea", "coffee")
-
-
-def _views(photo: np.ndarray, n: int, seed: int) -> list[np.ndarray]:
-    """``n`` distinct 96 px crops of ``photo`` (random 60-80 % windows), every other one mirrored."""
-    rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
-    out = []
-    for i in range(n):
-        s = rng.uniform(0.6, 0.8)
-        ch, cw = int(h * s), int(w * s)
-        y, x = rng.integers(0, h - ch), rng.integers(0, w - cw)
-        crop = cv2.resize(photo[y:y + ch, x:x + cw], (96, 96), interpolation=cv2.INTER_AREA)
-        out.append(np.ascontiguousarray(crop[:, ::-1] if i % 2 else crop))
-    return out
-
-
-def _write(path, rgb: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory, photos):
-    """An ImageFolder tree: 3 classes x 8 images, plus a hidden file and a hidden folder to be skipped."""
-    root = tmp_path_factory.mktemp("folder")
-    for c, name in enumerate(CLASSES):
-        for i, img in enumerate(_views(photos[name], 8, seed=c)):
-            _write(root / name / f"{i}.png", img)
-    _write(root / "coffee" / ".hidden.png", photos["coins"][:32, :32])
-    _write(root / ".cache" / "x.png", photos["coins"][:32, :32])
-    return root
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory, photos):
-    """A CSV with two heads: ``subject`` (3 classes) and ``kind`` (animal/other), one ``kind`` left empty."""
-    root = tmp_path_factory.mktemp("csv")
-    lines = ["path,subject,kind"]
-    for c, name in enumerate(CLASSES):
-        for i, img in enumerate(_views(photos[name], 8, seed=10 + c)):
-            _write(root / "img" / f"{name}_{i}.png", img)
-            kind = "" if (name, i) == ("coffee", 0) else ("animal" if name == "chelsea" else "other")
-            lines.append(f"img/{name}_{i}.png,{name},{kind}")
-    (root / "labels.csv").write_text("\n".join(lines) + "\n")
-    return root / "labels.csv"
-
+from .conftest import CLASSES, needs_weights, write_png
 
 # -- datasets ------------------------------------------------------------------------------------------------
 
@@ -89,7 +38,7 @@ def test_csv_multi_head(manifest):
 def test_folder_errors(tmp_path, photos):
     with pytest.raises(ConfigError, match="no class folders"):
         load_dataset(tmp_path)
-    _write(tmp_path / "a" / "1.png", photos["coffee"][:40, :40])
+    write_png(tmp_path / "a" / "1.png", photos["coffee"][:40, :40])
     with pytest.raises(ConfigError, match="only one class"):
         load_dataset(tmp_path)
     (tmp_path / "b").mkdir()
@@ -99,8 +48,8 @@ def test_folder_errors(tmp_path, photos):
 
 
 def test_duplicate_files_refused(tmp_path, photos):
-    _write(tmp_path / "a" / "1.png", photos["coffee"][:40, :40])
-    _write(tmp_path / "b" / "2.png", photos["chelsea"][:40, :40])
+    write_png(tmp_path / "a" / "1.png", photos["coffee"][:40, :40])
+    write_png(tmp_path / "b" / "2.png", photos["chelsea"][:40, :40])
     (tmp_path / "b" / "copy.png").write_bytes((tmp_path / "a" / "1.png").read_bytes())
     with pytest.raises(ConfigError, match="duplicate") as info:
         load_dataset(tmp_path)
@@ -108,8 +57,8 @@ def test_duplicate_files_refused(tmp_path, photos):
 
 
 def test_csv_errors(tmp_path, photos):
-    _write(tmp_path / "x.png", photos["coffee"][:40, :40])
-    _write(tmp_path / "y.png", photos["chelsea"][:40, :40])
+    write_png(tmp_path / "x.png", photos["coffee"][:40, :40])
+    write_png(tmp_path / "y.png", photos["chelsea"][:40, :40])
     bad = tmp_path / "m.csv"
     bad.write_text("file,label\nx.png,a\ny.png,b\n")
     with pytest.raises(ConfigError, match="no 'path' column"):
@@ -149,7 +98,7 @@ def test_fit_softmax_and_temperature():
 # -- end to end with the real backbone -----------------------------------------------------------------------
 
 @needs_weights
-def test_train_save_load_predict(folder, tmp_path, photos):
+def test_train_save_load_predict(folder, tmp_path, photos, views):
     out = tmp_path / "model"
     stages = []
     summary = train_linear(load_dataset(folder), out, epochs=100,
@@ -163,7 +112,7 @@ def test_train_save_load_predict(folder, tmp_path, photos):
     assert config["heads"][0]["classes"] == list(CLASSES)
 
     clf = load_classifier(out)
-    probe = _views(photos["chelsea"], 2, seed=99) + _views(photos["astronaut"], 1, seed=98)
+    probe = views(photos["chelsea"], 2, seed=99) + views(photos["astronaut"], 1, seed=98)
     preds = clf.predict(probe, top_k=3)
     assert [p["label"] for p in preds] == ["chelsea", "chelsea", "astronaut"]
     for p in preds:

@@ -8,12 +8,17 @@ package registers the commands of one part of the library on the shared :data:`a
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 
-from artlens.cli import evaluate, quality, system  # noqa: F401  (registers the commands)
 from artlens.cli._app import app, err
 from artlens.errors import ArtlensError
 
 __all__ = ["app", "main"]
+
+#: Command modules in the order their commands appear in ``artlens --help``.
+COMMAND_MODULES = ("quality", "classify", "evaluate", "search", "system")
+for _name in COMMAND_MODULES:
+    import_module(f"artlens.cli.{_name}")
 
 
 def main() -> None:

@@ -66,8 +66,10 @@ def _root(
 
 
 def progress_bar(quiet: bool, label: str) -> Progress:
+    """Progress bars on stderr: the label, bar, count, time left, then the task's own description."""
     return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
-                    TimeRemainingColumn(), console=err, disable=quiet, transient=False)
+                    TimeRemainingColumn(), TextColumn("{task.description}"), console=err, disable=quiet,
+                    transient=False)
 
 
 def print_json(data: object) -> None:

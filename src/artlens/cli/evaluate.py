@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,23 +11,45 @@ import typer
 from artlens.cli._app import JsonOpt, app
 
 
+def _is_classifier(model: Path) -> bool:
+    from artlens.classify.model import SCHEMA
+
+    try:
+        return json.loads((model / "config.json").read_text(encoding="utf-8")).get("schema") == SCHEMA
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 @app.command()
 def evaluate(
     args: Annotated[list[str], typer.Argument(metavar="MODEL [DATA]", help="A model folder and, for a "
-                                              "classifier, its labelled data (folder or CSV). "
-                                              "`evaluate quality MODEL --labels CSV` also works.")],
+                                              "classifier, its labelled data (folder of class folders or "
+                                              "CSV). `evaluate quality MODEL --labels CSV` also works.")],
     labels: Annotated[Path | None, typer.Option(help="Quality model: CSV with `path` and `label` or "
                                                 "`score`.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Classifier: folder for the "
+                                                 "confusion matrix PNG per head and misclassified.html.")]
+    = None,
     confusion: Annotated[Path | None, typer.Option(help="Quality model: write the confusion matrix PNG "
                                                    "here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Accuracy, precision/recall/F1, ROC-AUC or SRCC/PLCC/RMSE of a trained model on labelled images."""
+    """Accuracy, precision/recall/F1, ROC-AUC (or SRCC/PLCC/RMSE) of a trained model on labelled images."""
+    explicit_quality = bool(args) and args[0] == "quality"
+    if explicit_quality:
+        args = args[1:]
+    if not args:
+        raise typer.BadParameter("give a model folder")
+    model = Path(args[0])
+    if not explicit_quality and _is_classifier(model):
+        from artlens.cli.classify import evaluate_classifier_command
+
+        if len(args) != 2:
+            raise typer.BadParameter("a classifier needs its labelled data: artlens evaluate MODEL DATA")
+        evaluate_classifier_command(model, Path(args[1]), out_dir, as_json)
+        return
     from artlens.cli.quality import evaluate_quality
 
-    if args and args[0] == "quality":
-        args = args[1:]
-    if len(args) == 1 and labels is not None:
-        evaluate_quality(Path(args[0]), labels, confusion, as_json)
-        return
-    raise typer.BadParameter("give a quality model folder and --labels CSV")
+    if len(args) != 1 or labels is None:
+        raise typer.BadParameter("evaluate a quality model with: artlens evaluate quality MODEL --labels CSV")
+    evaluate_quality(model, labels, confusion, as_json)

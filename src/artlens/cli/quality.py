@@ -79,7 +79,7 @@ def assess(
                                            quality_model=model_dir)
     run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db)
     with progress_bar(quiet, "assessing") as bar:
-        task = bar.add_task("assess", total=None)
+        task = bar.add_task("", total=None)
         report = run_assessment(paths, run,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     if explain is not None:
@@ -130,7 +130,7 @@ def _write_explanations(report: dict, folder: Path, model_dir: Path | None, max_
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     with progress_bar(quiet, "explaining") as bar:
-        for image in bar.track(report["images"], description="explain"):
+        for image in bar.track(report["images"], description=""):
             stem = Path(image["path"]).stem
             name = stem if stem not in used else f"{stem}-{image['sha256'][:8]}"
             used.add(name)

@@ -46,7 +46,7 @@ def weights_fetch(
     targets = names or [w.name for w in weights.list_weights() if not w.prefix_pinned]
     failed = 0
     with progress_bar(quiet, "fetching") as bar:
-        task = bar.add_task("fetch", total=len(targets))
+        task = bar.add_task("", total=len(targets))
         for name in targets:
             try:
                 path = weights.resolve(name)

@@ -22,7 +22,6 @@ import datetime as dt
 import functools
 import hashlib
 import html
-import io
 import json
 import math
 import os
@@ -35,6 +34,7 @@ from typing import Any, TextIO
 
 from artlens.errors import ArtlensError, ConfigError
 from artlens.quality.policy import VERDICTS
+from artlens.thumbnails import thumbnail_uri
 
 __all__ = [
     "FORMATS",
@@ -416,96 +416,14 @@ def write_html(report: Report, path: PathLike, *, thumbnails: bool = True, thumb
     report = _jsonable(report)
     thumbs: dict[str, str | None] = {}
     if thumbnails:
-        loader = _thumbnail_loader()
         for im in report["images"]:
             if im["path"] not in thumbs:
-                thumbs[im["path"]] = _thumbnail_uri(im["path"], thumb_size, max_pixels, loader)
+                thumbs[im["path"]] = thumbnail_uri(im["path"], thumb_size, max_pixels=max_pixels)
             heat = (im.get("explanation") or {}).get("path")
             if heat and heat not in thumbs:  # the --explain heat map, shown in the card's details
-                thumbs[heat] = _thumbnail_uri(heat, thumb_size, max_pixels, loader)
+                thumbs[heat] = thumbnail_uri(heat, thumb_size, max_pixels=max_pixels)
     page = _page(report, thumbs if thumbnails else None)
     return _atomic_write(path, lambda fh: fh.write(page))
-
-
-# .. thumbnails ..............................................................................................
-
-ThumbLoader = Callable[[str, int, int], Any]
-
-
-def _thumbnail_loader() -> ThumbLoader:
-    """Decode with :func:`artlens.imageio.load_image` when that module exists, else with Pillow directly."""
-    try:
-        from artlens.imageio import load_image
-    except ImportError:
-        return _pillow_source
-
-    def via_imageio(path: str, size: int, max_pixels: int) -> Any:
-        try:
-            loaded = load_image(path, max_pixels=max_pixels)
-            return _array_to_pil(getattr(loaded, "rgb", loaded))
-        except Exception:  # a file imageio refuses may still have a preview; Pillow decides (or raises)
-            return _pillow_source(path, size, max_pixels)
-
-    return via_imageio
-
-
-def _pillow_source(path: str, size: int, max_pixels: int) -> Any:
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as img:
-        if img.width * img.height > max_pixels:
-            raise ArtlensError(f"{path}: {img.width}x{img.height} is above max_pixels")
-        img.draft("RGB", (size, size))  # JPEG: let the decoder scale down by 1/2..1/8 on the way
-        upright = ImageOps.exif_transpose(img)
-        return _flatten(upright)
-
-
-def _flatten(img: Any) -> Any:
-    """RGB Pillow image; transparency is laid over white (how shops show cut-out products)."""
-    from PIL import Image
-
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
-        canvas.paste(rgba, mask=rgba.getchannel("A"))
-        return canvas
-    if img.mode.startswith("I") or img.mode == "F":  # 16/32-bit grey: scale to 8 bits
-        import numpy as np
-
-        return _array_to_pil(np.asarray(img))
-    return img.convert("RGB")
-
-
-def _array_to_pil(array: Any) -> Any:
-    import numpy as np
-    from PIL import Image
-
-    a = np.asarray(array)
-    if a.dtype != np.uint8:
-        if np.issubdtype(a.dtype, np.integer):
-            a = (a.astype(np.float64) / np.iinfo(a.dtype).max * 255.0).round()
-        else:
-            a = a.astype(np.float64) * 255.0
-        a = np.clip(a, 0, 255).astype(np.uint8)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[..., 0]
-    if a.ndim == 3 and a.shape[2] == 4:
-        return _flatten(Image.fromarray(a, "RGBA"))
-    return Image.fromarray(a[..., :3] if a.ndim == 3 else a).convert("RGB")
-
-
-def _thumbnail_uri(path: str, size: int, max_pixels: int, loader: ThumbLoader) -> str | None:
-    """``data:image/jpeg;base64,...``, longest side ``size`` (never enlarged); None if unreadable."""
-    from PIL import Image
-
-    try:
-        img = loader(path, size, max_pixels)
-        img.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=82)
-    except Exception:  # any unreadable, missing or odd file gets the placeholder; the page is still written
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 # .. formatting helpers ......................................................................................

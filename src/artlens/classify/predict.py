@@ -1,0 +1,120 @@
+"""``artlens classify``: predictions for image files as a versioned report (JSON ``artlens.classify/1``, CSV).
+
+A report is ``{"schema": "artlens.classify/1", "artlens_version", "created", "model": {...}, "images": [...],
+"errors": [...]}``; each image has ``path``, ``label``, ``score`` and ``topk`` (the first head's top class,
+its calibrated probability and the ``[[label, probability], ...]`` list) and ``heads`` with the same for every
+head. Files that cannot be read are listed in ``errors`` and the others are still classified.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from artlens import __version__
+from artlens.classify.model import Classifier
+from artlens.errors import ImageLoadError
+from artlens.imageio import DEFAULT_MAX_PIXELS, collect_inputs, load_image
+
+__all__ = ["REPORT_SCHEMA", "classify_paths", "load_report_schema", "write_csv", "write_json"]
+
+REPORT_SCHEMA = "artlens.classify/1"
+_BATCH = 32
+
+
+def load_report_schema() -> dict:
+    """The JSON Schema of ``artlens.classify/1`` shipped in ``artlens/schemas/classify-1.json``."""
+    path = Path(__file__).resolve().parent.parent / "schemas" / "classify-1.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int = 3,
+                   max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = _BATCH,
+                   progress: Callable[[int, int], None] | None = None,
+                   on_image: Callable[[dict, object], None] | None = None) -> dict:
+    """Classify image files and folders (walked recursively).
+
+    Parameters
+    ----------
+    model
+        A loaded classifier.
+    paths
+        Files or folders.
+    top_k
+        Classes listed per head.
+    max_pixels
+        Decompression-bomb guard of :func:`artlens.imageio.load_image`.
+    batch_size
+        Images per forward pass.
+    progress
+        ``progress(done, total)`` after each batch.
+    on_image
+        ``on_image(record, rgb)`` for each classified image (e.g. to write a Grad-CAM).
+
+    Returns
+    -------
+    dict
+        The ``artlens.classify/1`` report.
+    """
+    files, missing = collect_inputs(list(paths))
+    errors = [{"path": e.path, "error": str(e)} for e in missing]
+    images: list[dict] = []
+    total = len(files)
+    for start in range(0, total, batch_size):
+        batch, rgbs = [], []
+        for path in files[start:start + batch_size]:
+            try:
+                rgbs.append(load_image(path, max_pixels=max_pixels).rgb)
+                batch.append(path)
+            except ImageLoadError as exc:
+                errors.append({"path": str(path), "error": str(exc)})
+        if rgbs:
+            for path, rgb, pred in zip(batch, rgbs, model.predict(rgbs, top_k, batch_size=batch_size),
+                                       strict=True):
+                record = {"path": str(path), **pred}
+                if on_image is not None:
+                    on_image(record, rgb)
+                images.append(record)
+        if progress is not None:
+            progress(min(start + batch_size, total), total)
+    return {
+        "schema": REPORT_SCHEMA,
+        "artlens_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "model": {"path": str(model.directory) if model.directory else None, "mode": model.mode,
+                  "backbone": model.config["backbone"], "runtime": "onnxruntime" if model.onnx else "torch",
+                  "heads": {h: list(c) for h, c in model.heads.items()}},
+        "images": images,
+        "errors": errors,
+    }
+
+
+def write_json(report: dict, path: str | Path) -> Path:
+    """Write the report as indented UTF-8 JSON."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return out
+
+
+def write_csv(report: dict, path: str | Path) -> Path:
+    """One row per image: ``path, label, score, topk``, then ``<head>, <head>_score`` for every head of a
+    multi-head model.
+
+    ``topk`` reads ``label:probability`` pairs joined by ``;``.
+    """
+    heads = list(report["model"]["heads"])
+    heads = heads if len(heads) > 1 else []
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "label", "score", "topk", *[c for h in heads for c in (h, f"{h}_score")]])
+        for im in report["images"]:
+            topk = ";".join(f"{label}:{p:.4f}" for label, p in im["topk"])
+            per_head = [v for h in heads for v in (im["heads"][h]["label"], f"{im['heads'][h]['score']:.4f}")]
+            writer.writerow([im["path"], im["label"], f"{im['score']:.4f}", topk, *per_head])
+    return out

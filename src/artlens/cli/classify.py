@@ -1,0 +1,224 @@
+"""Commands of style and category recognition: train classify, classify, export (evaluate dispatches here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from artlens.cli._app import JsonOpt, QuietOpt, app, err, out, print_json, progress_bar, train_app
+
+
+class Mode(StrEnum):
+    linear = "linear"
+    finetune = "finetune"
+
+
+class PredictFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+def _stage_reporter(bar: Progress) -> Callable[[str, int, int, dict], None]:
+    """``progress(stage, done, total, info)`` drawing one bar per stage, with the figures of ``info``."""
+    tasks: dict[str, object] = {}
+
+    def report(stage: str, done: int, total: int, info: dict) -> None:
+        figures = " ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
+        label = f"{stage} {figures}".strip()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(label, total=total)
+        bar.update(tasks[stage], completed=done, total=total, description=label)
+
+    return report
+
+
+@train_app.command("classify")
+def train_classify(
+    data: Annotated[Path, typer.Argument(help="Labelled images: a folder of class folders, or a CSV with "
+                                         "`path` and one label column per head.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
+    backbone: Annotated[str, typer.Option(help="mobilenet_v2, efficientnet_lite0, or a torchvision model "
+                                          "whose weights are registered.")] = "mobilenet_v2",
+    mode: Annotated[Mode, typer.Option(help="linear: heads on cached frozen features (seconds); finetune: "
+                                       "also train the last backbone blocks (minutes).")] = Mode.linear,
+    epochs: Annotated[int | None, typer.Option(min=1, help="linear: L-BFGS iterations (200); finetune: "
+                                               "epochs (10).")] = None,
+    val_split: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of each class held out for "
+                                             "validation and calibration.")] = 0.2,
+    kfold: Annotated[int, typer.Option(min=0, help="K-fold cross-validation instead of one split "
+                                       "(0: off).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds the split, the initialisation and the augmentation.")] = 0,
+    unfreeze: Annotated[int, typer.Option(min=1, help="finetune: backbone blocks trained.")] = 3,
+    lr: Annotated[float, typer.Option(min=0.0, help="finetune: learning rate of the heads (the backbone "
+                                      "gets a tenth).")] = 1e-3,
+    label_smoothing: Annotated[float, typer.Option(min=0.0, max=0.5, help="finetune.")] = 0.1,
+    patience: Annotated[int, typer.Option(min=1, help="finetune: epochs without a better validation "
+                                          "macro-F1 before stopping.")] = 3,
+    no_augment: Annotated[bool, typer.Option("--no-augment", help="finetune: no random crops, flips or "
+                                             "colour jitter.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="finetune: continue an interrupted run from its "
+                                         "last checkpoint in --out.")] = False,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a classifier on labelled images by transfer learning from a pretrained backbone."""
+    from artlens.classify.data import load_dataset
+    from artlens.classify.train import train_classifier
+
+    dataset = load_dataset(data)
+    settings: dict[str, object] = {"backbone": backbone, "val_split": val_split, "kfold": kfold, "seed": seed}
+    if epochs is not None:
+        settings["epochs"] = epochs
+    if mode == Mode.finetune:
+        from artlens.classify.augment import AugmentSettings
+
+        settings.update(unfreeze=unfreeze, lr=lr, label_smoothing=label_smoothing, patience=patience,
+                        resume=resume, augment=AugmentSettings.none() if no_augment else AugmentSettings())
+    elif resume:
+        raise typer.BadParameter("--resume applies to --mode finetune (linear training reuses its feature "
+                                 "cache anyway)")
+    with progress_bar(quiet, "training") as bar:
+        summary = train_classifier(dataset, out_dir, mode=mode.value, progress=_stage_reporter(bar),
+                                   **settings)
+    if as_json:
+        print_json(summary)
+        return
+    for skipped in summary.get("skipped", []):
+        err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
+    if not quiet:
+        _print_head_metrics(summary["heads"], f"validation ({'k-fold' if kfold >= 2 else 'held-out split'})")
+        err.print(f"model written to {out_dir}")
+
+
+def _print_head_metrics(heads: dict, title: str) -> None:
+    table = Table(title=title)
+    for column in ("head", "images", "accuracy", "macro F1", "ROC-AUC", "temperature"):
+        table.add_column(column, justify="left" if column == "head" else "right")
+    for head, r in heads.items():
+        m = r.get("metrics", r)
+        auc = m.get("roc_auc")
+        table.add_row(head, str(m.get("n", "")), f"{m['accuracy']:.3f}", f"{m['macro']['f1']:.3f}",
+                      "—" if auc is None else f"{auc:.3f}",
+                      f"{r['temperature']:.2f}" if "temperature" in r else "—")
+    out.print(table)
+
+
+def evaluate_classifier_command(model_dir: Path, data: Path, out_dir: Path | None, as_json: bool) -> None:
+    """``artlens evaluate MODEL DATA`` for a classifier folder."""
+    from artlens.classify.data import load_dataset
+    from artlens.classify.evaluate import evaluate_classifier
+    from artlens.classify.model import load_classifier
+
+    clf = load_classifier(model_dir)
+    dataset = load_dataset(data)
+    with progress_bar(as_json, "evaluating") as bar:
+        task = bar.add_task("", total=len(dataset))
+        result = evaluate_classifier(
+            clf, dataset, out_dir=out_dir,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        print_json(result)
+        return
+    _print_head_metrics(result["heads"], f"artlens evaluate — {model_dir} on {result['n']} images")
+    for head, m in result["heads"].items():
+        per_class = Table(title=f"{head}: per class")
+        for column in ("class", "precision", "recall", "F1", "support"):
+            per_class.add_column(column, justify="left" if column == "class" else "right")
+        for name, c in m.get("per_class", {}).items():
+            per_class.add_row(name, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}",
+                              str(c["support"]))
+        out.print(per_class)
+    for skipped in result["skipped"]:
+        err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
+    files = result["files"]
+    for head, png in files.get("confusion", {}).items():
+        err.print(f"confusion matrix ({head}): {png}", highlight=False)
+    if "misclassified_html" in files:
+        err.print(f"{len(result['misclassified'])} misclassified: {files['misclassified_html']}",
+                  highlight=False)
+
+
+@app.command()
+def classify(
+    model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="Model folder from `artlens train "
+                                              "classify`.")],
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (walked recursively).")],
+    fmt: Annotated[PredictFormat | None, typer.Option("--format", "-f", help="Output format; default from "
+                                                      "--out's suffix, else JSON.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the predictions here (default: "
+                                                  "stdout as JSON).")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Classes listed per head.")] = 3,
+    explain: Annotated[Path | None, typer.Option(help="Write a Grad-CAM overlay per image into this folder "
+                                                 "(where the first head saw its class).")] = None,
+    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this.")]
+    = 50_000_000,
+    quiet: QuietOpt = False,
+) -> None:
+    """Predict the class (and every head's class) of images, with calibrated probabilities.
+
+    Exit status: 0 when every file was classified, 1 when some could not be read (they are listed).
+    """
+    from artlens.classify.model import load_classifier
+    from artlens.classify.predict import classify_paths, write_csv, write_json
+
+    if fmt is None:
+        as_csv = out_path is not None and out_path.suffix.lower() == ".csv"
+        fmt = PredictFormat.csv if as_csv else PredictFormat.json
+    if fmt == PredictFormat.csv and out_path is None:
+        raise typer.BadParameter("--format csv needs --out")
+    # Grad-CAM needs gradients through PyTorch; ONNX Runtime serves the plain predictions
+    clf = load_classifier(model_dir)
+    on_image = None
+    if explain is not None:
+        from artlens.classify.explain import write_grad_cam
+
+        used: set[str] = set()
+
+        def on_image(record: dict, rgb: object) -> None:
+            stem = Path(record["path"]).stem
+            name = stem if stem not in used else f"{stem}-{len(used)}"
+            used.add(name)
+            record["explanation"] = write_grad_cam(clf, rgb, explain / f"{name}.gradcam.png")
+
+    with progress_bar(quiet, "classifying") as bar:
+        task = bar.add_task("", total=None)
+        report = classify_paths(clf, paths, top_k=top_k, max_pixels=max_pixels, on_image=on_image,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if out_path is None:
+        print_json(report)
+    else:
+        (write_csv if fmt == PredictFormat.csv else write_json)(report, out_path)
+        if not quiet:
+            err.print(f"{len(report['images'])} image(s) classified; written to {out_path}")
+    if explain is not None and not quiet:
+        err.print(f"Grad-CAM overlays written to {explain}")
+    for error in report["errors"]:
+        err.print(f"[red]error:[/red] {error['error']}", markup=True, highlight=False)
+    if report["errors"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="Classifier model folder.")],
+    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx (used by ONNX Runtime from then on "
+                                       "on a CPU).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a trained classifier for deployment (ONNX), checked against PyTorch to 1e-4."""
+    from artlens.classify.export import export_onnx
+
+    if not onnx:
+        raise typer.BadParameter("choose a format: --onnx")
+    result = export_onnx(model_dir)
+    if as_json:
+        print_json(result)
+    else:
+        err.print(f"{result['path']} written ({result['bytes'] / 1e6:.1f} MB, opset {result['opset']}); "
+                  f"largest difference from PyTorch {result['max_abs_diff']:.1e}", highlight=False)
