@@ -19,14 +19,15 @@ from artlens import __version__
 
 app = typer.Typer(
     name="artlens",
-    help="Judge images for online shops and art platforms: quality screening, marketplace compliance.",
+    help="Judge images for online shops and art platforms: quality screening, marketplace compliance, "
+         "recognition, style transfer, similar images.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 weights_app = typer.Typer(help="List, fetch and verify the pinned model weight files.", no_args_is_help=True)
 policy_app = typer.Typer(help="List, show and check screening policies.", no_args_is_help=True)
-train_app = typer.Typer(help="Train models: the quality model (on pristine photos or your own labels).",
+train_app = typer.Typer(help="Train models: quality (on pristine photos or your own labels) and classifiers.",
                         no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 app.add_typer(policy_app, name="policy")
