@@ -36,6 +36,7 @@ __all__ = [
     "get_backbone",
     "list_backbones",
     "select_device",
+    "trunk_blocks",
     "tunable_blocks",
 ]
 
@@ -368,11 +369,16 @@ def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
 # Building
 # ------------------------------------------------------------------------------------------------------------
 
-def tunable_blocks(trunk: nn.Module, n: int) -> list[nn.Module]:
-    """The last ``n`` child blocks (with parameters) of a trunk, descending through single wrappers.
+_NORMS = (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
 
-    These are the blocks fine-tuning unfreezes: the deepest, most task-specific features (Yosinski et al.,
-    "How transferable are features in deep neural networks?", NeurIPS 2014).
+
+def trunk_blocks(trunk: nn.Module) -> list[nn.Module]:
+    """The trunk's blocks, in order, that take part in its forward pass (what fine-tuning unfreezes).
+
+    Descends through single wrappers to the first level with several parameterised children, expands module
+    lists (containers, not layers), drops modules the forward pass never calls (such as a classifier kept
+    beside the trunk) and joins a lone normalisation layer to the block before it, so a bare "convolution,
+    batch norm" pair counts as one block, as in torchvision's ``Conv2dNormActivation``.
     """
     module = trunk
     while True:
@@ -380,7 +386,37 @@ def tunable_blocks(trunk: nn.Module, n: int) -> list[nn.Module]:
         if len(kids) != 1:
             break
         module = kids[0]
-    return kids[-n:] if n > 0 else []
+    blocks: list[nn.Module] = []
+    for m in kids:
+        if isinstance(m, nn.ModuleList):
+            blocks.extend(c for c in m if next(c.parameters(), None) is not None)
+        else:
+            blocks.append(m)
+    called: set[int] = set()
+    hooks = [b.register_forward_hook(lambda mod, *_: called.add(id(mod))) for b in blocks]
+    param = next(trunk.parameters())
+    try:
+        with torch.inference_mode():
+            trunk(torch.zeros(1, 3, 64, 64, device=param.device, dtype=param.dtype))
+    finally:
+        for h in hooks:
+            h.remove()
+    joined: list[nn.Module] = []
+    for b in (b for b in blocks if id(b) in called):
+        if joined and isinstance(b, _NORMS):
+            prev = joined.pop()
+            joined.append(nn.ModuleList([*(prev if isinstance(prev, nn.ModuleList) else [prev]), b]))
+        else:
+            joined.append(b)
+    return joined
+
+
+def tunable_blocks(trunk: nn.Module, n: int) -> list[nn.Module]:
+    """The last ``n`` of :func:`trunk_blocks`: the deepest, most task-specific features.
+
+    Yosinski et al., "How transferable are features in deep neural networks?", NeurIPS 2014.
+    """
+    return trunk_blocks(trunk)[-n:] if n > 0 else []
 
 
 class _LiteTrunk(nn.Module):

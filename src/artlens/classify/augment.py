@@ -26,7 +26,8 @@ import numpy as np
 
 from artlens.errors import ConfigError
 
-__all__ = ["AugmentSettings", "color_jitter", "downscale", "normalise", "random_resized_crop", "train_view"]
+__all__ = ["AugmentSettings", "centre_crop", "color_jitter", "downscale", "normalise", "random_resized_crop",
+           "train_view"]
 
 _GREY = np.asarray([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 luma weights
 _ATTEMPTS = 10  # crop windows tried before falling back to the largest centred one
@@ -38,6 +39,8 @@ class AugmentSettings:
 
     Attributes
     ----------
+    crop
+        Draw random resized crops; when False every view is the centred crop of the evaluation transform.
     scale
         Range of the crop's fraction of the image area, within (0, 1].
     ratio
@@ -48,6 +51,7 @@ class AugmentSettings:
         Jitter strength ``x`` in [0, 1): each factor is uniform in ``[1 - x, 1 + x]``; 0 turns it off.
     """
 
+    crop: bool = True
     scale: tuple[float, float] = (0.25, 1.0)
     ratio: tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0)
     flip: float = 0.5
@@ -56,6 +60,8 @@ class AugmentSettings:
     saturation: float = 0.2
 
     def __post_init__(self) -> None:
+        if not isinstance(self.crop, bool):
+            raise ConfigError(f"augment crop must be true or false, got {self.crop!r}")
         lo, hi = _pair(self.scale, "scale")
         if not 0.0 < lo <= hi <= 1.0:
             raise ConfigError(f"augment scale must satisfy 0 < low <= high <= 1, got {self.scale}")
@@ -71,9 +77,15 @@ class AugmentSettings:
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
                 raise ConfigError(f"augment {name} must lie in [0, 1), got {value!r}")
 
+    @classmethod
+    def none(cls) -> AugmentSettings:
+        """No augmentation: centred crops, no flips, no colour changes."""
+        return cls(crop=False, flip=0.0, brightness=0.0, contrast=0.0, saturation=0.0)
+
     def to_dict(self) -> dict:
         """Plain JSON-ready values (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else float(v) for k, v in asdict(self).items()}
+        return {k: list(v) if isinstance(v, tuple) else v if isinstance(v, bool) else float(v)
+                for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, values: dict | None) -> AugmentSettings:
@@ -179,6 +191,18 @@ def random_resized_crop(image: np.ndarray, rng: np.random.Generator, size: int,
     return _resize(np.ascontiguousarray(image[top:top + ch, left:left + cw]), size, size)
 
 
+def centre_crop(image: np.ndarray, size: int, fraction: float = 0.875) -> np.ndarray:
+    """The centred square whose side is ``fraction`` of the shorter side, resized to ``size`` x ``size``.
+
+    With ``fraction = input_size / resize`` this is the evaluation transform (resize the shorter side, then
+    centre-crop) with the two steps in the other order.
+    """
+    h, w = image.shape[:2]
+    side = max(1, min(h, w, round(min(h, w) * fraction)))
+    top, left = (h - side) // 2, (w - side) // 2
+    return _resize(np.ascontiguousarray(image[top:top + side, left:left + side]), size, size)
+
+
 def color_jitter(image: np.ndarray, rng: np.random.Generator, brightness: float = 0.2,
                  contrast: float = 0.2, saturation: float = 0.2) -> np.ndarray:
     """Random brightness, contrast and saturation changes of an RGB image.
@@ -224,7 +248,7 @@ def normalise(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) ->
 
 
 def train_view(image: np.ndarray, rng: np.random.Generator, settings: AugmentSettings, size: int,
-               mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+               mean: Sequence[float], std: Sequence[float], crop_fraction: float = 0.875) -> np.ndarray:
     """One augmented, normalised training input: crop, flip, jitter, normalise.
 
     Parameters
@@ -239,13 +263,19 @@ def train_view(image: np.ndarray, rng: np.random.Generator, settings: AugmentSet
         The trunk's input side.
     mean, std
         The backbone's normalisation of RGB values in [0, 1].
+    crop_fraction
+        Side of the centred crop relative to the shorter side when ``settings.crop`` is off (the backbone's
+        ``input_size / resize``).
 
     Returns
     -------
     numpy.ndarray
         (3, size, size) float32.
     """
-    x = random_resized_crop(image, rng, size, settings.scale, settings.ratio)
+    if settings.crop:
+        x = random_resized_crop(image, rng, size, settings.scale, settings.ratio)
+    else:
+        x = centre_crop(image, size, crop_fraction)
     if rng.random() < settings.flip:
         x = x[:, ::-1]
     x = color_jitter(x, rng, settings.brightness, settings.contrast, settings.saturation)

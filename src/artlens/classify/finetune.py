@@ -49,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.backbones import Backbone, get_backbone, tunable_blocks
+from artlens.backbones import Backbone, get_backbone, trunk_blocks
 from artlens.classify.augment import AugmentSettings, downscale, normalise, train_view
 from artlens.classify.data import Dataset
 from artlens.classify.features import embed_paths
@@ -60,14 +60,13 @@ from artlens.errors import ConfigError, ImageLoadError
 from artlens.evaluation import classification_metrics
 from artlens.imageio import load_image
 
-__all__ = ["CHECKPOINT_FILE", "train_finetune", "trainable_blocks"]
+__all__ = ["CHECKPOINT_FILE", "train_finetune"]
 
 CHECKPOINT_FILE = "checkpoint.pt"
 _CHECKPOINT_VERSION = 1
 _STORE_FACTOR = 1.15  # stored shorter side / backbone resize: room for random crops above the eval scale
 _WARMUP = 0.05        # fraction of the steps (at most one epoch) with a linearly rising learning rate
 _EPS = 1e-12
-_NORMS = (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -113,47 +112,23 @@ def _decode(paths: list[Path], rows: np.ndarray, backbone: Backbone,
 # Network, optimiser, schedule
 # ------------------------------------------------------------------------------------------------------------
 
-def trainable_blocks(trunk: nn.Module) -> list[nn.Module]:
-    """The trunk's blocks in order that take part in its forward pass (candidates for unfreezing).
-
-    Starts from :func:`artlens.backbones.tunable_blocks`, expands module lists (which are containers, not
-    layers), drops modules the trunk's forward never calls (such as a classifier kept beside it) and joins a
-    lone normalisation layer to the block before it, so a bare "convolution, batch norm" pair counts as one
-    block, as in torchvision's ``Conv2dNormActivation``.
-    """
-    blocks: list[nn.Module] = []
-    for m in tunable_blocks(trunk, 10 ** 6):
-        if isinstance(m, nn.ModuleList):
-            blocks.extend(c for c in m if next(c.parameters(), None) is not None)
-        else:
-            blocks.append(m)
-    called: set[int] = set()
-    hooks = [b.register_forward_hook(lambda mod, *_: called.add(id(mod))) for b in blocks]
-    param = next(trunk.parameters())
-    try:
-        with torch.inference_mode():
-            trunk(torch.zeros(1, 3, 64, 64, device=param.device))
-    finally:
-        for h in hooks:
-            h.remove()
-    joined: list[nn.Module] = []
-    for b in (b for b in blocks if id(b) in called):
-        if joined and isinstance(b, _NORMS):
-            prev = joined.pop()
-            joined.append(nn.ModuleList([*(prev if isinstance(prev, nn.ModuleList) else [prev]), b]))
-        else:
-            joined.append(b)
-    return joined
+def _tuned_names(trunk: nn.Module, unfreeze: int) -> list[str]:
+    """Names (within ``trunk``) of the modules in its last ``unfreeze`` blocks (``trunk_blocks``)."""
+    blocks = trunk_blocks(trunk)
+    if unfreeze > len(blocks):
+        raise ConfigError(f"unfreeze={unfreeze} exceeds the {len(blocks)} blocks of the backbone")
+    names = {id(m): n for n, m in trunk.named_modules()}
+    picked = blocks[len(blocks) - unfreeze:] if unfreeze else []
+    return [names[id(m)] for b in picked for m in (b if isinstance(b, nn.ModuleList) else [b])]
 
 
-def _build_net(backbone: Backbone, n_classes: list[int], unfreeze: int,
+def _build_net(backbone: Backbone, n_classes: list[int], tuned: list[str],
                heads: dict[str, tuple[np.ndarray, np.ndarray]]) -> ClassifierNet:
     trunk = copy.deepcopy(backbone.trunk)  # the cached, shared Backbone is never modified
     for p in trunk.parameters():
         p.requires_grad_(False)
-    blocks = trainable_blocks(trunk)
-    for block in blocks[len(blocks) - unfreeze:] if unfreeze else []:
-        for p in block.parameters():
+    for name in tuned:
+        for p in trunk.get_submodule(name).parameters():
             p.requires_grad_(True)
     net = ClassifierNet(trunk, backbone.spec.feature_dim, n_classes)
     with torch.no_grad():
@@ -217,6 +192,7 @@ class _Context:
     features: np.ndarray
     settings: dict
     augment: AugmentSettings
+    tuned: list[str]
     checkpoint: Path
     fingerprint: str
     progress: Progress | None
@@ -232,8 +208,9 @@ def _batch(ctx: _Context, rows: np.ndarray, rng: np.random.Generator | None) -> 
     if rng is None:
         arrays = [normalise(ctx.images.eval[i], spec.mean, spec.std) for i in rows]
     else:
-        arrays = [train_view(ctx.images.train[i], rng, ctx.augment, spec.input_size, spec.mean, spec.std)
-                  for i in rows]
+        fraction = spec.input_size / spec.resize
+        arrays = [train_view(ctx.images.train[i], rng, ctx.augment, spec.input_size, spec.mean, spec.std,
+                             fraction) for i in rows]
     return torch.from_numpy(np.stack(arrays)).to(ctx.backbone.device, memory_format=torch.channels_last)
 
 
@@ -291,7 +268,7 @@ def _run(ctx: _Context, stage: int, train: np.ndarray, val: np.ndarray | None, n
     """
     s = ctx.settings
     heads = fit_heads(ctx.features[train], ctx.data.subset(train))
-    net = _build_net(ctx.backbone, [len(c) for c in ctx.data.heads.values()], s["unfreeze"], heads)
+    net = _build_net(ctx.backbone, [len(c) for c in ctx.data.heads.values()], ctx.tuned, heads)
     opt = _optimizer(net, s["lr"], s["trunk_lr_scale"], s["weight_decay"])
     bs = s["batch_size"]
     per_epoch = -(-train.size // bs)
@@ -337,10 +314,11 @@ def _run(ctx: _Context, stage: int, train: np.ndarray, val: np.ndarray | None, n
                 if (yt >= 0).any():
                     loss = loss + criterion(z, yt)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if loss.requires_grad:  # False when no row of the batch carries any label
+                loss.backward()
+                opt.step()
             sched.step()
-            running += float(loss) * rows.size
+            running += float(loss.detach()) * rows.size
             count += rows.size
             if ctx.progress is not None:
                 ctx.progress("step", b + 1, per_epoch, {"loss": running / count, "epoch": epoch + 1})
@@ -367,7 +345,9 @@ def _run(ctx: _Context, stage: int, train: np.ndarray, val: np.ndarray | None, n
             "best_epoch": best_epoch, "best_state": best_state,
             "best_logits": [torch.from_numpy(np.ascontiguousarray(z)) for z in best_logits]})
         if ctx.progress is not None:
-            info = {k: record[k] for k in ("loss", "val_macro_f1", "val_accuracy", "fold")}
+            info = {k: record[k] for k in ("loss", "val_macro_f1", "val_accuracy")}
+            if fold is not None:
+                info["fold"] = fold
             ctx.progress("epoch", epoch, n_epochs, dict(info, best_epoch=best_epoch))
     _load_trainable(net, best_state)
     return {"best_epoch": best_epoch, "history": history, "logits": best_logits, "state": best_state,
@@ -451,7 +431,8 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     epochs
         Most epochs per run.
     unfreeze
-        Trunk blocks trained, counted from the end (:func:`trainable_blocks`); 0 trains the heads only.
+        Trunk blocks trained, counted from the end (:func:`artlens.backbones.trunk_blocks`); 0 trains the
+        heads only.
     lr
         Peak learning rate of the heads.
     trunk_lr_scale
@@ -476,7 +457,7 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     progress
         ``progress(stage, done, total, info)``: stages ``embed``, ``decode``, ``step`` (info: running
         ``loss``, ``epoch``), ``epoch`` (info: ``loss``, ``val_macro_f1``, ``val_accuracy``, ``fold``,
-        ``best_epoch``) and ``fold``.
+        ``best_epoch``; ``fold`` with k folds) and, with k folds, ``fold`` after each run.
 
     Returns
     -------
@@ -504,14 +485,12 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     if not dataset.heads:
         raise ConfigError("the dataset has no label heads")
     net0 = get_backbone(backbone, device=device)
-    n_blocks = len(trainable_blocks(net0.trunk))
-    if unfreeze > n_blocks:
-        raise ConfigError(f"unfreeze={unfreeze} exceeds the {n_blocks} blocks of backbone {backbone!r}")
+    tuned = _tuned_names(net0.trunk, unfreeze)
     settings = {"mode": "finetune", "val_split": val_split if kfold < 2 else None, "kfold": kfold,
                 "seed": seed, "epochs": epochs, "unfreeze": unfreeze, "lr": float(lr),
                 "trunk_lr_scale": float(trunk_lr_scale), "weight_decay": float(weight_decay),
                 "label_smoothing": float(label_smoothing), "patience": patience, "batch_size": batch_size,
-                "augment": aug.to_dict(), "optimizer": "AdamW",
+                "augment": aug.to_dict(), "tuned_modules": tuned, "optimizer": "AdamW",
                 "schedule": f"linear warm-up ({_WARMUP:.0%} of steps, <= 1 epoch), cosine",
                 "head_init": "linear probe (LP-FT)", "batch_norm": "frozen statistics",
                 "class_weighting": "balanced", "selection": "validation macro-F1, ties by loss",
@@ -536,7 +515,7 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     data = dataset.subset(decoded)
     folds = split_rows(data, val_split=val_split, kfold=kfold, seed=seed)
 
-    ctx = _Context(net0, data, images, x, settings, aug, ckpt_path, fingerprint, progress)
+    ctx = _Context(net0, data, images, x, settings, aug, tuned, ckpt_path, fingerprint, progress)
     if saved is not None:
         ctx.done = list(saved["done"])
     t0 = time.perf_counter()
@@ -561,7 +540,7 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
                              if result else [],
                              "state": result["state"] if result and last else {}})
             _save_checkpoint(ctx, None)
-            if progress is not None:
+            if progress is not None and kfold >= 2:
                 progress("fold", stage + 1, n_stages, {})
         if result is None:  # resumed after the last run had finished, or a zero-epoch final run
             result = {"net": _rebuild(ctx, folds)}
@@ -600,7 +579,7 @@ def _rebuild(ctx: _Context, folds: list) -> ClassifierNet:
     s = ctx.settings
     rows = np.arange(len(ctx.data)) if s["kfold"] >= 2 else folds[0][0]
     heads = fit_heads(ctx.features[rows], ctx.data.subset(rows))
-    net = _build_net(ctx.backbone, [len(c) for c in ctx.data.heads.values()], s["unfreeze"], heads)
+    net = _build_net(ctx.backbone, [len(c) for c in ctx.data.heads.values()], ctx.tuned, heads)
     if ctx.done[-1]["state"]:
         _load_trainable(net, ctx.done[-1]["state"])
     return net

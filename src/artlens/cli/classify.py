@@ -54,7 +54,7 @@ def train_classify(
     kfold: Annotated[int, typer.Option(min=0, help="K-fold cross-validation instead of one split "
                                        "(0: off).")] = 0,
     seed: Annotated[int, typer.Option(help="Seeds the split, the initialisation and the augmentation.")] = 0,
-    unfreeze: Annotated[int, typer.Option(min=1, help="finetune: backbone blocks trained.")] = 3,
+    unfreeze: Annotated[int, typer.Option(min=0, help="finetune: backbone blocks trained (0: heads).")] = 3,
     lr: Annotated[float, typer.Option(min=0.0, help="finetune: learning rate of the heads (the backbone "
                                       "gets a tenth).")] = 1e-3,
     label_smoothing: Annotated[float, typer.Option(min=0.0, max=0.5, help="finetune.")] = 0.1,
