@@ -256,7 +256,8 @@ def recommend(
     index_dir: Annotated[Path, typer.Argument(help="Index folder (first, before the options).")],
     liked: Annotated[list[str] | None, typer.Option("--liked", help="Images the user liked (indexed paths "
                                                     "or files); several may follow one --liked.")] = None,
-    disliked: Annotated[list[str] | None, typer.Option("--disliked", help="Images the user disliked.")] = None,
+    disliked: Annotated[list[str] | None, typer.Option("--disliked", help="Images the user disliked.")
+    ] = None,
     seen: Annotated[list[str] | None, typer.Option("--seen", help="Images not to recommend (already shown or "
                                                    "bought).")] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="How many recommendations.")] = 20,

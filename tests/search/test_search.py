@@ -1,0 +1,264 @@
+"""Similar images, duplicates, recommendation and the on-disk index, on a collection with known copies."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from artlens.errors import ArtlensError, ConfigError
+from artlens.search import ann
+from artlens.search.duplicates import find_duplicates
+from artlens.search.index import SearchIndex
+from artlens.search.phash import hamming_distances, phash
+from artlens.search.recommend import Profile, mmr, recommend
+from artlens.search.report import render
+from artlens.search.similar import find_similar
+
+
+def _name(path: str) -> str:
+    return Path(path).name
+
+
+def _consistent(index: SearchIndex) -> None:
+    """FAISS ids are exactly the SQLite row ids, for every vector field."""
+    rows = {it.id for it in index.items()}
+    assert len(rows) == len(index)
+    for by in ("content", "style") if index.has_style else ("content",):
+        faiss_index = index.faiss_index(by)
+        assert faiss_index.ntotal == len(rows)
+        ids, vectors = index.all_vectors(by)
+        _, found = ann.search(faiss_index, vectors, 1)
+        assert set(found[:, 0].tolist()) <= rows and set(ids.tolist()) == rows
+
+
+# -- perceptual hash and MMR ---------------------------------------------------------------------------------
+
+def test_phash_survives_resizing_not_other_images(photos: dict[str, np.ndarray]) -> None:
+    astro = photos["astronaut"]
+    same = phash(astro[::2, ::2])
+    others = [phash(photos[name]) for name in ("coffee", "chelsea", "rocket", "coins")]
+    assert hamming_distances(np.array([same]), phash(astro))[0] <= 4
+    assert hamming_distances(np.array(others), phash(astro)).min() >= 16
+
+
+def test_mmr_zero_diversity_is_relevance_order_and_high_diversity_spreads() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.linalg.qr(rng.normal(size=(32, 3)))[0].T  # three orthogonal directions
+    cluster = np.repeat(np.arange(3), 5)
+    vectors = centres[cluster] + 0.05 * rng.normal(size=(15, 32))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    relevance = np.where(cluster == 0, 0.9, np.where(cluster == 1, 0.6, 0.5)) + 0.01 * rng.random(15)
+    assert mmr(relevance, vectors, 5, 0.0) == list(np.argsort(-relevance)[:5])
+    picked = mmr(relevance, vectors, 3, 0.7)
+    assert sorted(cluster[picked].tolist()) == [0, 1, 2]
+    with pytest.raises(ConfigError):
+        mmr(relevance, vectors, 3, 1.5)
+
+
+# -- duplicates ----------------------------------------------------------------------------------------------
+
+def test_duplicates_groups_copies_and_nothing_else(built_index: Path, collection: dict) -> None:
+    with SearchIndex.open(built_index) as index:
+        report = find_duplicates(index)
+    groups = {frozenset(_name(m["path"]) for m in g["members"]): g for g in report["groups"]}
+    expected = {name: {f"{name}.jpg", *(p.name for p in copies)}
+                for name, copies in collection["copies"].items()}
+    assert set(groups) == {frozenset(v) for v in expected.values()}
+    assert groups[frozenset(expected["chelsea"])]["kind"] == "exact"
+    assert groups[frozenset(expected["astronaut"])]["kind"] == "near-identical"
+    assert groups[frozenset(expected["coffee"])]["kind"] in {"visual", "near-identical"}
+    assert groups[frozenset(expected["astronaut"])]["keep"].endswith("astronaut.jpg")  # most pixels
+    assert report["summary"]["in_groups"] == 7
+    # every file is still there: the finder reports, it never deletes
+    assert all(p.exists() for p in collection["originals"].values())
+
+    # a threshold far too loose groups unrelated pictures, the default does not
+    with SearchIndex.open(built_index) as index:
+        loose = find_duplicates(index, threshold=0.8, hash_threshold=-1)
+    assert loose["summary"]["in_groups"] > report["summary"]["in_groups"]
+
+
+def test_duplicate_reports_csv_and_html(built_index: Path, tmp_path: Path) -> None:
+    with SearchIndex.open(built_index) as index:
+        report = find_duplicates(index)
+    text = render(report, "csv", tmp_path / "d.csv")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("group,kind,keep,path") and len(lines) == 1 + 7
+    html = render(report, "html", tmp_path / "d.html")
+    assert html.count("data:image/jpeg;base64,") == 7
+    assert "http://" not in html and "https://" not in html
+    json.loads(render(report, "json"))
+
+
+# -- similar -------------------------------------------------------------------------------------------------
+
+def test_similar_returns_copies_first(built_index: Path, collection: dict) -> None:
+    with SearchIndex.open(built_index) as index:
+        report = find_similar(index, [collection["originals"]["astronaut"], collection["spare"]], k=4)
+    by_path, by_file = report["queries"]
+    assert by_path["indexed"] and not by_file["indexed"]
+    top_path = [_name(r["path"]) for r in by_path["results"]]
+    assert set(top_path[:2]) == {"astronaut-small.jpg", "astronaut-q30.jpg"}
+    assert "astronaut.jpg" not in top_path  # the query itself is left out
+    top_file = [_name(r["path"]) for r in by_file["results"]]
+    assert set(top_file[:3]) == {"astronaut.jpg", "astronaut-small.jpg", "astronaut-q30.jpg"}
+    scores = [r["score"] for r in by_file["results"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0.85 > scores[3]
+
+
+def test_similar_by_style_and_html(built_index: Path, collection: dict, tmp_path: Path) -> None:
+    with SearchIndex.open(built_index) as index:
+        report = find_similar(index, [collection["originals"]["coffee"]], k=3, by="style")
+    assert report["queries"][0]["results"][0]["path"].endswith("coffee-crop.jpg")
+    html = render(report, "html", tmp_path / "s.html")
+    assert html.count("<figure") == 4 and "https://" not in html
+
+
+def test_empty_index_and_unknown_query_give_clear_errors(tmp_path: Path, built_index: Path) -> None:
+    with SearchIndex.create(tmp_path / "empty") as empty, pytest.raises(ArtlensError, match="is empty"):
+        find_similar(empty, [str(tmp_path / "x.jpg")])
+    with pytest.raises(ArtlensError, match="no artlens index here"):
+        SearchIndex.open(tmp_path / "nowhere")
+    with SearchIndex.open(built_index) as index:
+        report = find_similar(index, [str(tmp_path / "missing.jpg")])
+        assert report["queries"] == []
+        message = report["errors"][0]["error"]
+        assert "not in index" in message and "missing.jpg" in message
+    with SearchIndex.create(tmp_path / "plain") as plain:
+        plain.update([])
+        with pytest.raises(ConfigError, match="no style features"):
+            plain.search(np.ones(1280, np.float32), by="style")
+
+
+# -- recommend -----------------------------------------------------------------------------------------------
+
+def test_recommend_excludes_liked_and_respects_diversity(built_index: Path, collection: dict,
+                                                        tmp_path: Path) -> None:
+    liked = [collection["originals"]["astronaut"]]
+    disliked = [collection["originals"]["synthetic0"]]
+    with SearchIndex.open(built_index) as index:
+        focused, profile = recommend(index, liked, disliked, k=4, diversity=0.0)
+        varied, _ = recommend(index, liked, disliked, k=4, diversity=0.8)
+        names = [_name(r["path"]) for r in focused["results"]]
+        # the liked image and its byte-identical copies are never recommended; its near copies come first
+        assert "astronaut.jpg" not in names and "synthetic0.jpg" not in names
+        assert set(names[:2]) == {"astronaut-small.jpg", "astronaut-q30.jpg"}
+        ids_f = [r["id"] for r in focused["results"]]
+        ids_v = [r["id"] for r in varied["results"]]
+        spread = [float(np.mean(index.vectors(ids) @ index.vectors(ids).T)) for ids in (ids_f, ids_v)]
+        assert spread[1] < spread[0]  # more diverse list: lower mean pairwise similarity
+        assert sum(_name(r["path"]).startswith("astronaut") for r in varied["results"]) == 1
+
+        profile.save(tmp_path / "user.json")
+        again, updated = recommend(index, [collection["originals"]["coffee"]], k=20,
+                                   profile=Profile.load(tmp_path / "user.json"))
+    assert len(updated.liked) == 2 and len(updated.disliked) == 1  # history accumulates
+    names = {_name(r["path"]) for r in again["results"]}
+    assert not names & {"astronaut.jpg", "coffee.jpg", "synthetic0.jpg"}
+    assert len(names) == 14 - 3  # everything else, once each
+
+
+# -- incremental updates, resume, kinds ----------------------------------------------------------------------
+
+def test_incremental_add_remove_keeps_index_and_store_consistent(index_copy: Path, collection: dict,
+                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "more"
+    folder.mkdir()
+    extra = folder / "extra.jpg"
+    shutil.copyfile(collection["extra"], extra)
+    with SearchIndex.open(index_copy) as index:
+        before = len(index)
+        assert index.update([collection["folder"]]).unchanged == before  # nothing re-embedded
+        added = index.update([folder])
+        assert (added.added, added.embedded) == (1, 1)
+        _consistent(index)
+        # a byte copy under a new name reuses the stored vectors
+        shutil.copyfile(extra, folder / "extra-copy.jpg")
+        copied = index.update([folder])
+        assert (copied.added, copied.embedded, copied.reused, copied.unchanged) == (1, 0, 1, 1)
+        # a changed file is embedded again under the same id
+        old = index.item_by_path(extra)
+        shutil.copyfile(collection["originals"]["coins"], extra)
+        os.utime(extra, ns=(old.mtime_ns + 10**9, old.mtime_ns + 10**9))
+        changed = index.update([folder])
+        assert (changed.updated, changed.embedded) == (1, 0)  # same bytes as coins.jpg: vectors reused
+        assert index.item_by_path(extra).id == old.id
+        hit = index.search(index.vectors([old.id])[0], 2, exclude=[old.id])[0][0]
+        assert _name(index.items([hit[0]])[0].path) == "coins.jpg"
+        _consistent(index)
+        removed = index.remove([folder])
+        assert removed.removed == 2 and len(index) == before
+        assert index.remove([folder / "nothing.jpg"]).errors
+        _consistent(index)
+    with SearchIndex.open(index_copy) as reopened:  # the FAISS files on disk agree with the database
+        _consistent(reopened)
+        assert reopened.info()["items"] == before
+
+
+def test_build_prunes_vanished_files_and_reports_bad_images(tmp_path: Path, collection: dict) -> None:
+    folder = tmp_path / "imgs"
+    shutil.copytree(collection["folder"], folder)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with SearchIndex.create(tmp_path / "idx", backbone="mobilenet_v2") as index:
+        first = index.update([folder], prune=True)
+        assert len(first.errors) == 1 and "broken.jpg" in str(first.errors[0])
+        assert first.added == 14
+        (folder / "rocket.jpg").unlink()
+        second = index.update([folder], prune=True)
+        assert second.removed == 1 and len(index) == 13
+        _consistent(index)
+    with pytest.raises(ConfigError, match="built with backbone"):
+        SearchIndex.create(tmp_path / "idx", backbone="efficientnet_lite0")
+
+
+def test_killed_build_resumes_without_duplicates(tmp_path: Path, collection: dict) -> None:
+    class Killed(BaseException):
+        pass
+
+    def die_after_two_batches(done: int, total: int) -> None:
+        if done >= 8:
+            raise Killed
+
+    with SearchIndex.create(tmp_path / "idx") as index, pytest.raises(Killed):
+        index.update([collection["folder"]], batch_size=4, progress=die_after_two_batches)
+    with SearchIndex.open(tmp_path / "idx") as index:
+        assert len(index) == 8  # the committed batches survived
+        resumed = index.update([collection["folder"]], batch_size=4)
+        assert (resumed.unchanged, resumed.added) == (8, 6)
+        assert len(index) == 14
+        paths = [it.path for it in index.items()]
+        assert len(paths) == len(set(paths))
+        _consistent(index)
+
+
+def test_index_kinds_auto_and_forced(index_copy: Path, collection: dict) -> None:
+    assert ann.choose_kind(100) == "flat" and ann.choose_kind(ann.FLAT_MAX + 1) == "ivf"
+    with pytest.raises(ConfigError):
+        ann.choose_kind(10, "lsh")
+    with SearchIndex.create(index_copy, kind="hnsw") as index:
+        index.update([collection["folder"]])  # nothing changed, but the kind did: rebuilt
+        assert ann.index_kind(index.faiss_index()) == "hnsw"
+        index.remove([collection["copies"]["chelsea"][0]])  # HNSW cannot remove: rebuilt
+        _consistent(index)
+        result = find_similar(index, [collection["spare"]], k=1)
+        assert result["queries"][0]["results"][0]["path"].endswith("astronaut.jpg")
+
+
+def test_ivf_recall_on_clustered_vectors() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(50, 64))
+    data = centres[rng.integers(0, 50, 6000)] + 0.6 * rng.normal(size=(6000, 64))
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    ids = np.arange(6000, dtype=np.int64) * 3 + 7
+    flat, _ = ann.build_index(data, ids, "flat")
+    ivf, params = ann.build_index(data, ids, "ivf")
+    assert params.nlist > 1 and 1 <= params.nprobe <= params.nlist
+    _, truth = ann.search(flat, data[:200], 10)
+    _, found = ann.search(ivf, data[:200], 10)
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+    assert recall >= 0.9
