@@ -64,7 +64,7 @@ def _update(paths: list[Path], index_dir: Path, *, create: bool, prune: bool, ba
     index = (SearchIndex.create(index_dir, backbone=backbone, style=style, kind=kind.value if kind else None)
              if create else SearchIndex.open(index_dir))
     with index, progress_bar(quiet, "indexing") as bar:
-        task = bar.add_task("index", total=None)
+        task = bar.add_task("", total=None)
         report = index.update(paths, prune=prune, max_pixels=max_pixels,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))
         info = index.info()
