@@ -19,8 +19,9 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -450,8 +451,7 @@ class SearchIndex:
             report.reused += sum(len(p) - 1 for p in need.values())
         touched: list[int] = []
         now = time.time()
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             for (key, st, image), vec in zip(loaded, vectors, strict=True):
                 assert vec is not None
                 content, style = vec
@@ -471,11 +471,6 @@ class SearchIndex:
                     report.added += 1
             if loaded:
                 self._bump_generation()
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
         return touched, []
 
     def _bump_generation(self) -> None:
@@ -483,17 +478,23 @@ class SearchIndex:
                            (json.dumps(self.generation + 1),))
 
     def _delete(self, ids: list[int]) -> None:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
                 self._conn.execute(f"DELETE FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
             self._bump_generation()
-            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (taken at once, so a concurrent writer waits); rolled back on any error."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
+        self._conn.execute("COMMIT")
 
     def remove(self, paths: Sequence[str | os.PathLike[str]]) -> UpdateReport:
         """Drop files from the index: each path is an indexed file or a folder (everything below it).
