@@ -11,12 +11,13 @@ import html
 import io
 import json
 import os
+from importlib import resources
 from pathlib import Path
 
 from artlens.errors import ConfigError
 from artlens.thumbnails import thumbnail_uri
 
-__all__ = ["render"]
+__all__ = ["load_schema", "render"]
 
 THUMB_SIDE = 160
 
@@ -87,6 +88,25 @@ def _duplicates_csv(report: dict) -> str:
             writer.writerow([g["group"], g["kind"], int(m["path"] == g["keep"]), m["path"], m["width"],
                              m["height"], m["size"], m["sha256"]])
     return buf.getvalue()
+
+
+def load_schema(name: str) -> dict:
+    """The JSON Schema (draft 2020-12) of ``artlens.NAME/1``, read from ``artlens/schemas/NAME-1.json``.
+
+    Parameters
+    ----------
+    name
+        ``similar``, ``duplicates``, ``recommend`` or ``profile``.
+
+    Returns
+    -------
+    dict
+        The schema (a fresh dict on every call).
+    """
+    if name not in ("similar", "duplicates", "recommend", "profile"):
+        raise ConfigError(f"no search schema {name!r}; use similar, duplicates, recommend or profile")
+    text = resources.files("artlens").joinpath("schemas", f"{name}-1.json").read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 def render(report: dict, fmt: str, out: str | os.PathLike[str] | None = None) -> str:
