@@ -15,8 +15,8 @@ exact search and memory per vector at 10k, 100k and 1M vectors of the real dimen
    nearest neighbours). The index is the one ``artlens`` picks for that size (``ann.choose_kind``, built
    with ``ann.build_index``); queries are 1000 new points of the same model searched one at a time with
    ``faiss.omp_set_num_threads(--threads)``; recall@10 is against exact inner-product search. The library
-   re-scores the approximate candidates (2k of them) with the stored float32 vectors; both the raw index
-   recall and the re-scored recall are shown.
+   re-scores the approximate candidates (``ann.fetch_size``) with the stored float32 vectors; both the raw
+   index recall and the re-scored recall are shown.
 
     .venv/bin/python benchmarks/search_scale.py [--sizes 10000,100000,1000000] [--build-images 1000]
         [--threads 2] [--queries 1000] [--json out.json]
@@ -242,7 +242,7 @@ def measure(data: np.ndarray, queries: np.ndarray, kind: str, k: int = 10,
     rows = [_queries(index, data, queries, truth, k) | {"nprobe": params.nprobe, "default": True}]
     for nprobe in sweep:
         if kind == "ivf" and nprobe != params.nprobe and nprobe <= params.nlist:
-            index.nprobe = nprobe
+            faiss.extract_index_ivf(index).nprobe = nprobe
             rows.append(_queries(index, data, queries, truth, k) | {"nprobe": nprobe, "default": False})
     common = {"n": len(data), "dim": data.shape[1], "kind": params.kind, "nlist": params.nlist,
               "build_s": round(build_s, 1), "index_bytes_per_vector": round(size / len(data), 1),
@@ -253,7 +253,7 @@ def measure(data: np.ndarray, queries: np.ndarray, kind: str, k: int = 10,
 def _queries(index: faiss.Index, data: np.ndarray, queries: np.ndarray, truth: np.ndarray, k: int) -> dict:
     from artlens.search import ann
 
-    fetch = k if ann.index_kind(index) == "flat" else 2 * k
+    fetch = ann.fetch_size(index, k)
     latencies, raw_hits, rescored_hits = [], 0, 0
     index.search(queries[:10], fetch)  # warm-up
     for q, true in zip(queries, truth, strict=True):

@@ -262,3 +262,32 @@ def test_ivf_recall_on_clustered_vectors() -> None:
     _, found = ann.search(ivf, data[:200], 10)
     recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
     assert recall >= 0.9
+
+
+def test_ivf_with_pca_for_long_vectors_removes_reloads_and_rescores() -> None:
+    """Vectors longer than IVF_PCA_DIM go through a PCA; ids, removal and saving work as for the plain IVF."""
+    import faiss
+
+    rng = np.random.default_rng(2)
+    dim = ann.IVF_PCA_DIM + 144
+    centres = rng.normal(size=(60, dim))
+    data = centres[rng.integers(0, 60, 5000)] + 0.7 * rng.normal(size=(5000, dim))
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    ids = np.arange(5000, dtype=np.int64) + 100
+    ivf, _ = ann.build_index(data, ids, "ivf")
+    assert ann.index_kind(ivf) == "ivf" and isinstance(ivf, faiss.IndexPreTransform)
+    assert ann.supports_remove(ivf)
+    queries = data[:100]
+    truth = np.argsort(-(queries @ data.T), axis=1)[:, :10] + 100
+    _, found = ann.search(ivf, queries, ann.fetch_size(ivf, 10))
+    hits = 0
+    for q, row, t in zip(queries, found, truth, strict=True):
+        cand = row[row >= 0]
+        best = cand[np.argsort(-(data[cand - 100] @ q))[:10]]  # the library's exact re-scoring
+        hits += len(set(best.tolist()) & set(t.tolist()))
+    assert hits / 1000 >= 0.95
+    ivf.remove_ids(np.asarray([100, 101], np.int64))
+    copy = faiss.deserialize_index(faiss.serialize_index(ivf))
+    assert copy.ntotal == 4998 and faiss.extract_index_ivf(copy).nprobe == faiss.extract_index_ivf(ivf).nprobe
+    _, again = ann.search(copy, data[:1], 5)
+    assert 100 not in again[0] and 101 not in again[0]

@@ -9,7 +9,10 @@ Kinds
     Exact search (``IndexFlatIP`` in an ``IndexIDMap2``): 4 bytes per dimension per vector.
 ``ivf``
     Inverted file with 8-bit scalar quantisation (``IndexIVFScalarQuantizer``): ``nlist`` k-means cells
-    trained on a sample, ``nprobe`` cells visited per query; 1 byte per dimension per vector.
+    trained on a sample, ``nprobe`` cells visited per query. Vectors longer than :data:`IVF_PCA_DIM` are first
+    projected on their :data:`IVF_PCA_DIM` principal components (``PCAMatrix``; Euclidean distance there,
+    which ranks unit vectors as the cosine does), so a query scans a fifth of the bytes; the candidates are
+    then re-scored with the exact stored vectors (:func:`fetch_size` of them). 1 byte per kept dimension.
 ``hnsw``
     Hierarchical navigable small-world graph over full vectors (``IndexHNSWFlat``, M = 32); fast queries but
     slow to build and no removal (a removal rebuilds it).
@@ -27,8 +30,8 @@ import numpy as np
 
 from artlens.errors import ConfigError
 
-__all__ = ["FLAT_MAX", "IVF_MIN_VECTORS", "KINDS", "IndexParams", "build_index", "choose_kind", "index_kind",
-           "ivf_params", "search", "supports_remove"]
+__all__ = ["FLAT_MAX", "IVF_MIN_VECTORS", "IVF_PCA_DIM", "KINDS", "IndexParams", "build_index", "choose_kind",
+           "fetch_size", "index_kind", "ivf_params", "search", "supports_remove"]
 
 #: Largest collection searched exhaustively when the kind is ``auto`` (about 10 ms per query on one core).
 FLAT_MAX = 20_000
@@ -40,6 +43,10 @@ _TRAIN_POINTS_PER_CELL = 40  # k-means sample size per cell (FAISS warns below 3
 #: Fewest vectors an IVF index is trained on; smaller collections are searched exactly.
 IVF_MIN_VECTORS = 2 * _TRAIN_POINTS_PER_CELL
 _KMEANS_ITERATIONS = 12
+#: Dimensions an IVF index keeps (principal components) for vectors longer than this.
+IVF_PCA_DIM = 256
+#: Candidates re-scored exactly per result wanted, and at least this many, for an approximate index.
+_FETCH_FACTOR, _FETCH_MIN = 4, 50
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,10 @@ def ivf_params(n_vectors: int) -> IndexParams:
     -----
     ``nlist`` is the power of two nearest to ``2 sqrt(N)`` (between 16 and 4096), the usual balance between
     the coarse search (``nlist`` dot products) and the scan of the probed cells (``nprobe N / nlist``
-    vectors). ``nprobe`` visits a sixteenth of the cells, at least 64: on vectors modelled on real
-    mobilenet_v2 embeddings (``benchmarks/search_scale.py``, 2 cores) that gave recall@10 against exact
-    search of 0.98 at 100k vectors (512 cells, p95 1.8 ms) and 0.97 at 1M (2048 cells, p95 under 10 ms),
-    where visiting an eighth of the cells took 16 ms for 0.986.
+    vectors). ``nprobe`` visits an eighth of the cells, at least 64. With the PCA to 256 dimensions and the
+    exact re-scoring of :func:`fetch_size` candidates, on vectors modelled on real mobilenet_v2 embeddings
+    (``benchmarks/search_scale.py``, 2 cores) that gave recall@10 against exact search of 0.98 at 100k
+    vectors (512 cells, p95 0.4 ms) and 0.98 at 1M (2048 cells, p95 3.0 ms).
 
     References
     ----------
@@ -82,8 +89,13 @@ def ivf_params(n_vectors: int) -> IndexParams:
     n = max(int(n_vectors), 1)
     nlist = int(min(4096, max(16, 2 ** round(math.log2(2 * math.sqrt(n))))))
     nlist = max(1, min(nlist, n // _TRAIN_POINTS_PER_CELL))
-    nprobe = int(min(nlist, max(64, nlist // 16)))
+    nprobe = int(min(nlist, max(64, nlist // 8)))
     return IndexParams("ivf", nlist, nprobe)
+
+
+def fetch_size(index: faiss.Index, k: int) -> int:
+    """Candidates to take from ``index`` for ``k`` exact results after re-scoring (``k`` for a flat one)."""
+    return k if index_kind(index) == "flat" else max(_FETCH_FACTOR * k, _FETCH_MIN)
 
 
 def build_index(vectors: np.ndarray, ids: np.ndarray, kind: str, *, params: IndexParams | None = None,
@@ -126,7 +138,7 @@ def build_index(vectors: np.ndarray, ids: np.ndarray, kind: str, *, params: Inde
             raise ConfigError(f"an IVF index needs at least {need} vectors to train its cells (have {n}); "
                               "use --kind flat")
         index = new_ivf(dim, used.nlist)
-        index.nprobe = used.nprobe
+        faiss.extract_index_ivf(index).nprobe = used.nprobe
         train_ivf(index, vectors, seed=seed)
     else:
         raise ConfigError(f"unknown index kind {kind!r}; use flat, ivf or hnsw")
@@ -135,29 +147,40 @@ def build_index(vectors: np.ndarray, ids: np.ndarray, kind: str, *, params: Inde
     return index, used
 
 
-def new_ivf(dim: int, nlist: int) -> faiss.IndexIVFScalarQuantizer:
-    """An untrained inverted file of ``nlist`` cells with 8-bit scalar-quantised codes, inner product."""
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                          faiss.METRIC_INNER_PRODUCT)
-    return index
+def new_ivf(dim: int, nlist: int) -> faiss.Index:
+    """An untrained inverted file of ``nlist`` cells with 8-bit scalar-quantised codes.
+
+    Up to :data:`IVF_PCA_DIM` dimensions it compares by inner product; longer vectors are projected on their
+    principal components first (PCA, as in Jégou et al.'s IVFADC pipelines) and compared by Euclidean
+    distance, which for unit vectors orders neighbours as the inner product does and, unlike it, is not
+    changed by the centring PCA applies.
+    """
+    if dim <= IVF_PCA_DIM:
+        quantizer = faiss.IndexFlatIP(dim)
+        return faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                             faiss.METRIC_INNER_PRODUCT)
+    return faiss.index_factory(dim, f"PCA{IVF_PCA_DIM},IVF{nlist},SQ8", faiss.METRIC_L2)
 
 
-def train_ivf(index: faiss.IndexIVF, vectors: np.ndarray, *, seed: int = 0) -> None:
-    """Train the coarse quantiser (k-means) and the scalar quantiser on a sample of ``vectors``."""
+def train_ivf(index: faiss.Index, vectors: np.ndarray, *, seed: int = 0) -> None:
+    """Train the PCA (if any), the coarse quantiser (k-means) and the scalar quantiser on a sample."""
+    ivf = faiss.extract_index_ivf(index)
     n = len(vectors)
-    take = min(n, _TRAIN_POINTS_PER_CELL * index.nlist)
+    take = min(n, _TRAIN_POINTS_PER_CELL * ivf.nlist)
     rng = np.random.default_rng(seed)
     sample = vectors if take == n else vectors[np.sort(rng.choice(n, take, replace=False))]
-    index.cp.niter = _KMEANS_ITERATIONS
-    index.cp.seed = seed
-    index.cp.spherical = True  # unit vectors, inner product: centroids back on the sphere
+    ivf.cp.niter = _KMEANS_ITERATIONS
+    ivf.cp.seed = seed
+    # unit vectors compared by inner product: centroids back on the sphere (not after a PCA)
+    ivf.cp.spherical = ivf.metric_type == faiss.METRIC_INNER_PRODUCT
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
 
 
 def index_kind(index: faiss.Index) -> str:
     """``flat``, ``ivf`` or ``hnsw`` for an index made by :func:`build_index`."""
     inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    if isinstance(inner, faiss.IndexPreTransform):
+        inner = faiss.downcast_index(inner.index)
     if isinstance(inner, faiss.IndexHNSW):
         return "hnsw"
     if isinstance(inner, faiss.IndexIVF):

@@ -617,7 +617,8 @@ class SearchIndex:
         Notes
         -----
         Candidates from an approximate index (IVF with 8-bit codes, HNSW) are re-scored with the stored
-        float32 vectors, so the reported similarity is the exact cosine and the order is exact among them.
+        float32 vectors (``ann.fetch_size`` of them), so the reported similarity is the exact cosine and the
+        order is exact among them.
         """
         self._check_field(by)
         if len(self) == 0:
@@ -626,8 +627,7 @@ class SearchIndex:
         index = self.faiss_index(by)
         skip = set(int(i) for i in exclude)
         q = l2_normalise(np.atleast_2d(np.asarray(queries, np.float32)))
-        exact = ann.index_kind(index) == "flat"
-        fetch = min(index.ntotal, (k if exact else 2 * k) + len(skip))
+        fetch = min(index.ntotal, ann.fetch_size(index, k) + len(skip))
         _, ids = ann.search(index, q, fetch)
         results: list[list[tuple[int, float]]] = []
         for row, found in enumerate(ids):
