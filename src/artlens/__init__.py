@@ -13,4 +13,14 @@ __all__ = [
     "PolicyError",
     "WeightsError",
     "__version__",
+    "stylize",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``artlens.stylize`` is :func:`artlens.style.stylize`, imported on first use (it loads PyTorch)."""
+    if name == "stylize":
+        from artlens.style import stylize
+
+        return stylize
+    raise AttributeError(f"module 'artlens' has no attribute {name!r}")

@@ -1,0 +1,79 @@
+"""`artlens stylize`: naming, folders, mixing, batch errors, presets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+import artlens.cli.style  # noqa: F401  (registers the command)
+from artlens.cli import app
+
+pytestmark = pytest.mark.weights
+
+
+@pytest.fixture()
+def files(tmp_path, small_photo, painting, photos):
+    (tmp_path / "content").mkdir()
+    (tmp_path / "styles").mkdir()
+    Image.fromarray(small_photo).save(tmp_path / "content" / "cat.jpg")
+    Image.fromarray(photos["coffee"][::4, ::4]).save(tmp_path / "content" / "cup.png")
+    Image.fromarray(painting).save(tmp_path / "styles" / "stripes.png")
+    Image.fromarray(photos["rocket"][::4, ::4]).save(tmp_path / "styles" / "rocket.jpg")
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    return tmp_path
+
+
+def test_every_content_times_every_style(files) -> None:
+    before = (files / "content" / "cat.jpg").read_bytes()
+    result = CliRunner().invoke(app, ["stylize", str(files / "content"), "--style", str(files / "styles"),
+                                      "-o", str(files / "out"), "--size", "64", "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (files / "out").iterdir())
+    assert names == ["cat__rocket.png", "cat__stripes.png", "cup__rocket.png", "cup__stripes.png"]
+    assert max(Image.open(files / "out" / "cat__stripes.png").size) == 64
+    assert (files / "content" / "cat.jpg").read_bytes() == before  # inputs are never modified
+
+
+def test_mixing_and_single_file_output(files) -> None:
+    out = files / "mixed.png"
+    result = CliRunner().invoke(app, ["stylize", str(files / "content" / "cat.jpg"),
+                                      "--style", f"{files / 'styles' / 'stripes.png'}:0.7",
+                                      "--style", f"{files / 'styles' / 'rocket.jpg'}:0.3",
+                                      "-o", str(out), "--size", "80", "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["outputs"][0]["output"] == str(out) and len(report["outputs"][0]["styles"]) == 2
+    assert max(Image.open(out).size) == 80
+
+
+def test_bad_input_is_one_line_and_the_batch_continues(files) -> None:
+    cat = str(files / "content" / "cat.jpg")
+    result = CliRunner().invoke(app, ["stylize", str(files / "broken.jpg"), cat, "--style", "preset:2",
+                                      "-o", str(files / "out"), "--size", "48"])
+    assert result.exit_code == 1
+    assert "broken.jpg" in result.output and "Traceback" not in result.output
+    assert (files / "out" / "cat__preset_02.png").is_file()
+    assert np.asarray(Image.open(files / "out" / "cat__preset_02.png")).std() > 1
+
+
+def test_list_presets() -> None:
+    result = CliRunner().invoke(app, ["stylize", "--list-presets", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["presets"][25] == "preset_25"
+
+
+def test_missing_weights_are_reported_not_raised(files, tmp_path, monkeypatch) -> None:
+    import artlens.style.fast as fast
+
+    monkeypatch.setattr(fast, "_stylizers", {})
+    monkeypatch.setenv("ARTLENS_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("ARTLENS_OFFLINE", "1")
+    monkeypatch.delenv("ARTLENS_WEIGHTS_DIR", raising=False)
+    result = CliRunner().invoke(app, ["stylize", str(files / "content" / "cat.jpg"), "--style", "preset:1",
+                                      "-o", str(files / "o.png")])
+    assert result.exit_code == 1
+    assert "could not be resolved" in result.output and "Traceback" not in result.output
