@@ -16,7 +16,7 @@ from artlens.errors import ArtlensError
 __all__ = ["app", "main"]
 
 #: Command modules in the order their commands appear in ``artlens --help``.
-COMMAND_MODULES = ("quality", "classify", "evaluate", "style", "search", "system")
+COMMAND_MODULES = ("quality", "classify", "evaluate", "style", "search", "serve", "system")
 for _name in COMMAND_MODULES:
     import_module(f"artlens.cli.{_name}")
 
