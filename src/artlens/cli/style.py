@@ -175,7 +175,7 @@ def _run(pairs, out_path: Path, single_file: bool, method: Method, size: int, st
     elif out_path.parent != Path():
         out_path.parent.mkdir(parents=True, exist_ok=True)
     with progress_bar(quiet, "stylizing") as bar:
-        outer = bar.add_task("images", total=len(pairs))
+        outer = bar.add_task("", total=len(pairs))
         inner = bar.add_task("gatys", total=None, visible=False) if method == Method.gatys else None
         for content, job in pairs:
             labels = [StyleSource(p, s.weight) for p, s in job]
