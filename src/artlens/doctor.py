@@ -12,7 +12,7 @@ from artlens import __version__, weights
 __all__ = ["collect"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "scipy", "pillow", "opencv-contrib-python-headless",
-             "onnxruntime", "typer", "rich", "pyyaml")
+             "onnxruntime", "onnx", "safetensors", "faiss-cpu", "h5py", "typer", "rich", "pyyaml", "fastapi")
 
 
 def _version_of(dist: str) -> str:
