@@ -291,3 +291,28 @@ def test_ivf_with_pca_for_long_vectors_removes_reloads_and_rescores() -> None:
     assert copy.ntotal == 4998 and faiss.extract_index_ivf(copy).nprobe == faiss.extract_index_ivf(ivf).nprobe
     _, again = ann.search(copy, data[:1], 5)
     assert 100 not in again[0] and 101 not in again[0]
+
+
+def test_sigkilled_build_resumes_without_duplicates(tmp_path: Path, collection: dict) -> None:
+    """A build process killed with SIGKILL after two batches: what it committed stays, the rest follows."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys\n"
+        "from artlens.search.index import SearchIndex\n"
+        "def die(done, total):\n"
+        "    if done >= 8:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "with SearchIndex.create(sys.argv[1]) as index:\n"
+        "    index.update([sys.argv[2]], batch_size=4, progress=die)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "idx"), str(collection["folder"])],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with SearchIndex.open(tmp_path / "idx") as index:
+        assert len(index) == 8
+        resumed = index.update([collection["folder"]], batch_size=4)
+        assert (resumed.unchanged, resumed.added) == (8, 6) and len(index) == 14
+        _consistent(index)
