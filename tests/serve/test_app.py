@@ -34,7 +34,8 @@ def _error(response, status: int, code: str | None = None) -> dict:
 # -- auth ----------------------------------------------------------------------------------------------------
 
 GUARDED = [("get", "/metrics"), ("get", "/openapi.json"), ("get", "/v1/models"), ("post", "/v1/assess"),
-           ("post", "/v1/classify")]
+           ("post", "/v1/classify"), ("post", "/v1/stylize"), ("get", "/v1/jobs/{job_id}"),
+           ("get", "/v1/results/{job_id}")]
 
 
 @pytest.mark.parametrize(("method", "path"), GUARDED)

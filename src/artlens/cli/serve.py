@@ -46,10 +46,14 @@ def serve(
     max_files: Annotated[int, typer.Option(min=1, help="Most files per request.")] = 16,
     max_pixels: Annotated[int, typer.Option(min=1, help="Most pixels per image.")] = 50_000_000,
     workers: Annotated[int, typer.Option(min=1, help="Requests doing heavy work at the same time.")] = 2,
+    job_workers: Annotated[int, typer.Option(min=1, help="Jobs (style transfer) running at the same "
+                                             "time.")] = 1,
+    max_queued_jobs: Annotated[int, typer.Option(min=0, help="Jobs waiting for a worker; beyond them "
+                                                 "requests get 429 with Retry-After.")] = 16,
     technical: Annotated[bool, typer.Option("--technical", help="Assess with the hand-made quality "
                                             "metrics only (no learned model; faster).")] = False,
 ) -> None:
-    """Run the HTTP service (needs the serve extra): /v1/assess, /v1/classify, /metrics."""
+    """Run the HTTP service (needs the serve extra): /v1/assess, /v1/classify, /v1/stylize, /metrics."""
     try:
         import uvicorn
 
@@ -61,7 +65,8 @@ def serve(
     settings = ServeSettings(host=host, port=port, allow_roots=tuple(allow_root or ()), auth=not no_auth,
                              db_path=db, max_file_bytes=int(max_file_mb * 1024 * 1024), max_files=max_files,
                              max_pixels=max_pixels, models=_model_option(model or []), technical=technical,
-                             workers=workers).check()
+                             workers=workers, job_workers=job_workers,
+                             max_queued_jobs=max_queued_jobs).check()
     if no_auth:
         err.print("[bold red]" + "!" * 78 + "\n"
                   "WARNING: --no-auth: API keys are OFF. Anyone who can reach "

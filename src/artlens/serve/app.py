@@ -3,28 +3,32 @@
 ``create_app(settings)`` builds one app: bearer API keys on every route but ``/healthz`` (unless auth is
 off), a request-size guard, hand-kept Prometheus metrics, JSON errors without stack traces, and no CORS
 headers (browsers on other origins cannot call it). Heavy work runs in worker threads, at most
-``settings.workers`` requests at a time.
+``settings.workers`` requests at a time; style transfer runs as jobs in a bounded pool
+(:mod:`artlens.serve.jobs`) whose records and results outlive the process.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from artlens import __version__
+from artlens.errors import ArtlensError
 from artlens.serve.auth import ApiKey, KeyStore
 from artlens.serve.errors import ApiError, install_handlers
+from artlens.serve.jobs import Job, JobQueue, JobStore, QueueFull, write_png
 from artlens.serve.limits import BodyLimit
 from artlens.serve.metrics import CONTENT_TYPE, Registry
 from artlens.serve.paths import expand
@@ -43,6 +47,10 @@ _ERRORS = {status: {"description": text, "content": {"application/json": {"schem
                                 (403, "A path outside the allowed folders"),
                                 (413, "Too many files, bytes or pixels"),
                                 (422, "Not an image, or invalid fields"))}
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: Largest output side per style-transfer method (Gatys optimises every pixel: far slower).
+MAX_STYLIZE_SIZE = {"fast": 2048, "gatys": 1024}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 _BEARER = HTTPBearer(auto_error=False, description="An API key from `artlens keys create`.")
@@ -138,7 +146,9 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     -------
     FastAPI
         Routes: ``GET /healthz``, ``GET /metrics``, ``GET /openapi.json``, ``GET /v1/models``,
-        ``POST /v1/assess``, ``POST /v1/classify``.
+        ``POST /v1/assess``, ``POST /v1/classify``, ``POST /v1/stylize``, ``GET /v1/jobs/{id}``,
+        ``GET /v1/results/{id}``. Jobs left queued or running in the database by a previous process are
+        marked failed-retriable here.
     """
     settings = (settings or ServeSettings()).check()
     if settings.auth and keys is None:
@@ -146,10 +156,24 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     models = _load_models(settings.models)
     metrics = Registry()
     limiter = anyio.CapacityLimiter(max(1, settings.workers))
+    assert settings.results_dir is not None  # set by check()
+    jobs = JobQueue(JobStore(settings.database), settings.results_dir, workers=settings.job_workers,
+                    max_queued=settings.max_queued_jobs,
+                    on_end=lambda kind, status: metrics.jobs.inc(kind=kind, status=status))
+    metrics.jobs_queued.read = lambda: jobs.queued
+    metrics.jobs_running.read = lambda: jobs.running
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.close()  # queued jobs stay queued on disk: the next start marks them failed-retriable
 
     app = FastAPI(title="artlens", version=__version__, openapi_url=None, docs_url=None, redoc_url=None,
-                  description="Quality screening, marketplace compliance and recognition of images.")
+                  lifespan=lifespan,
+                  description="Quality screening, marketplace compliance, recognition and style transfer "
+                              "of images.")
     app.state.settings, app.state.metrics, app.state.keys, app.state.models = settings, metrics, keys, models
+    app.state.jobs = jobs
     install_handlers(app)
 
     def require_key(request: Request, credentials: Credentials) -> ApiKey | None:
@@ -222,6 +246,43 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
         """
         return await run(request, lambda inputs: _classify(inputs, models, settings), "classify")
 
+    @v1.post("/stylize", tags=["style"], status_code=202, openapi_extra=_STYLIZE_DOC,
+             responses={202: {"description": "The job, queued; its URL in Location"},
+                        429: {"description": "The job queue is full (see Retry-After)",
+                              "content": {"application/json": {"schema": _ERROR_SCHEMA}}}})
+    async def stylize_route(request: Request) -> JSONResponse:
+        """Queue a style transfer: a job whose result is a PNG at ``/v1/results/{id}`` once done.
+
+        ``multipart/form-data`` with a ``content`` image and either a ``style`` image or a ``preset`` field
+        (``preset_00`` ... ``preset_25``, fast method only); optional ``method`` (fast or gatys), ``size``
+        (longest output side: 16 to 2048 fast, 1024 gatys; default 512), ``strength`` (0 to 1) and
+        ``preserve_color``. Answers 202 with the job, or 429 with ``Retry-After`` when the queue is full.
+        """
+        job = await _queue_stylize(request, settings, jobs, getattr(request.state, "key_id", None))
+        body = {"job": job.as_dict()}
+        return JSONResponse(body, status_code=202, headers={"Location": body["job"]["links"]["self"]})
+
+    def owned_job(request: Request, job_id: str) -> Job:
+        job = jobs.store.get(job_id) if _JOB_ID.match(job_id) else None
+        if job is None or job.owner != getattr(request.state, "key_id", None):  # others' jobs: not found
+            raise ApiError(404, "not_found", f"no job {job_id!r}")
+        return job
+
+    @v1.get("/jobs/{job_id}", tags=["jobs"])
+    def job_route(request: Request, job_id: str) -> dict[str, Any]:
+        """A job: status (queued, running, done, failed), progress 0 to 1, error, retriable, result links."""
+        return {"job": owned_job(request, job_id).as_dict()}
+
+    @v1.get("/results/{job_id}", tags=["jobs"], response_class=FileResponse,
+            responses={200: {"content": {"image/png": {}}, "description": "The result image"}})
+    def result_route(request: Request, job_id: str) -> FileResponse:
+        """The PNG of a done job (404 before it is done, and for failed jobs)."""
+        job = owned_job(request, job_id)
+        path = jobs.result_path(job)
+        if path is None:
+            raise ApiError(404, "no_result", f"job {job_id} has no result ({job.status})")
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
     app.include_router(v1)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
@@ -291,6 +352,127 @@ def _classify(inputs: _Inputs, models: dict[str, tuple[Any, threading.Lock]],
     report["model"]["path"] = None  # the server's folders are not the client's business
     report["errors"] = inputs.errors + report["errors"]
     return report
+
+
+_STYLIZE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["content"],
+    "properties": {
+        "content": {"type": "string", "format": "binary", "description": "The photo to restyle."},
+        "style": {"type": "string", "format": "binary", "description": "The style image (or a preset)."},
+        "preset": {"type": "string", "description": "preset_00 ... preset_25 (fast method only)."},
+        "method": {"type": "string", "enum": ["fast", "gatys"], "default": "fast"},
+        "size": {"type": "integer", "minimum": 16, "maximum": MAX_STYLIZE_SIZE["fast"], "default": 512},
+        "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
+        "preserve_color": {"type": "boolean", "default": False}}}}}}}
+
+
+def _part_name(upload: Any) -> str:
+    """The form field name of a file part, from its Content-Disposition header."""
+    from python_multipart.multipart import parse_options_header
+
+    _kind, options = parse_options_header(upload.headers.get("content-disposition", ""))
+    return options.get(b"name", b"").decode("utf-8", "replace")
+
+
+def _stylize_params(fields: dict[str, str], has_style: bool) -> dict[str, Any]:
+    """Checked options of a style transfer from the form fields (422 naming the bad one)."""
+    from artlens.style.fast import preset_index
+
+    unknown = set(fields) - {"preset", "method", "size", "strength", "preserve_color"}
+    if unknown:
+        raise ApiError(422, "invalid_input", f"unknown field(s) for stylize: {', '.join(sorted(unknown))}")
+    method = fields.get("method", "fast").strip().lower()
+    if method not in MAX_STYLIZE_SIZE:
+        raise ApiError(422, "invalid_input", f"method must be fast or gatys, not {method!r}")
+    try:
+        size = int(fields.get("size", "512"))
+        strength = float(fields.get("strength", "1"))
+    except ValueError:
+        raise ApiError(422, "invalid_input", "size must be an integer and strength a number") from None
+    if not 16 <= size <= MAX_STYLIZE_SIZE[method]:
+        raise ApiError(422, "invalid_input", f"size must be between 16 and {MAX_STYLIZE_SIZE[method]} for "
+                       f"the {method} method, not {size}")
+    if not 0.0 <= strength <= 1.0:
+        raise ApiError(422, "invalid_input", f"strength must be between 0 and 1, not {strength}")
+    flag = fields.get("preserve_color", "false").strip().lower()
+    if flag not in _TRUE | _FALSE:
+        raise ApiError(422, "invalid_input", f"preserve_color must be true or false, not {flag!r}")
+    params: dict[str, Any] = {"method": method, "size": size, "strength": strength,
+                              "preserve_color": flag in _TRUE}
+    preset = fields.get("preset", "").strip()
+    if bool(preset) == has_style:
+        raise ApiError(422, "invalid_input", "send either a 'style' image or a 'preset' field (one of them)")
+    if preset:
+        if method != "fast":
+            raise ApiError(422, "invalid_input", "presets exist only for the fast method")
+        try:
+            params["preset"] = f"preset_{preset_index(preset):02d}"
+        except ArtlensError as exc:
+            raise ApiError(422, "bad_preset", str(exc)) from None
+    return params
+
+
+async def _queue_stylize(request: Request, settings: ServeSettings, jobs: JobQueue, owner: str | None) -> Job:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", "send multipart/form-data with a 'content' image")
+    batch = await read_multipart(request, settings)
+    parts: dict[str, Any] = {}
+    for upload in batch.files:
+        name = _part_name(upload)
+        if name not in ("content", "style"):
+            raise ApiError(422, "invalid_input", f"unexpected file field {name!r}: send 'content', 'style'")
+        if name in parts:
+            raise ApiError(422, "invalid_input", f"file field {name!r} given twice")
+        parts[name] = upload
+    if "content" not in parts:
+        raise ApiError(422, "no_files", "no 'content' image in the request")
+    params = _stylize_params(batch.fields, "style" in parts)
+    order = [n for n in ("content", "style") if n in parts]
+    with ExitStack() as stack:
+        saved = stack.enter_context(saved_uploads(Batch(files=[parts[n] for n in order]), settings))
+        paths = dict(zip(order, saved, strict=True))
+        labels = {str(path): f"{role} ({saved[path]})" for role, path in paths.items()}
+        params |= {role + "_name": saved[path] for role, path in paths.items()}
+        work = _stylize_work(paths, params, settings, jobs, labels)
+        try:
+            job = jobs.submit("stylize", work, owner=owner, params=params, inputs=paths["content"].parent,
+                              cleanup=stack.pop_all())
+        except QueueFull as exc:
+            raise ApiError(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)}) from None
+    return job
+
+
+def _stylize_work(paths: dict[str, Path], params: dict[str, Any], settings: ServeSettings, jobs: JobQueue,
+                  labels: dict[str, str]) -> Callable[[str, Callable[[float], None]], list[Path]]:
+    def work(job_id: str, report: Callable[[float], None]) -> list[Path]:
+        from artlens import style as style_module
+        from artlens.style.gatys import GatysSettings
+
+        report(0.05)
+        done = [0.05]
+        stages = len(GatysSettings().scales)
+
+        def progress(stage: int, step: int, total: int, _losses: Any) -> None:
+            fraction = 0.05 + 0.9 * min(1.0, (stage - 1 + step / max(1, total)) / stages)
+            if fraction >= done[0] + 0.01:  # monotonic, and not a database write per step
+                done[0] = fraction
+                report(fraction)
+
+        source = f"preset:{params['preset']}" if "preset" in params else paths["style"]
+        try:
+            image = style_module.stylize(
+                paths["content"], source, params["method"], size=params["size"], strength=params["strength"],
+                preserve_color=params["preserve_color"], max_pixels=settings.max_pixels,
+                progress=progress if params["method"] == "gatys" else None)
+        except ArtlensError as exc:  # name the client's files, never the server's private copies
+            message = str(exc)
+            for private, shown in labels.items():
+                message = message.replace(private, shown)
+            raise ArtlensError(message) from None
+        return [write_png(image, jobs.results_dir, f"{job_id}.png")]
+
+    return work
 
 
 class _MetricsMiddleware:

@@ -7,9 +7,9 @@ cumulative ``_bucket{le=...}`` samples plus ``_sum`` and ``_count``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-__all__ = ["CONTENT_TYPE", "Counter", "Histogram", "Registry"]
+__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Histogram", "Registry"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -60,6 +60,18 @@ class Counter:
         return lines
 
 
+class Gauge:
+    """A value read when the metrics are rendered (``read()``; 0 until one is bound)."""
+
+    def __init__(self, name: str, help_text: str, read: Callable[[], float] | None = None) -> None:
+        self.name, self.help, self.read = name, help_text, read
+
+    def render(self) -> list[str]:
+        value = self.read() if self.read is not None else 0.0
+        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge",
+                f"{self.name} {_number(value)}"]
+
+
 class Histogram:
     """Observations counted into cumulative buckets per label set."""
 
@@ -94,7 +106,7 @@ class Histogram:
 
 
 class Registry:
-    """The metrics of one app: requests by route and status, latencies, errors, images processed."""
+    """The metrics of one app: requests by route and status, latencies, errors, images processed, jobs."""
 
     def __init__(self) -> None:
         self.requests = Counter("artlens_http_requests_total", "HTTP requests answered.",
@@ -105,9 +117,13 @@ class Registry:
                               ("code",))
         self.images = Counter("artlens_images_total", "Images processed, by operation and outcome.",
                               ("operation", "outcome"))
+        self.jobs_queued = Gauge("artlens_jobs_queued", "Jobs waiting for a worker.")
+        self.jobs_running = Gauge("artlens_jobs_running", "Jobs running now.")
+        self.jobs = Counter("artlens_jobs_total", "Jobs ended, by kind and status.", ("kind", "status"))
 
     def render(self) -> str:
         lines: list[str] = []
-        for metric in (self.requests, self.latency, self.errors, self.images):
+        for metric in (self.requests, self.latency, self.errors, self.images, self.jobs_queued,
+                       self.jobs_running, self.jobs):
             lines += metric.render()
         return "\n".join(lines) + "\n"

@@ -31,7 +31,8 @@ class ServeSettings:
     """Everything :func:`artlens.serve.app.create_app` needs; validated by :meth:`check`.
 
     ``allow_roots`` are the only folders whose files ``{"paths": [...]}`` requests may name; uploads are
-    written to a private folder under ``upload_dir`` (the system temp folder by default), never under them.
+    written to a private folder under ``upload_dir`` (the system temp folder by default), never under them,
+    and job results to ``results_dir`` (``serve-results`` next to the database), never under them either.
     """
 
     host: str = "127.0.0.1"
@@ -47,6 +48,16 @@ class ServeSettings:
     upload_dir: Path | None = None
     workers: int = 2  # requests doing heavy work at the same time (others wait)
     use_store: bool = True  # reuse assessment results of identical images from the results store
+    job_workers: int = 1  # jobs (style transfer) running at the same time
+    max_queued_jobs: int = 16  # jobs waiting for a worker; one more is answered 429
+    results_dir: Path | None = None  # job results; None: serve-results/ next to the database
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file of keys, jobs and cached results."""
+        from artlens.store import default_db_path
+
+        return Path(self.db_path) if self.db_path is not None else default_db_path()
 
     @property
     def max_request_bytes(self) -> int:
@@ -61,9 +72,11 @@ class ServeSettings:
             raise ConfigError(f"--no-auth is only allowed on a loopback host (127.0.0.1, ::1), "
                               f"not {self.host}")
         for name, value in (("max_file_bytes", self.max_file_bytes), ("max_files", self.max_files),
-                            ("max_pixels", self.max_pixels)):
+                            ("max_pixels", self.max_pixels), ("job_workers", self.job_workers)):
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, not {value}")
+        if self.max_queued_jobs < 0:
+            raise ConfigError(f"max_queued_jobs must be at least 0, not {self.max_queued_jobs}")
         roots = []
         for root in self.allow_roots:
             resolved = Path(root).expanduser().resolve()
@@ -71,13 +84,15 @@ class ServeSettings:
                 raise ConfigError(f"--allow-root {root}: not a folder")
             roots.append(resolved)
         upload = Path(self.upload_dir or tempfile.gettempdir()).expanduser().resolve()
+        results = Path(self.results_dir or self.database.parent / "serve-results").expanduser().resolve()
         for root in roots:
-            if upload.is_relative_to(root):
-                raise ConfigError(f"the upload folder {upload} lies under --allow-root {root}; "
-                                  "choose another")
+            for what, folder in (("upload", upload), ("results", results)):
+                if folder.is_relative_to(root):
+                    raise ConfigError(f"the {what} folder {folder} lies under --allow-root {root}; "
+                                      "choose another")
         for name, folder in self.models.items():
             if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
                 raise ConfigError(f"--model {name}={folder}: names may use letters, digits, '-', '_' and '.'")
             if not Path(folder).is_dir():
                 raise ConfigError(f"--model {name}={folder}: not a model folder")
-        return replace(self, allow_roots=tuple(roots), upload_dir=upload)
+        return replace(self, allow_roots=tuple(roots), upload_dir=upload, results_dir=results)

@@ -1,0 +1,299 @@
+"""Long work of the service as jobs: a bounded worker pool, with every job and result kept on disk.
+
+A job is a row of the ``serve_jobs`` table in the SQLite file the API keys use (created here; the store's
+schema version is never touched) and, once done, PNG files in a results folder next to it. A server that
+stops with jobs queued or running leaves them so; the next :class:`JobQueue` on that file marks them
+``failed`` with ``retriable = 1`` ("interrupted by a server restart"). Finished results survive restarts.
+
+The pool runs ``workers`` jobs at a time and keeps at most ``max_queued`` more waiting; beyond that
+:meth:`JobQueue.submit` raises :class:`QueueFull`, which the service answers 429 with ``Retry-After``.
+One server process per database file: a second one would fail the first one's live jobs at start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from artlens.errors import ArtlensError
+
+__all__ = ["INTERRUPTED", "STATUSES", "Job", "JobQueue", "JobStore", "QueueFull", "write_png"]
+
+log = logging.getLogger("artlens.serve")
+
+STATUSES = ("queued", "running", "done", "failed")
+INTERRUPTED = "interrupted by a server restart"
+
+_TABLE = """
+CREATE TABLE IF NOT EXISTS serve_jobs (
+    id        TEXT PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    status    TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    progress  REAL NOT NULL DEFAULT 0,
+    created   REAL NOT NULL,
+    started   REAL,
+    finished  REAL,
+    error     TEXT,
+    results   TEXT NOT NULL DEFAULT '[]',
+    retriable INTEGER NOT NULL DEFAULT 0,
+    owner     TEXT,
+    params    TEXT NOT NULL DEFAULT '{}',
+    inputs    TEXT
+);
+CREATE INDEX IF NOT EXISTS serve_jobs_status ON serve_jobs (status);
+"""
+_COLUMNS = "id, kind, status, progress, created, started, finished, error, results, retriable, owner, params"
+
+#: ``work(job_id, report_progress) -> result files`` (written under the queue's results folder).
+Work = Callable[[str, Callable[[float], None]], list[Path]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job as stored. ``results`` are file names in the results folder; ``owner`` is an API key id."""
+
+    id: str
+    kind: str
+    status: str
+    progress: float
+    created: float
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    results: tuple[str, ...] = ()
+    retriable: bool = False
+    owner: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Job:
+        (job_id, kind, status, progress, created, started, finished, error, results, retriable, owner,
+         params) = row
+        return cls(job_id, kind, status, float(progress), created, started, finished, error,
+                   tuple(json.loads(results)), bool(retriable), owner, json.loads(params))
+
+    def as_dict(self, prefix: str = "/v1") -> dict[str, Any]:
+        """The job as the service shows it, with links to itself and its results (once done)."""
+        return {"id": self.id, "kind": self.kind, "status": self.status, "progress": round(self.progress, 4),
+                "created": self.created, "started": self.started, "finished": self.finished,
+                "error": self.error, "retriable": self.retriable, "params": self.params,
+                "links": {"self": f"{prefix}/jobs/{self.id}"},
+                "results": [f"{prefix}/results/{self.id}"] if self.status == "done" and self.results else []}
+
+
+class JobStore:
+    """Jobs in a SQLite file; safe to share between the threads of one process."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        from artlens.store import default_db_path
+
+        self.path = Path(path) if path is not None else default_db_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False,
+                                         isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.executescript(_TABLE)
+        except (sqlite3.Error, OSError) as exc:
+            raise ArtlensError(f"{self.path}: cannot open the job database: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def create(self, kind: str, *, owner: str | None = None, params: dict[str, Any] | None = None,
+               inputs: Path | None = None) -> Job:
+        """A new ``queued`` job with a random URL-safe id (16 characters)."""
+        while True:
+            job_id = secrets.token_urlsafe(12)
+            try:
+                self._execute("INSERT INTO serve_jobs (id, kind, status, created, owner, params, inputs) "
+                              "VALUES (?,?,?,?,?,?,?)",
+                              (job_id, kind, "queued", time.time(), owner, json.dumps(params or {}),
+                               str(inputs) if inputs is not None else None))
+                return self.get(job_id)  # type: ignore[return-value]
+            except sqlite3.IntegrityError:  # an id already taken: draw again
+                continue
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self._execute(f"SELECT {_COLUMNS} FROM serve_jobs WHERE id=?", (job_id,))
+        return Job.from_row(rows[0]) if rows else None
+
+    def list(self, status: str | None = None) -> list[Job]:
+        """Jobs, oldest first (optionally of one status)."""
+        if status is None:
+            rows = self._execute(f"SELECT {_COLUMNS} FROM serve_jobs ORDER BY created")
+        else:
+            rows = self._execute(f"SELECT {_COLUMNS} FROM serve_jobs WHERE status=? ORDER BY created",
+                                 (status,))
+        return [Job.from_row(r) for r in rows]
+
+    def start(self, job_id: str) -> None:
+        self._execute("UPDATE serve_jobs SET status='running', started=? WHERE id=?", (time.time(), job_id))
+
+    def set_progress(self, job_id: str, progress: float) -> None:
+        self._execute("UPDATE serve_jobs SET progress=? WHERE id=? AND status='running'",
+                      (min(1.0, max(0.0, float(progress))), job_id))
+
+    def finish(self, job_id: str, results: list[str]) -> None:
+        self._execute("UPDATE serve_jobs SET status='done', progress=1, finished=?, results=?, inputs=NULL "
+                      "WHERE id=?", (time.time(), json.dumps(results), job_id))
+
+    def fail(self, job_id: str, error: str, *, retriable: bool = False) -> None:
+        self._execute("UPDATE serve_jobs SET status='failed', finished=?, error=?, retriable=?, inputs=NULL "
+                      "WHERE id=?", (time.time(), error, int(retriable), job_id))
+
+    def fail_interrupted(self) -> list[Path]:
+        """Mark jobs left queued or running as failed-retriable; return their input folders to delete."""
+        with self._lock:
+            rows = self._conn.execute("SELECT inputs FROM serve_jobs WHERE status IN ('queued', 'running')"
+                                      ).fetchall()
+            self._conn.execute("UPDATE serve_jobs SET status='failed', retriable=1, error=?, finished=?, "
+                               "inputs=NULL WHERE status IN ('queued', 'running')",
+                               (INTERRUPTED, time.time()))
+        return [Path(r[0]) for r in rows if r[0]]
+
+
+class QueueFull(ArtlensError):
+    """Every worker is busy and the waiting line is full; ``retry_after`` is a guess in whole seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the job queue is full; retry in about {retry_after} s")
+        self.retry_after = retry_after
+
+
+class JobQueue:
+    """A bounded pool of worker threads running jobs recorded in a :class:`JobStore`.
+
+    Parameters
+    ----------
+    store
+        Where jobs are recorded. Jobs it holds as queued or running are failed-retriable at once.
+    results_dir
+        Folder of the result files (created ``0700``).
+    workers
+        Jobs running at the same time.
+    max_queued
+        Jobs waiting for a worker at most; one more is refused with :class:`QueueFull`.
+    on_end
+        Called as ``on_end(kind, status)`` when a job ends (``"done"`` or ``"failed"``), e.g. for metrics.
+    """
+
+    def __init__(self, store: JobStore, results_dir: Path, workers: int = 1, max_queued: int = 16,
+                 on_end: Callable[[str, str], None] | None = None) -> None:
+        if workers < 1 or max_queued < 0:
+            raise ValueError("workers must be at least 1 and max_queued at least 0")
+        self.store, self.results_dir = store, Path(results_dir)
+        self.results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.workers, self.max_queued, self.on_end = workers, max_queued, on_end
+        for folder in store.fail_interrupted():
+            shutil.rmtree(folder, ignore_errors=True)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artlens-job")
+        self._lock = threading.Lock()
+        self._queued = self._running = 0
+        self._mean_seconds = 5.0  # a first guess for Retry-After, then a running mean of job durations
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a worker."""
+        return self._queued
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    def retry_after(self) -> int:
+        """Seconds until a place is likely free: the mean job time per round of workers, 1 to 600."""
+        rounds = math.ceil((self._queued + 1) / self.workers)
+        return int(min(600, max(1, math.ceil(self._mean_seconds * rounds))))
+
+    def submit(self, kind: str, work: Work, *, owner: str | None = None,
+               params: dict[str, Any] | None = None, inputs: Path | None = None,
+               cleanup: AbstractContextManager[Any] | None = None) -> Job:
+        """Record a job and queue ``work``; raise :class:`QueueFull` when there is no room.
+
+        ``cleanup`` (for instance the uploads' folder) is closed when the job ends, whatever the outcome; it
+        is left to the caller when the job is refused. ``inputs`` names that folder, so a restart can
+        delete it when the job was interrupted.
+        """
+        with self._lock:
+            if self._running + self._queued >= self.workers + self.max_queued:
+                raise QueueFull(self.retry_after())
+            self._queued += 1
+        try:
+            job = self.store.create(kind, owner=owner, params=params, inputs=inputs)
+            self._pool.submit(self._run, job.id, kind, work, cleanup or nullcontext())
+        except BaseException:
+            with self._lock:
+                self._queued -= 1
+            raise
+        return job
+
+    def result_path(self, job: Job, index: int = 0) -> Path | None:
+        """The file of a done job's result, or None."""
+        if job.status != "done" or not 0 <= index < len(job.results):
+            return None
+        path = self.results_dir / job.results[index]
+        return path if path.is_file() else None
+
+    def close(self) -> None:
+        """Stop taking jobs; queued ones stay queued in the store (failed-retriable at the next start)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, job_id: str, kind: str, work: Work, cleanup: AbstractContextManager[Any]) -> None:
+        with self._lock:
+            self._queued -= 1
+            self._running += 1
+        started = time.perf_counter()
+        status = "failed"
+        try:
+            with cleanup:  # the inputs go when the job ends, before it reads done
+                self.store.start(job_id)
+                files = work(job_id, lambda p: self.store.set_progress(job_id, p))
+            self.store.finish(job_id, [Path(f).name for f in files])
+            status = "done"
+        except ArtlensError as exc:
+            message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            self.store.fail(job_id, message)
+        except Exception as exc:  # a job's failure must not end the worker
+            log.error("job %s failed with %s", job_id, type(exc).__name__, exc_info=exc)
+            self.store.fail(job_id, "internal error (details are in the server log)")
+        finally:
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self._running -= 1
+                self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * elapsed
+            if self.on_end is not None:
+                self.on_end(kind, status)
+
+
+def write_png(image: Any, folder: Path, name: str) -> Path:
+    """Save a PIL image as ``folder/name`` atomically (a temporary name, then a rename)."""
+    target = folder / name
+    partial = folder / f".{name}.partial"
+    image.save(partial, "PNG")
+    os.replace(partial, target)
+    return target
