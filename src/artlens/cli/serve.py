@@ -18,14 +18,14 @@ DbOpt = Annotated[Path | None, typer.Option(help="Key database (default: artlens
                                             "the one `artlens serve` uses).")]
 
 
-def _model_option(values: list[str]) -> dict[str, Path]:
+def _model_option(values: list[str], option: str = "--model") -> dict[str, Path]:
     models: dict[str, Path] = {}
     for value in values:
         name, sep, folder = value.partition("=")
         if not sep or not name or not folder:
-            raise typer.BadParameter(f"--model {value}: expected NAME=DIR")
+            raise typer.BadParameter(f"{option} {value}: expected NAME=DIR")
         if name in models:
-            raise typer.BadParameter(f"--model {name}: given twice")
+            raise typer.BadParameter(f"{option} {name}: given twice")
         models[name] = Path(folder)
     return models
 
@@ -38,6 +38,9 @@ def serve(
                                                          "requests may name by path (repeatable); "
                                                          "without one, uploads only.")] = None,
     model: Annotated[list[str] | None, typer.Option("--model", help="Register a classifier as NAME=DIR "
+                                                    "(repeatable).")] = None,
+    index: Annotated[list[str] | None, typer.Option("--index", help="Register a search index as NAME=DIR "
+                                                    "for /v1/similar and /v1/recommend "
                                                     "(repeatable).")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without API keys (loopback hosts "
                                           "only).")] = False,
@@ -53,7 +56,8 @@ def serve(
     technical: Annotated[bool, typer.Option("--technical", help="Assess with the hand-made quality "
                                             "metrics only (no learned model; faster).")] = False,
 ) -> None:
-    """Run the HTTP service (needs the serve extra): /v1/assess, /v1/classify, /v1/stylize, /metrics."""
+    """Run the HTTP service (needs the serve extra): /v1/assess, /v1/classify, /v1/stylize, /v1/similar,
+    /v1/recommend, /metrics."""
     try:
         import uvicorn
 
@@ -65,6 +69,7 @@ def serve(
     settings = ServeSettings(host=host, port=port, allow_roots=tuple(allow_root or ()), auth=not no_auth,
                              db_path=db, max_file_bytes=int(max_file_mb * 1024 * 1024), max_files=max_files,
                              max_pixels=max_pixels, models=_model_option(model or []), technical=technical,
+                             indexes=_model_option(index or [], "--index"),
                              workers=workers, job_workers=job_workers,
                              max_queued_jobs=max_queued_jobs).check()
     if no_auth:

@@ -1,9 +1,9 @@
 """The FastAPI application of ``artlens serve``: thin HTTP routes over the library's assess and classify.
 
-``create_app(settings)`` builds one app: bearer API keys on every route but ``/healthz`` (unless auth is
-off), a request-size guard, hand-kept Prometheus metrics, JSON errors without stack traces, and no CORS
-headers (browsers on other origins cannot call it). Heavy work runs in worker threads, at most
-``settings.workers`` requests at a time; style transfer runs as jobs in a bounded pool
+``create_app(settings)`` builds one app: bearer API keys on every route but ``/healthz`` and the web
+page's files (unless auth is off), a request-size guard, hand-kept Prometheus metrics, JSON errors without
+stack traces, and no CORS headers (browsers on other origins cannot call it). Heavy work runs in worker
+threads, at most ``settings.workers`` requests at a time; style transfer runs as jobs in a bounded pool
 (:mod:`artlens.serve.jobs`) whose records and results outlive the process.
 """
 
@@ -32,6 +32,7 @@ from artlens.serve.jobs import Job, JobQueue, JobStore, QueueFull, write_png
 from artlens.serve.limits import BodyLimit
 from artlens.serve.metrics import CONTENT_TYPE, Registry
 from artlens.serve.paths import expand
+from artlens.serve.search_routes import search_router
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, saved_uploads
 
@@ -51,6 +52,15 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: Largest output side per style-transfer method (Gatys optimises every pixel: far slower).
 MAX_STYLIZE_SIZE = {"fast": 2048, "gatys": 1024}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+#: The web page's files (package data) and the only ones ``/static/`` serves.
+STATIC_DIR = Path(__file__).with_name("static")
+_ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+#: Content-Security-Policy of the page: its own scripts, styles and API only; blob: images for previews.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'")
+_PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-cache"}
 
 
 _BEARER = HTTPBearer(auto_error=False, description="An API key from `artlens keys create`.")
@@ -147,8 +157,8 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     FastAPI
         Routes: ``GET /healthz``, ``GET /metrics``, ``GET /openapi.json``, ``GET /v1/models``,
         ``POST /v1/assess``, ``POST /v1/classify``, ``POST /v1/stylize``, ``GET /v1/jobs/{id}``,
-        ``GET /v1/results/{id}``. Jobs left queued or running in the database by a previous process are
-        marked failed-retriable here.
+        ``GET /v1/results/{id}``, and the web page ``GET /`` with ``GET /static/{name}`` (no key). Jobs
+        left queued or running in the database by a previous process are marked failed-retriable here.
     """
     settings = (settings or ServeSettings()).check()
     if settings.auth and keys is None:
@@ -284,6 +294,21 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     app.include_router(v1)
+    app.include_router(search_router(settings, guarded, limiter))
+
+    @app.get("/", include_in_schema=False, response_class=FileResponse)
+    def page() -> FileResponse:
+        """The web page: open to all (it holds no data); its API calls carry the key."""
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
+                            headers=_PAGE_HEADERS)
+
+    @app.get("/static/{name}", include_in_schema=False, response_class=FileResponse)
+    def asset(name: str) -> FileResponse:
+        media = _ASSETS.get(name)  # a fixed list: no path from the client reaches the file system
+        if media is None:
+            raise ApiError(404, "not_found", f"no static file {name!r}")
+        return FileResponse(STATIC_DIR / name, media_type=media, headers=_PAGE_HEADERS)
+
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -51,6 +51,7 @@ class ServeSettings:
     job_workers: int = 1  # jobs (style transfer) running at the same time
     max_queued_jobs: int = 16  # jobs waiting for a worker; one more is answered 429
     results_dir: Path | None = None  # job results; None: serve-results/ next to the database
+    indexes: dict[str, Path] = field(default_factory=dict)  # search index name -> index folder
 
     @property
     def database(self) -> Path:
@@ -95,4 +96,9 @@ class ServeSettings:
                 raise ConfigError(f"--model {name}={folder}: names may use letters, digits, '-', '_' and '.'")
             if not Path(folder).is_dir():
                 raise ConfigError(f"--model {name}={folder}: not a model folder")
+        for name, folder in self.indexes.items():
+            if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+                raise ConfigError(f"--index {name}={folder}: names may use letters, digits, '-', '_' and '.'")
+            if not Path(folder).is_dir():
+                raise ConfigError(f"--index {name}={folder}: not an index folder")
         return replace(self, allow_roots=tuple(roots), upload_dir=upload, results_dir=results)

@@ -1,0 +1,481 @@
+// The artlens web page: plain JavaScript, no dependencies, no build step.
+// Every server string is shown with textContent (never parsed as markup); every API call sends the key as a
+// bearer token; the key lives in this tab's sessionStorage only.
+'use strict';
+
+(() => {
+  const ROUTES = {
+    models: '/v1/models',
+    assess: '/v1/assess',
+    classify: '/v1/classify',
+    stylize: '/v1/stylize',
+    job: '/v1/jobs/{job_id}',
+    result: '/v1/results/{job_id}',
+  };
+  const KEY_NAME = 'artlens.key';
+  const BATCH = 8;          // images per assess request (the server's default limit is 16)
+  const POLL_MS = 1000;
+  const N_PRESETS = 26;
+  const MAX_SIZE = { fast: 2048, gatys: 1024 };
+
+  const $ = (id) => document.getElementById(id);
+  const state = { key: null, results: [], urls: [], classifyUrls: [], stylizeUrl: null, polling: null };
+
+  class ApiError extends Error {
+    constructor(status, code, message, retryAfter) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.retryAfter = retryAfter;
+    }
+  }
+
+  function route(name, id) {
+    const path = ROUTES[name];
+    return id === undefined ? path : path.replace('{job_id}', encodeURIComponent(id));
+  }
+
+  // -- elements ---------------------------------------------------------------------------------------------
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(props || {})) {
+      if (name === 'class') node.className = value;
+      else if (name === 'text') node.textContent = value;
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function fmt(value, digits = 1) {
+    if (value === null || value === undefined) return '–';
+    if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+    if (Array.isArray(value)) return value.map((v) => fmt(v, digits)).join(', ');
+    return String(value);
+  }
+
+  function listErrors(list, items) {
+    for (const item of items) list.append(el('li', { text: item }));
+  }
+
+  // -- API --------------------------------------------------------------------------------------------------
+
+  async function api(path, options = {}) {
+    const headers = new Headers(options.headers || {});
+    headers.set('Authorization', `Bearer ${state.key}`);
+    let response;
+    try {
+      response = await fetch(path, { ...options, headers, credentials: 'omit', cache: 'no-store' });
+    } catch (err) {
+      throw new ApiError(0, 'network', 'the server cannot be reached');
+    }
+    if (!response.ok) {
+      let code = 'http_error';
+      let message = `HTTP ${response.status}`;
+      try {
+        const body = await response.json();
+        if (body && body.error) {
+          code = String(body.error.code);
+          message = String(body.error.message);
+        }
+      } catch (err) { /* not JSON: keep the status */ }
+      const error = new ApiError(response.status, code, message, response.headers.get('Retry-After'));
+      if (response.status === 401 && path !== ROUTES.models) signOut('key refused');
+      throw error;
+    }
+    return response;
+  }
+
+  const apiJson = async (path, options) => (await api(path, options)).json();
+
+  // -- sign in ----------------------------------------------------------------------------------------------
+
+  async function signIn(key) {
+    state.key = key;
+    let body;
+    try {
+      body = await apiJson(route('models'));
+    } catch (err) {
+      state.key = null;
+      sessionStorage.removeItem(KEY_NAME);
+      $('signin-error').textContent = err.status === 401 ? 'key refused' : `cannot sign in: ${err.message}`;
+      return;
+    }
+    sessionStorage.setItem(KEY_NAME, key);
+    $('signin-error').textContent = '';
+    $('key').value = '';
+    $('signin').hidden = true;
+    $('app').hidden = false;
+    $('signout').hidden = false;
+    $('who').textContent = `key ${key.split('_')[1] || ''}`.trim();
+    showModels(body.models || {});
+  }
+
+  function signOut(message) {
+    state.key = null;
+    sessionStorage.removeItem(KEY_NAME);
+    if (state.polling) clearTimeout(state.polling);
+    state.polling = null;
+    clearResults();
+    clearStylize();
+    clearClassify();
+    $('app').hidden = true;
+    $('signout').hidden = true;
+    $('signin').hidden = false;
+    $('who').textContent = '';
+    $('signin-error').textContent = message || '';
+  }
+
+  // -- assess -----------------------------------------------------------------------------------------------
+
+  function isImage(file) {
+    return file.type.startsWith('image/') || /\.(jpe?g|png|webp|tiff?|bmp|gif)$/i.test(file.name);
+  }
+
+  async function assessFiles(fileList) {
+    const files = Array.from(fileList);
+    const errors = $('assess-errors');
+    const images = files.filter(isImage);
+    listErrors(errors, files.filter((f) => !isImage(f)).map((f) => `${f.name}: not an image, not sent`));
+    if (!images.length) return;
+    const policy = $('policy').value;
+    let done = 0;
+    for (let start = 0; start < images.length; start += BATCH) {
+      const batch = images.slice(start, start + BATCH);
+      $('assess-status').textContent = `Assessing ${done + 1}–${done + batch.length} of ${images.length}…`;
+      const form = new FormData();
+      for (const file of batch) form.append('files', file, file.name);
+      form.append('policy', policy);
+      try {
+        const report = await apiJson(route('assess'), { method: 'POST', body: form });
+        addReport(report, batch);
+      } catch (err) {
+        if (err.status === 401) return;
+        listErrors(errors, [`${batch.map((f) => f.name).join(', ')}: ${err.message}`]);
+      }
+      done += batch.length;
+    }
+    $('assess-status').textContent = `Sent ${images.length} image(s) with policy ${policy}.`;
+  }
+
+  function addReport(report, batch) {
+    // The report names uploads by their base names; match them to the files, in order, for thumbnails.
+    const byName = new Map();
+    for (const file of batch) {
+      const name = file.name.split(/[\\/]/).pop();
+      if (!byName.has(name)) byName.set(name, []);
+      byName.get(name).push(file);
+    }
+    const take = (name) => (byName.get(name) || []).shift();
+    for (const image of report.images || []) {
+      const file = take(image.path);
+      const url = file ? URL.createObjectURL(file) : null;
+      if (url) state.urls.push(url);
+      state.results.push({ image, url, policy: report.policy ? report.policy.name : '' });
+    }
+    listErrors($('assess-errors'), (report.errors || []).map((e) => {
+      take(e.path);
+      return `${e.path}: ${e.error}`;
+    }));
+    render();
+  }
+
+  function quality(item) {
+    const q = item.image.scores ? item.image.scores.quality : null;
+    return typeof q === 'number' ? q : -Infinity;
+  }
+
+  function render() {
+    const verdict = $('filter').value;
+    const order = $('sort').value;
+    const shown = state.results.filter((r) => !verdict || verdict === 'all' || r.image.verdict === verdict);
+    shown.sort((a, b) => {
+      if (order === 'name') return String(a.image.path).localeCompare(String(b.image.path));
+      const d = quality(a) - quality(b);
+      return order === 'quality-asc' ? d : -d;
+    });
+    $('gallery').replaceChildren(...shown.map(card));
+    const count = { pass: 0, review: 0, fail: 0 };
+    for (const r of state.results) if (r.image.verdict in count) count[r.image.verdict] += 1;
+    $('summary').textContent = state.results.length
+      ? `${shown.length} shown of ${state.results.length}: ${count.pass} pass, ${count.review} review, ` +
+        `${count.fail} fail`
+      : '';
+  }
+
+  function table(caption, values) {
+    const rows = Object.entries(values || {}).map(([k, v]) => el('tr', {}, el('th', { text: k }),
+                                                                  el('td', { text: fmt(v, 3) })));
+    if (!rows.length) return null;
+    return el('table', {}, el('caption', { text: caption }), el('tbody', {}, ...rows));
+  }
+
+  function checksTable(checks) {
+    if (!checks || !checks.length) return null;
+    const head = el('tr', {}, ...['check', 'status', 'value', 'threshold'].map((t) => el('th', { text: t })));
+    const rows = checks.map((c) => el('tr', { class: `check-${c.status}`, title: String(c.message || '') },
+      el('td', { text: c.id }), el('td', { text: c.status }), el('td', { text: fmt(c.value, 3) }),
+      el('td', { text: fmt(c.threshold, 3) })));
+    return el('table', {}, el('caption', { text: 'checks' }), el('thead', {}, head), el('tbody', {}, ...rows));
+  }
+
+  function badge(verdict) {
+    const known = ['pass', 'review', 'fail'].includes(verdict) ? verdict : 'unknown';
+    return el('span', { class: `badge badge-${known}`, text: String(verdict) });
+  }
+
+  function card(item) {
+    const image = item.image;
+    const thumb = item.url ? el('img', { src: item.url, alt: String(image.path), loading: 'lazy' })
+      : el('div', { class: 'nothumb', text: 'no preview' });
+    const reasons = (image.reasons || []).map((r) => el('li', { text: r }));
+    const q = image.scores ? image.scores.quality : null;
+    return el('article', { class: `card card-${image.verdict}` },
+      thumb,
+      el('div', { class: 'card-head' }, badge(image.verdict),
+        el('span', { class: 'quality', title: 'quality score, 0 to 100', text: `quality ${fmt(q)}` })),
+      el('p', { class: 'name', title: String(image.path), text: image.path }),
+      el('p', { class: 'muted small', text: `${image.width}×${image.height} ${image.format || ''}` +
+                                          (item.policy ? ` · ${item.policy}` : '') }),
+      reasons.length ? el('ul', { class: 'reasons' }, ...reasons) : null,
+      el('details', {}, el('summary', { text: 'Scores' }),
+        table('scores', image.scores), table('subscores (0–100)', image.subscores), checksTable(image.checks)));
+  }
+
+  function clearResults() {
+    for (const url of state.urls) URL.revokeObjectURL(url);
+    state.urls = [];
+    state.results = [];
+    $('assess-errors').replaceChildren();
+    $('assess-status').textContent = '';
+    render();
+  }
+
+  // -- style transfer ---------------------------------------------------------------------------------------
+
+  function clearStylize() {
+    if (state.stylizeUrl) URL.revokeObjectURL(state.stylizeUrl);
+    state.stylizeUrl = null;
+    $('stylize-result').hidden = true;
+    $('stylize-img').removeAttribute('src');
+    $('stylize-download').removeAttribute('href');
+    $('stylize-progress').hidden = true;
+    $('stylize-status').textContent = '';
+    $('stylize-go').disabled = false;
+  }
+
+  function styleSource() {
+    return document.querySelector('input[name="style-source"]:checked').value;
+  }
+
+  function syncStylizeForm() {
+    const method = $('method').value;
+    const presetRadio = document.querySelector('input[name="style-source"][value="preset"]');
+    presetRadio.disabled = method !== 'fast';  // presets exist for the fast method only
+    if (presetRadio.disabled && presetRadio.checked) {
+      document.querySelector('input[name="style-source"][value="file"]').checked = true;
+    }
+    const source = styleSource();
+    $('preset').disabled = source !== 'preset';
+    $('style').disabled = source !== 'file';
+    $('style').required = source === 'file';
+    $('size').max = String(MAX_SIZE[method]);
+    if (Number($('size').value) > MAX_SIZE[method]) $('size').value = String(MAX_SIZE[method]);
+  }
+
+  async function stylize(event) {
+    event.preventDefault();
+    clearStylize();
+    const content = $('content').files[0];
+    if (!content) return;
+    const form = new FormData();
+    form.append('content', content, content.name);
+    if (styleSource() === 'file') {
+      const style = $('style').files[0];
+      if (!style) {
+        $('stylize-status').textContent = 'Choose a style image, or a preset.';
+        return;
+      }
+      form.append('style', style, style.name);
+    } else {
+      form.append('preset', $('preset').value);
+    }
+    form.append('method', $('method').value);
+    form.append('size', $('size').value);
+    form.append('strength', $('strength').value);
+    form.append('preserve_color', $('preserve').checked ? 'true' : 'false');
+    $('stylize-go').disabled = true;
+    $('stylize-progress').hidden = false;
+    $('stylize-progress').value = 0;
+    $('stylize-status').textContent = 'Sending…';
+    try {
+      const body = await apiJson(route('stylize'), { method: 'POST', body: form });
+      poll(body.job.id);
+    } catch (err) {
+      if (err.status === 401) return;
+      $('stylize-progress').hidden = true;
+      $('stylize-go').disabled = false;
+      $('stylize-status').textContent = err.status === 429 && err.retryAfter
+        ? `${err.message} (try again in ${err.retryAfter} s)` : `Refused: ${err.message}`;
+    }
+  }
+
+  async function poll(id) {
+    state.polling = null;
+    let job;
+    try {
+      job = (await apiJson(route('job', id))).job;
+    } catch (err) {
+      if (err.status === 401) return;
+      $('stylize-status').textContent = `Lost the job: ${err.message}`;
+      $('stylize-go').disabled = false;
+      return;
+    }
+    if (state.key === null) return;
+    $('stylize-progress').value = Number(job.progress) || 0;
+    if (job.status === 'done') {
+      await showResult(id);
+    } else if (job.status === 'failed') {
+      $('stylize-progress').hidden = true;
+      $('stylize-go').disabled = false;
+      $('stylize-status').textContent = `Failed: ${job.error || 'unknown error'}` +
+        (job.retriable ? ' (you may submit it again)' : '');
+    } else {
+      $('stylize-status').textContent = `Job ${job.id}: ${job.status}, ` +
+        `${Math.round((Number(job.progress) || 0) * 100)}%`;
+      state.polling = setTimeout(() => poll(id), POLL_MS);
+    }
+  }
+
+  async function showResult(id) {
+    try {
+      const blob = await (await api(route('result', id))).blob();
+      if (state.key === null) return;
+      state.stylizeUrl = URL.createObjectURL(blob);
+      $('stylize-img').src = state.stylizeUrl;
+      $('stylize-download').href = state.stylizeUrl;
+      $('stylize-result').hidden = false;
+      $('stylize-progress').value = 1;
+      $('stylize-status').textContent = `Done (job ${id}).`;
+    } catch (err) {
+      if (err.status !== 401) $('stylize-status').textContent = `No result: ${err.message}`;
+    } finally {
+      $('stylize-go').disabled = false;
+    }
+  }
+
+  // -- classify ---------------------------------------------------------------------------------------------
+
+  function showModels(models) {
+    const names = Object.keys(models).sort();
+    $('model').replaceChildren(...names.map((n) => el('option', { value: n, text: n })));
+    $('classify').hidden = names.length === 0;
+  }
+
+  function clearClassify() {
+    for (const url of state.classifyUrls) URL.revokeObjectURL(url);
+    state.classifyUrls = [];
+    $('classify-results').replaceChildren();
+    $('classify-errors').replaceChildren();
+    $('classify-status').textContent = '';
+  }
+
+  async function classify(event) {
+    event.preventDefault();
+    const files = Array.from($('classify-files').files);
+    if (!files.length) return;
+    const form = new FormData();
+    for (const file of files) form.append('files', file, file.name);
+    form.append('model', $('model').value);
+    form.append('top_k', $('topk').value);
+    clearClassify();
+    $('classify-status').textContent = `Classifying ${files.length} image(s)…`;
+    let report;
+    try {
+      report = await apiJson(route('classify'), { method: 'POST', body: form });
+    } catch (err) {
+      if (err.status !== 401) {
+        $('classify-status').textContent = '';
+        listErrors($('classify-errors'), [err.message]);
+      }
+      return;
+    }
+    const byName = new Map(files.map((f) => [f.name.split(/[\\/]/).pop(), f]));
+    $('classify-status').textContent = `Model ${$('model').value}: ${(report.images || []).length} image(s).`;
+    $('classify-results').replaceChildren(...(report.images || []).map((image) => {
+      const file = byName.get(image.path);
+      const url = file ? URL.createObjectURL(file) : null;
+      if (url) state.classifyUrls.push(url);
+      const heads = image.heads && Object.keys(image.heads).length ? image.heads : { label: image };
+      return el('article', { class: 'card' },
+        url ? el('img', { src: url, alt: String(image.path) }) : null,
+        el('p', { class: 'name', text: image.path }),
+        el('p', { class: 'label' }, el('strong', { text: image.label }), ` ${fmt(100 * image.score)}%`),
+        ...Object.entries(heads).map(([head, p]) => el('details', { open: '' },
+          el('summary', { text: `${head}: ${p.label} (${fmt(100 * p.score)}%)` }),
+          el('ol', {}, ...(p.topk || []).map(([cls, prob]) => el('li', { text: `${cls} ${fmt(100 * prob)}%` }))))));
+    }));
+    listErrors($('classify-errors'), (report.errors || []).map((e) => `${e.path}: ${e.error}`));
+  }
+
+  // -- wiring -----------------------------------------------------------------------------------------------
+
+  function wireDrop() {
+    const drop = $('drop');
+    for (const type of ['dragenter', 'dragover']) {
+      drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add('over'); });
+    }
+    for (const type of ['dragleave', 'drop']) {
+      drop.addEventListener(type, () => drop.classList.remove('over'));
+    }
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files.length) assessFiles(e.dataTransfer.files);
+    });
+    drop.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('files').click(); }
+    });
+    $('files').addEventListener('change', () => {
+      assessFiles($('files').files);
+      $('files').value = '';
+    });
+    // A file dropped beside the zone must not make the browser navigate away from the page.
+    window.addEventListener('dragover', (e) => e.preventDefault());
+    window.addEventListener('drop', (e) => e.preventDefault());
+  }
+
+  function init() {
+    $('preset').replaceChildren(...Array.from({ length: N_PRESETS }, (_, i) => {
+      const name = `preset_${String(i).padStart(2, '0')}`;
+      return el('option', { value: name, text: name });
+    }));
+    $('signin-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const key = $('key').value.trim();
+      if (key) signIn(key);
+    });
+    $('signout').addEventListener('click', () => signOut(''));
+    $('filter').addEventListener('change', render);
+    $('sort').addEventListener('change', render);
+    $('clear').addEventListener('click', clearResults);
+    $('stylize-form').addEventListener('submit', stylize);
+    $('method').addEventListener('change', syncStylizeForm);
+    for (const radio of document.querySelectorAll('input[name="style-source"]')) {
+      radio.addEventListener('change', syncStylizeForm);
+    }
+    $('strength').addEventListener('input', () => {
+      $('strength-value').textContent = Number($('strength').value).toFixed(2);
+    });
+    $('classify-form').addEventListener('submit', classify);
+    wireDrop();
+    syncStylizeForm();
+    const saved = sessionStorage.getItem(KEY_NAME);
+    if (saved) signIn(saved);
+  }
+
+  document.addEventListener('DOMContentLoaded', init);
+})();

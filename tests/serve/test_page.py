@@ -1,0 +1,87 @@
+"""The web page at ``/``: served without a key under a strict CSP, local assets only, calls real routes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from artlens.serve.app import STATIC_DIR
+
+STATIC = sorted(p for p in STATIC_DIR.iterdir() if p.is_file())
+_V1 = re.compile(r"""["'`](/v1/[^"'`\s]*)["'`]""")
+
+
+def _csp(response) -> dict[str, str]:
+    policy = response.headers["content-security-policy"]
+    return {part.split()[0]: part.strip() for part in policy.split(";") if part.strip()}
+
+
+def test_page_is_served_without_a_key_under_a_strict_csp(client):
+    response = client[0].get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<script src="/static/app.js"' in response.text and 'href="/static/app.css"' in response.text
+    csp = _csp(response)
+    assert csp["default-src"] == "default-src 'self'"
+    assert csp["img-src"] == "img-src 'self' blob: data:"
+    for directive in ("script-src", "style-src"):
+        assert csp[directive] == f"{directive} 'self'"  # no 'unsafe-inline', no other origin
+    assert "unsafe" not in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_page_has_no_inline_script_or_style(client):
+    html = client[0].get("/").text
+    assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/static/app.js" defer>']
+    assert "<style" not in html
+    assert not re.search(r"\s(on[a-z]+|style)\s*=", html)  # event handler or style attributes
+
+
+@pytest.mark.parametrize(("name", "kind"), [("app.js", "text/javascript"), ("app.css", "text/css")])
+def test_assets_are_served_with_their_types(client, name, kind):
+    response = client[0].get(f"/static/{name}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == kind
+    assert response.content == (STATIC_DIR / name).read_bytes()
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/static/index.html", "/static/nope.js", "/static/..%2Fapp.py",
+                                  "/static/../app.py", "/static/%2e%2e/settings.py"])
+def test_only_the_listed_assets_are_served(client, path):
+    response = client[0].get(path)
+    assert response.status_code in (401, 404)
+    assert "import" not in response.text
+
+
+def test_static_files_reference_local_assets_only():
+    assert {p.name for p in STATIC} >= {"index.html", "app.js", "app.css"}
+    for path in STATIC:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(?i)https?:|//[a-z0-9.-]+\.[a-z]{2,}/", text), path.name
+        assert "@import" not in text, path.name
+
+
+def test_script_shows_server_strings_as_text_only():
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in js
+    assert "Authorization" in js and "Bearer" in js and "sessionStorage" in js
+
+
+def test_script_calls_only_routes_of_the_schema(client, auth):
+    spec = client[0].get("/openapi.json", headers=auth).json()
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    used = set(_V1.findall(js))
+    assert used == {"/v1/models", "/v1/assess", "/v1/classify", "/v1/stylize", "/v1/jobs/{job_id}",
+                    "/v1/results/{job_id}"}
+    assert used <= set(spec["paths"]), used - set(spec["paths"])
+
+
+def test_page_routes_stay_out_of_the_schema(client, auth):
+    paths = client[0].get("/openapi.json", headers=auth).json()["paths"]
+    assert "/" not in paths and not any(p.startswith("/static") for p in paths)
