@@ -13,12 +13,12 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from artlens.errors import ArtlensError
 from artlens.weights import cache_dir
 
-__all__ = ["Store", "default_db_path"]
+__all__ = ["SQLiteFile", "Store", "default_db_path"]
 
 _SCHEMA_VERSION = 1
 _MIGRATIONS = {
@@ -39,8 +39,14 @@ def default_db_path() -> Path:
     return cache_dir() / "artlens.db"
 
 
-class Store:
-    """A small typed wrapper over the SQLite file; safe to share between threads of one process."""
+class SQLiteFile:
+    """One SQLite file in WAL mode, shared by the threads of one process (writes go through ``_lock``).
+
+    Subclasses name what they hold in ``_what`` (for error messages) and create their tables in
+    :meth:`_setup`.
+    """
+
+    _what = "database"
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
@@ -49,11 +55,32 @@ class Store:
             self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False,
                                          isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
-        except sqlite3.Error as exc:
-            raise ArtlensError(f"{self.path}: cannot open the results database: {exc}") from exc
+            self._setup()
+        except (sqlite3.Error, OSError) as exc:
+            raise ArtlensError(f"{self.path}: cannot open the {self._what}: {exc}") from exc
         self._lock = threading.Lock()
+
+    def _setup(self) -> None:
+        """Create or migrate the tables (called once the connection is open)."""
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Store(SQLiteFile):
+    """A small typed wrapper over the SQLite file; safe to share between threads of one process."""
+
+    _what = "results database"
+
+    def _setup(self) -> None:
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -62,15 +89,6 @@ class Store:
                                f"({_SCHEMA_VERSION}); upgrade artlens or use another --db")
         for target in range(version + 1, _SCHEMA_VERSION + 1):
             self._conn.executescript(f"BEGIN; {_MIGRATIONS[target]} PRAGMA user_version={target}; COMMIT;")
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- assessment results -------------------------------------------------------------------------------
 

@@ -12,12 +12,11 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from artlens.errors import ArtlensError, ConfigError
+from artlens.errors import ConfigError
+from artlens.store import SQLiteFile
 
 __all__ = ["TOKEN_PREFIX", "ApiKey", "KeyStore"]
 
@@ -56,31 +55,13 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class KeyStore:
+class KeyStore(SQLiteFile):
     """API keys in a SQLite file; safe to share between the threads of one process."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        from artlens.store import default_db_path
+    _what = "key database"
 
-        self.path = Path(path) if path is not None else default_db_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False,
-                                         isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_TABLE)
-        except (sqlite3.Error, OSError) as exc:
-            raise ArtlensError(f"{self.path}: cannot open the key database: {exc}") from exc
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> KeyStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _setup(self) -> None:
+        self._conn.executescript(_TABLE)
 
     def create(self, name: str = "") -> tuple[str, ApiKey]:
         """A new key: ``(token, key)``. The token is not stored anywhere; give it to the client now."""

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from artlens.errors import ArtlensError
+from artlens.store import SQLiteFile
 
 __all__ = ["INTERRUPTED", "STATUSES", "Job", "JobQueue", "JobStore", "QueueFull", "write_png"]
 
@@ -94,31 +95,13 @@ class Job:
                 "results": [f"{prefix}/results/{self.id}"] if self.status == "done" and self.results else []}
 
 
-class JobStore:
+class JobStore(SQLiteFile):
     """Jobs in a SQLite file; safe to share between the threads of one process."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        from artlens.store import default_db_path
+    _what = "job database"
 
-        self.path = Path(path) if path is not None else default_db_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False,
-                                         isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_TABLE)
-        except (sqlite3.Error, OSError) as exc:
-            raise ArtlensError(f"{self.path}: cannot open the job database: {exc}") from exc
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> JobStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _setup(self) -> None:
+        self._conn.executescript(_TABLE)
 
     def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
