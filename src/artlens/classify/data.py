@@ -15,7 +15,6 @@ of a train/validation split and inflate the measured accuracy.
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from artlens.errors import ConfigError
 from artlens.imageio import iter_image_files
+from artlens.weights import sha256_file
 
 __all__ = ["FOLDER_HEAD", "Dataset", "load_dataset"]
 
@@ -170,14 +170,10 @@ def _check_duplicates(paths: list[Path], source: Path) -> list[str]:
     by_hash: dict[str, list[Path]] = {}
     digests: list[str] = []
     for p in paths:
-        digest = hashlib.sha256()
         try:
-            with p.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
+            digests.append(sha256_file(p))
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read {p}: {exc.strerror or exc}") from None
-        digests.append(digest.hexdigest())
         by_hash.setdefault(digests[-1], []).append(p)
     groups = [g for g in by_hash.values() if len(g) > 1]
     if groups:

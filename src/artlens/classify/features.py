@@ -9,7 +9,6 @@ atomically, so concurrent runs and killed runs never leave a half-written entry.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,14 +32,6 @@ def feature_cache_dir(backbone: Backbone) -> Path:
     entry = weights.REGISTRY.get(backbone.spec.weight_name)
     tag = entry.sha256[:12] if entry is not None else "unpinned"
     return weights.cache_dir() / "features" / f"{backbone.spec.name}-{tag}"
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _cached(folder: Path, sha: str, dim: int) -> np.ndarray | None:
@@ -98,7 +89,7 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
         images, idx, shas = [], [], []
         for i in range(start, min(start + _CHUNK, total)):
             try:
-                sha = known[i] if known else _file_sha256(Path(paths[i]))
+                sha = known[i] if known else weights.sha256_file(Path(paths[i]))
             except OSError as exc:
                 skipped.append({"path": str(paths[i]), "reason": exc.strerror or str(exc)})
                 continue

@@ -20,7 +20,6 @@ Probabilities are ``softmax(logits / T)`` with one temperature ``T`` per head fi
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from torch import nn
 
 from artlens.backbones import Backbone, get_backbone
 from artlens.errors import ArtlensError, ConfigError
+from artlens.weights import sha256_file
 
 __all__ = [
     "CONFIG_FILE",
@@ -98,11 +98,7 @@ class ClassifierNet(nn.Module):
 
 def weights_fingerprint(directory: str | Path) -> str:
     """SHA-256 of a folder's ``model.safetensors`` (binds an ONNX export to the weights it came from)."""
-    digest = hashlib.sha256()
-    with (Path(directory) / WEIGHTS_FILE).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(Path(directory) / WEIGHTS_FILE)
 
 
 def save_model(out_dir: str | Path, config: dict, net: ClassifierNet, *, with_trunk: bool) -> Path:
