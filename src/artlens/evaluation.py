@@ -30,6 +30,7 @@ __all__ = [
     "regression_metrics",
     "roc_auc",
     "save_confusion_matrix_png",
+    "softmax",
     "stratified_kfold",
     "stratified_split",
 ]
@@ -38,6 +39,14 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------------------
 # Classification
 # ------------------------------------------------------------------------------------------------------------
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in float64, shifted by the maximum so it cannot overflow."""
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
 
 def confusion_matrix(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
                      n_classes: int) -> np.ndarray:

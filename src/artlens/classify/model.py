@@ -30,6 +30,7 @@ from torch import nn
 
 from artlens.backbones import Backbone, get_backbone
 from artlens.errors import ArtlensError, ConfigError
+from artlens.evaluation import softmax
 from artlens.weights import sha256_file
 
 __all__ = [
@@ -43,7 +44,6 @@ __all__ = [
     "load_classifier",
     "preprocessing_of",
     "save_model",
-    "softmax",
 ]
 
 SCHEMA = "artlens.classifier/1"
@@ -51,14 +51,6 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_FILE = "model.onnx"
 MODES = ("linear", "finetune")
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (N, K) logits, computed in float64 without overflow."""
-    z = np.asarray(logits, np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def preprocessing_of(backbone: Backbone) -> dict:

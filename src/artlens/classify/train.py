@@ -17,9 +17,9 @@ import numpy as np
 
 from artlens.backbones import Backbone
 from artlens.classify.data import Dataset
-from artlens.classify.model import MODES, SCHEMA, preprocessing_of, softmax
+from artlens.classify.model import MODES, SCHEMA, preprocessing_of
 from artlens.errors import ConfigError
-from artlens.evaluation import classification_metrics, stratified_kfold, stratified_split
+from artlens.evaluation import classification_metrics, softmax, stratified_kfold, stratified_split
 
 __all__ = ["Progress", "fit_temperature", "held_out_report", "make_config", "split_rows", "train_classifier"]
 

@@ -52,10 +52,11 @@ from artlens.evaluation import (
     regression_metrics,
     roc_auc,
     save_confusion_matrix_png,
+    softmax,
     stratified_kfold,
     stratified_split,
 )
-from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, _softmax, train_head
+from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, train_head
 
 __all__ = [
     "METRICS_FILE",
@@ -464,7 +465,7 @@ def _predict(model: QualityModel, x: torch.Tensor | None, images: list[np.ndarra
     raw = model.raw_scores(feats)
     scores = model.scores_from_raw(raw)
     if s.task == "classes":
-        return _softmax(raw), scores
+        return softmax(raw), scores
     lo, hi = s.score_range
     return lo + raw * (hi - lo), scores
 
@@ -719,7 +720,7 @@ def evaluate_model(model_dir: str | Path, labels: LabelSet | str | Path, *,
     result: dict = {"model_dir": str(model_dir), "labels": str(ls.source), "task": ls.task, "n": len(used),
                     "skipped": skipped}
     if c.task == "classes":
-        proba = _softmax(raw)
+        proba = softmax(raw)
         pred = proba.argmax(axis=1)
         metrics = classification_metrics(y, pred, c.classes, proba=proba)
         predicted = [c.classes[i] for i in pred]

@@ -48,6 +48,7 @@ from torch import nn
 
 from artlens.backbones import Backbone, get_backbone
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, WeightsError
+from artlens.evaluation import softmax
 from artlens.quality.distortions import DISTORTIONS, LEVELS
 
 __all__ = [
@@ -465,7 +466,7 @@ class QualityModel:
         """Quality 0-100 from :meth:`raw_scores`: calibrated (score task) or expected class position."""
         if self.config.task == "classes":
             k = len(self.config.classes)
-            return 100.0 * (_softmax(raw) @ (np.arange(k) / (k - 1)))
+            return 100.0 * (softmax(raw) @ (np.arange(k) / (k - 1)))
         return self.calibrate(raw)
 
     def score(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None) -> np.ndarray:
@@ -481,14 +482,7 @@ class QualityModel:
         """Class probabilities (N, K) float64, columns in ``config.classes`` order (class models only)."""
         if self.config.task != "classes":
             raise ArtlensError("predict_proba needs a class model (task='classes'); this one gives scores")
-        return _softmax(self.raw_scores(self.embed(rgbs, batch_size=batch_size)))
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+        return softmax(self.raw_scores(self.embed(rgbs, batch_size=batch_size)))
 
 
 # ------------------------------------------------------------------------------------------------------------
