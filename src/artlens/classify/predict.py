@@ -18,6 +18,7 @@ from artlens import __version__
 from artlens.classify.model import Classifier
 from artlens.errors import ImageLoadError
 from artlens.imageio import DEFAULT_MAX_PIXELS, collect_inputs, load_image
+from artlens.schemas import read_schema
 
 __all__ = ["REPORT_SCHEMA", "classify_paths", "load_report_schema", "write_csv", "write_json"]
 
@@ -27,8 +28,7 @@ _BATCH = 32
 
 def load_report_schema() -> dict:
     """The JSON Schema of ``artlens.classify/1`` shipped in ``artlens/schemas/classify-1.json``."""
-    path = Path(__file__).resolve().parent.parent / "schemas" / "classify-1.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_schema("classify")
 
 
 def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int = 3,

@@ -28,12 +28,12 @@ import os
 import secrets
 import statistics
 from collections.abc import Callable, Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
 from artlens.errors import ArtlensError, ConfigError
 from artlens.quality.policy import VERDICTS
+from artlens.schemas import read_schema
 from artlens.thumbnails import thumbnail_uri
 
 __all__ = [
@@ -50,7 +50,6 @@ __all__ = [
 SCHEMA_ID = "artlens.assess/1"
 FORMATS = ("json", "csv", "html")
 
-_SCHEMA_FILE = "assess-1.json"
 _LABELS = {"pass": "Pass", "review": "Review", "fail": "Fail", "error": "Error"}
 _ICONS = {"pass": "\u2713", "review": "!", "fail": "\u2717", "error": "\u2298"}
 
@@ -63,11 +62,6 @@ PathLike = str | os.PathLike[str]
 # ----------------------------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _schema_text() -> str:
-    return resources.files("artlens").joinpath("schemas", _SCHEMA_FILE).read_text(encoding="utf-8")
-
-
 def load_schema() -> dict[str, Any]:
     """Return the JSON Schema of ``artlens.assess/1`` (a fresh dict on every call).
 
@@ -76,7 +70,7 @@ def load_schema() -> dict[str, Any]:
     dict
         The draft 2020-12 schema, read from the package data ``artlens/schemas/assess-1.json``.
     """
-    return json.loads(_schema_text())
+    return read_schema("assess")
 
 
 def validate_report(report: Report) -> None:

@@ -11,10 +11,10 @@ import html
 import io
 import json
 import os
-from importlib import resources
 from pathlib import Path
 
 from artlens.errors import ConfigError
+from artlens.schemas import read_schema
 from artlens.thumbnails import thumbnail_uri
 
 __all__ = ["load_schema", "render"]
@@ -105,8 +105,7 @@ def load_schema(name: str) -> dict:
     """
     if name not in ("similar", "duplicates", "recommend", "profile"):
         raise ConfigError(f"no search schema {name!r}; use similar, duplicates, recommend or profile")
-    text = resources.files("artlens").joinpath("schemas", f"{name}-1.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return read_schema(name)
 
 
 def render(report: dict, fmt: str, out: str | os.PathLike[str] | None = None) -> str:
