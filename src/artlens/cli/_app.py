@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from artlens import __version__
 
@@ -71,6 +72,21 @@ def progress_bar(quiet: bool, label: str) -> Progress:
     return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
                     TimeRemainingColumn(), TextColumn("{task.description}"), console=err, disable=quiet,
                     transient=False)
+
+
+def stage_reporter(bar: Progress) -> Callable[..., None]:
+    """``progress(stage, done, total[, info])`` drawing one bar per stage, with the figures of ``info``."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int, info: dict | None = None) -> None:
+        shown = (f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in (info or {}).items())
+        figures = " ".join(shown)
+        label = f"{stage} {figures}".strip()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(label, total=total)
+        bar.update(tasks[stage], completed=done, total=total, description=label)
+
+    return report
 
 
 def print_json(data: object) -> None:

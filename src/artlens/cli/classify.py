@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
-from artlens.cli._app import JsonOpt, QuietOpt, app, err, out, print_json, progress_bar, train_app
+from artlens.cli._app import (
+    JsonOpt,
+    QuietOpt,
+    app,
+    err,
+    out,
+    print_json,
+    progress_bar,
+    stage_reporter,
+    train_app,
+)
 
 
 class Mode(StrEnum):
@@ -22,20 +30,6 @@ class Mode(StrEnum):
 class PredictFormat(StrEnum):
     json = "json"
     csv = "csv"
-
-
-def _stage_reporter(bar: Progress) -> Callable[[str, int, int, dict], None]:
-    """``progress(stage, done, total, info)`` drawing one bar per stage, with the figures of ``info``."""
-    tasks: dict[str, object] = {}
-
-    def report(stage: str, done: int, total: int, info: dict) -> None:
-        figures = " ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
-        label = f"{stage} {figures}".strip()
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(label, total=total)
-        bar.update(tasks[stage], completed=done, total=total, description=label)
-
-    return report
 
 
 @train_app.command("classify")
@@ -84,7 +78,7 @@ def train_classify(
         raise typer.BadParameter("--resume applies to --mode finetune (linear training reuses its feature "
                                  "cache anyway)")
     with progress_bar(quiet, "training") as bar:
-        summary = train_classifier(dataset, out_dir, mode=mode.value, progress=_stage_reporter(bar),
+        summary = train_classifier(dataset, out_dir, mode=mode.value, progress=stage_reporter(bar),
                                    **settings)
     if as_json:
         print_json(summary)

@@ -21,6 +21,7 @@ from artlens.cli._app import (
     policy_app,
     print_json,
     progress_bar,
+    stage_reporter,
     train_app,
 )
 from artlens.errors import ArtlensError
@@ -202,15 +203,8 @@ def train_quality(
 
         label_set = read_labels(labels)
         with progress_bar(quiet, "training") as bar:
-            tasks: dict[str, object] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total, description=stage)
-
             summary = train_from_labels(label_set, out_dir, backbone=backbone, finetune=finetune, kfold=kfold,
-                                        seed=seed, epochs=epochs, progress=report)
+                                        seed=seed, epochs=epochs, progress=stage_reporter(bar))
         _print_label_training(summary, quiet)
     if as_json:
         print_json(summary)
