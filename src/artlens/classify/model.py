@@ -169,16 +169,6 @@ class Classifier:
             out = self.net(x.to(device, memory_format=torch.channels_last))
         return [o.float().cpu().numpy() for o in out]
 
-    def pooled_features(self, rgbs: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
-        """(N, D) pooled trunk features of RGB images (what the heads see)."""
-        device = next(self.net.parameters()).device
-        chunks = []
-        with torch.inference_mode():
-            for i in range(0, len(rgbs), batch_size):
-                x = self.preprocess(rgbs[i:i + batch_size]).to(device, memory_format=torch.channels_last)
-                chunks.append(self.net.pooled(x).float().cpu().numpy())
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.config["feature_dim"]), np.float32)
-
     # -- calibrated outputs
     def probabilities_from_logits(self, logits: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Head name -> (N, K) calibrated probabilities ``softmax(logits / T)``."""
