@@ -36,7 +36,8 @@ def _error(response, status: int, code: str | None = None) -> dict:
 GUARDED = [("get", "/metrics"), ("get", "/openapi.json"), ("get", "/v1/models"), ("post", "/v1/assess"),
            ("post", "/v1/classify"), ("post", "/v1/stylize"), ("get", "/v1/jobs/{job_id}"),
            ("get", "/v1/results/{job_id}"), ("post", "/v1/similar"), ("post", "/v1/recommend"),
-           ("get", "/v1/indexes")]
+           ("get", "/v1/indexes"), ("post", "/v1/explain"), ("post", "/v1/assess/jobs"),
+           ("post", "/v1/jobs/{job_id}/retry")]
 
 
 @pytest.mark.parametrize(("method", "path"), GUARDED)

@@ -77,9 +77,20 @@ def test_script_calls_only_routes_of_the_schema(client, auth):
     spec = client[0].get("/openapi.json", headers=auth).json()
     js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
     used = set(_V1.findall(js))
-    assert used == {"/v1/models", "/v1/assess", "/v1/classify", "/v1/stylize", "/v1/jobs/{job_id}",
-                    "/v1/results/{job_id}"}
+    assert used == {"/v1/models", "/v1/assess", "/v1/explain", "/v1/classify", "/v1/stylize",
+                    "/v1/jobs/{job_id}", "/v1/results/{job_id}"}
     assert used <= set(spec["paths"]), used - set(spec["paths"])
+
+
+def test_page_has_a_detail_view_for_the_heat_map():
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<dialog id="detail"[^>]*aria-labelledby="detail-title"', html)
+    for element in ('<img id="detail-heatmap"', '<button type="button" id="detail-close"',
+                    'id="detail-image"', 'id="detail-reasons"', 'id="detail-scores"',
+                    'id="detail-heatmap-status"'):
+        assert element in html, element
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    assert "showModal" in js and "URL.revokeObjectURL(state.detail.url)" in js  # blob URLs are freed
 
 
 def test_page_routes_stay_out_of_the_schema(client, auth):

@@ -3,13 +3,13 @@
 ``create_app(settings)`` builds one app: bearer API keys on every route but ``/healthz`` and the web
 page's files (unless auth is off), a request-size guard, hand-kept Prometheus metrics, JSON errors without
 stack traces, and no CORS headers (browsers on other origins cannot call it). Heavy work runs in worker
-threads, at most ``settings.workers`` requests at a time; style transfer runs as jobs in a bounded pool
-(:mod:`artlens.serve.jobs`) whose records and results outlive the process.
+threads, at most ``settings.workers`` requests at a time; style transfer and assess batches
+(:mod:`artlens.serve.job_routes`) run as jobs in a bounded pool (:mod:`artlens.serve.jobs`) whose records and
+results outlive the process.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -22,17 +22,18 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from artlens import __version__
 from artlens.errors import ArtlensError
 from artlens.serve.auth import ApiKey, KeyStore
 from artlens.serve.errors import ApiError, install_handlers
+from artlens.serve.explain_route import explain_router
 from artlens.serve.jobs import Job, JobQueue, JobStore, QueueFull, write_png
 from artlens.serve.limits import BodyLimit
 from artlens.serve.metrics import CONTENT_TYPE, Registry
 from artlens.serve.paths import expand
-from artlens.serve.search_routes import search_router
+from artlens.serve.search_routes import _parse, search_router
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, saved_uploads
 
@@ -71,7 +72,7 @@ class PathsRequest(BaseModel):
     """JSON body naming files or folders under the server's ``--allow-root`` folders."""
 
     model_config = ConfigDict(extra="forbid")
-    paths: list[str] = Field(min_length=1, max_length=1000)
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(min_length=1, max_length=1000)
     policy: str | None = Field(default=None, description="assess: a preset name (default: general).")
     model: str | None = Field(default=None, description="classify: a registered model name.")
     top_k: int | None = Field(default=None, ge=1, le=50, description="classify: classes listed per head.")
@@ -114,13 +115,7 @@ async def _read_inputs(request: Request, settings: ServeSettings) -> _Inputs:
         names = stack.enter_context(saved_uploads(batch, settings))  # closed by the caller
         return _Inputs(list(names), {str(k): v for k, v in names.items()}, dict(batch.fields), [], stack)
     if kind == "application/json":
-        try:
-            body = PathsRequest.model_validate(json.loads(await request.body()))
-        except (ValueError, ValidationError) as exc:
-            first = exc.errors()[0] if isinstance(exc, ValidationError) else None
-            where = ".".join(str(p) for p in first["loc"]) + ": " if first and first["loc"] else ""
-            message = f"{where}{first['msg']}" if first else "the body is not valid JSON"
-            raise ApiError(422, "invalid_input", message) from None
+        body = _parse(PathsRequest, await request.body())
         files, errors = expand(body.paths, settings.allow_roots)
         if len(files) > settings.max_files:
             raise ApiError(413, "too_many_files", f"the paths name {len(files)} images; at most "
@@ -156,7 +151,8 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     -------
     FastAPI
         Routes: ``GET /healthz``, ``GET /metrics``, ``GET /openapi.json``, ``GET /v1/models``,
-        ``POST /v1/assess``, ``POST /v1/classify``, ``POST /v1/stylize``, ``GET /v1/jobs/{id}``,
+        ``POST /v1/assess``, ``POST /v1/explain`` (heat map PNG), ``POST /v1/classify``, ``POST /v1/stylize``,
+        ``GET /v1/jobs/{id}``, ``POST /v1/assess/jobs``, ``POST /v1/jobs/{id}/retry``,
         ``GET /v1/results/{id}``, and the web page ``GET /`` with ``GET /static/{name}`` (no key). Jobs
         left queued or running in the database by a previous process are marked failed-retriable here.
     """
@@ -284,16 +280,22 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
         return {"job": owned_job(request, job_id).as_dict()}
 
     @v1.get("/results/{job_id}", tags=["jobs"], response_class=FileResponse,
-            responses={200: {"content": {"image/png": {}}, "description": "The result image"}})
+            responses={200: {"content": {"image/png": {}, "application/json": {}},
+                             "description": "The result: a PNG (stylize) or an assess report (assess)"}})
     def result_route(request: Request, job_id: str) -> FileResponse:
-        """The PNG of a done job (404 before it is done, and for failed jobs)."""
+        """The result of a done job: PNG of a style transfer, JSON report of an assess job (404 before)."""
         job = owned_job(request, job_id)
         path = jobs.result_path(job)
         if path is None:
             raise ApiError(404, "no_result", f"job {job_id} has no result ({job.status})")
-        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return FileResponse(path, media_type=job.media_type,
+                            headers={"Cache-Control": "private, max-age=3600"})
 
     app.include_router(v1)
+    from artlens.serve.job_routes import job_router  # it imports this module's helpers
+
+    app.include_router(job_router(settings, jobs, guarded, owned_job, metrics))
+    app.include_router(explain_router(settings, guarded, limiter, _read_inputs, _ERRORS))
     app.include_router(search_router(settings, guarded, limiter))
 
     @app.get("/", include_in_schema=False, response_class=FileResponse)
@@ -332,7 +334,8 @@ def _policy(name: Any) -> Any:
     return load_policy(name)
 
 
-def _assess(inputs: _Inputs, settings: ServeSettings) -> dict[str, Any]:
+def _assess(inputs: _Inputs, settings: ServeSettings,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     from artlens.quality.analyse import AnalysisSettings
     from artlens.quality.assess import AssessRun, run_assessment
 
@@ -344,7 +347,7 @@ def _assess(inputs: _Inputs, settings: ServeSettings) -> dict[str, Any]:
                                            learned=not settings.technical)
     run = AssessRun(policy=policy, settings=analysis, workers=1, db=settings.db_path,
                     use_store=settings.use_store)
-    return _merge_errors(run_assessment(inputs.paths, run), inputs.errors)
+    return _merge_errors(run_assessment(inputs.paths, run, progress), inputs.errors)
 
 
 def _classify(inputs: _Inputs, models: dict[str, tuple[Any, threading.Lock]],

@@ -1,9 +1,12 @@
 """Long work of the service as jobs: a bounded worker pool, with every job and result kept on disk.
 
-A job is a row of the ``serve_jobs`` table in the SQLite file the API keys use (created here; the store's
-schema version is never touched) and, once done, PNG files in a results folder next to it. A server that
+A job is a row of the ``serve_jobs`` table in the SQLite file the API keys use (created here, and given the
+columns added since by ``ALTER TABLE``; the store's schema version is never touched) and, once done, result
+files (PNG images, JSON reports: ``media_type`` says which) in a results folder next to it. A server that
 stops with jobs queued or running leaves them so; the next :class:`JobQueue` on that file marks them
-``failed`` with ``retriable = 1`` ("interrupted by a server restart"). Finished results survive restarts.
+``failed`` with ``retriable = 1`` ("interrupted by a server restart") and keeps their input folders for
+``keep_inputs`` seconds, so that :meth:`JobQueue.retry` can queue them again. Finished results survive
+restarts.
 
 The pool runs ``workers`` jobs at a time and keeps at most ``max_queued`` more waiting; beyond that
 :meth:`JobQueue.submit` raises :class:`QueueFull`, which the service answers 429 with ``Retry-After``.
@@ -21,9 +24,9 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,8 @@ from typing import Any
 from artlens.errors import ArtlensError
 from artlens.store import SQLiteFile
 
-__all__ = ["INTERRUPTED", "STATUSES", "Job", "JobQueue", "JobStore", "QueueFull", "write_png"]
+__all__ = ["INTERRUPTED", "STATUSES", "Job", "JobQueue", "JobStore", "NotRetriable", "QueueFull",
+           "write_json", "write_png"]
 
 log = logging.getLogger("artlens.serve")
 
@@ -56,7 +60,10 @@ CREATE TABLE IF NOT EXISTS serve_jobs (
 );
 CREATE INDEX IF NOT EXISTS serve_jobs_status ON serve_jobs (status);
 """
-_COLUMNS = "id, kind, status, progress, created, started, finished, error, results, retriable, owner, params"
+#: Columns added after the first release of the table, with their defaults for the rows already there.
+_ADDED = {"media_type": "TEXT NOT NULL DEFAULT 'image/png'", "attempts": "INTEGER NOT NULL DEFAULT 1"}
+_COLUMNS = ("id, kind, status, progress, created, started, finished, error, results, retriable, owner, "
+            "params, media_type, attempts")
 
 #: ``work(job_id, report_progress) -> result files`` (written under the queue's results folder).
 Work = Callable[[str, Callable[[float], None]], list[Path]]
@@ -78,20 +85,23 @@ class Job:
     retriable: bool = False
     owner: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    media_type: str = "image/png"  # of the result files
+    attempts: int = 1  # 1, plus one per retry
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Job:
         (job_id, kind, status, progress, created, started, finished, error, results, retriable, owner,
-         params) = row
+         params, media_type, attempts) = row
         return cls(job_id, kind, status, float(progress), created, started, finished, error,
-                   tuple(json.loads(results)), bool(retriable), owner, json.loads(params))
+                   tuple(json.loads(results)), bool(retriable), owner, json.loads(params), media_type,
+                   int(attempts))
 
     def as_dict(self, prefix: str = "/v1") -> dict[str, Any]:
         """The job as the service shows it, with links to itself and its results (once done)."""
         return {"id": self.id, "kind": self.kind, "status": self.status, "progress": round(self.progress, 4),
                 "created": self.created, "started": self.started, "finished": self.finished,
-                "error": self.error, "retriable": self.retriable, "params": self.params,
-                "links": {"self": f"{prefix}/jobs/{self.id}"},
+                "error": self.error, "retriable": self.retriable, "attempts": self.attempts,
+                "params": self.params, "links": {"self": f"{prefix}/jobs/{self.id}"},
                 "results": [f"{prefix}/results/{self.id}"] if self.status == "done" and self.results else []}
 
 
@@ -102,21 +112,25 @@ class JobStore(SQLiteFile):
 
     def _setup(self) -> None:
         self._conn.executescript(_TABLE)
+        present = {row[1] for row in self._conn.execute("PRAGMA table_info(serve_jobs)")}
+        for name, declaration in _ADDED.items():  # a table made by an older artlens: add what it lacks
+            if name not in present:
+                self._conn.execute(f"ALTER TABLE serve_jobs ADD COLUMN {name} {declaration}")
 
     def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._conn.execute(sql, args).fetchall()
 
     def create(self, kind: str, *, owner: str | None = None, params: dict[str, Any] | None = None,
-               inputs: Path | None = None) -> Job:
+               inputs: Path | None = None, media_type: str = "image/png") -> Job:
         """A new ``queued`` job with a random URL-safe id (16 characters)."""
         while True:
             job_id = secrets.token_urlsafe(12)
             try:
-                self._execute("INSERT INTO serve_jobs (id, kind, status, created, owner, params, inputs) "
-                              "VALUES (?,?,?,?,?,?,?)",
+                self._execute("INSERT INTO serve_jobs (id, kind, status, created, owner, params, inputs, "
+                              "media_type) VALUES (?,?,?,?,?,?,?,?)",
                               (job_id, kind, "queued", time.time(), owner, json.dumps(params or {}),
-                               str(inputs) if inputs is not None else None))
+                               str(inputs) if inputs is not None else None, media_type))
                 return self.get(job_id)  # type: ignore[return-value]
             except sqlite3.IntegrityError:  # an id already taken: draw again
                 continue
@@ -149,15 +163,42 @@ class JobStore(SQLiteFile):
         self._execute("UPDATE serve_jobs SET status='failed', finished=?, error=?, retriable=?, inputs=NULL "
                       "WHERE id=?", (time.time(), error, int(retriable), job_id))
 
-    def fail_interrupted(self) -> list[Path]:
-        """Mark jobs left queued or running as failed-retriable; return their input folders to delete."""
+    def fail_interrupted(self) -> int:
+        """Mark jobs left queued or running as failed-retriable (their inputs are kept); return how many."""
         with self._lock:
-            rows = self._conn.execute("SELECT inputs FROM serve_jobs WHERE status IN ('queued', 'running')"
-                                      ).fetchall()
-            self._conn.execute("UPDATE serve_jobs SET status='failed', retriable=1, error=?, finished=?, "
-                               "inputs=NULL WHERE status IN ('queued', 'running')",
-                               (INTERRUPTED, time.time()))
-        return [Path(r[0]) for r in rows if r[0]]
+            return self._conn.execute("UPDATE serve_jobs SET status='failed', retriable=1, error=?, "
+                                      "finished=? WHERE status IN ('queued', 'running')",
+                                      (INTERRUPTED, time.time())).rowcount
+
+    def inputs_of(self, job_id: str) -> Path | None:
+        """The input folder recorded for a job (kept while it is queued, running or failed-retriable)."""
+        rows = self._execute("SELECT inputs FROM serve_jobs WHERE id=?", (job_id,))
+        return Path(rows[0][0]) if rows and rows[0][0] else None
+
+    def requeue(self, job_id: str) -> bool:
+        """Put a failed-retriable job with inputs back to ``queued`` (one attempt more); else False."""
+        with self._lock:
+            return self._conn.execute(
+                "UPDATE serve_jobs SET status='queued', progress=0, started=NULL, finished=NULL, error=NULL, "
+                "retriable=0, results='[]', attempts=attempts+1 "
+                "WHERE id=? AND status='failed' AND retriable=1 AND inputs IS NOT NULL", (job_id,)
+            ).rowcount == 1
+
+    def expire_inputs(self, before: float) -> list[Path]:
+        """Forget the inputs of jobs that failed before ``before`` (Unix seconds); return their folders.
+
+        Such jobs stay failed but are no longer retriable.
+        """
+        with self._lock:
+            rows = self._conn.execute("SELECT inputs FROM serve_jobs WHERE status='failed' AND inputs IS NOT "
+                                      "NULL AND finished < ?", (before,)).fetchall()
+            self._conn.execute("UPDATE serve_jobs SET inputs=NULL, retriable=0 WHERE status='failed' AND "
+                               "inputs IS NOT NULL AND finished < ?", (before,))
+        return [Path(r[0]) for r in rows]
+
+    def input_folders(self) -> set[Path]:
+        """Every input folder a job still refers to."""
+        return {Path(r[0]) for r in self._execute("SELECT inputs FROM serve_jobs WHERE inputs IS NOT NULL")}
 
 
 class QueueFull(ArtlensError):
@@ -166,6 +207,10 @@ class QueueFull(ArtlensError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"the job queue is full; retry in about {retry_after} s")
         self.retry_after = retry_after
+
+
+class NotRetriable(ArtlensError):
+    """A job that cannot be queued again: not failed-retriable, or its inputs are gone."""
 
 
 class JobQueue:
@@ -183,17 +228,27 @@ class JobQueue:
         Jobs waiting for a worker at most; one more is refused with :class:`QueueFull`.
     on_end
         Called as ``on_end(kind, status)`` when a job ends (``"done"`` or ``"failed"``), e.g. for metrics.
+    keep_inputs
+        Seconds the inputs of an interrupted job are kept for :meth:`retry` (checked at start and on each
+        submit); ``inputs_dir`` (``results_dir/inputs``) folders no job refers to are deleted at start.
     """
 
     def __init__(self, store: JobStore, results_dir: Path, workers: int = 1, max_queued: int = 16,
-                 on_end: Callable[[str, str], None] | None = None) -> None:
+                 on_end: Callable[[str, str], None] | None = None, keep_inputs: float = 86400.0) -> None:
         if workers < 1 or max_queued < 0:
             raise ValueError("workers must be at least 1 and max_queued at least 0")
         self.store, self.results_dir = store, Path(results_dir)
         self.results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.inputs_dir = self.results_dir / "inputs"
+        self.inputs_dir.mkdir(exist_ok=True, mode=0o700)
         self.workers, self.max_queued, self.on_end = workers, max_queued, on_end
-        for folder in store.fail_interrupted():
-            shutil.rmtree(folder, ignore_errors=True)
+        self.keep_inputs = keep_inputs
+        store.fail_interrupted()
+        self._expire_inputs()
+        referenced = store.input_folders()
+        for folder in self.inputs_dir.iterdir():  # left by a process that stopped between copy and record
+            if folder not in referenced:
+                shutil.rmtree(folder, ignore_errors=True)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artlens-job")
         self._lock = threading.Lock()
         self._queued = self._running = 0
@@ -215,25 +270,57 @@ class JobQueue:
 
     def submit(self, kind: str, work: Work, *, owner: str | None = None,
                params: dict[str, Any] | None = None, inputs: Path | None = None,
-               cleanup: AbstractContextManager[Any] | None = None) -> Job:
+               cleanup: AbstractContextManager[Any] | None = None, media_type: str = "image/png") -> Job:
         """Record a job and queue ``work``; raise :class:`QueueFull` when there is no room.
 
         ``cleanup`` (for instance the uploads' folder) is closed when the job ends, whatever the outcome; it
-        is left to the caller when the job is refused. ``inputs`` names that folder, so a restart can
-        delete it when the job was interrupted.
+        is left to the caller when the job is refused. ``inputs`` names that folder, so that an interrupted
+        job can be retried (and its folder deleted once it expires). ``media_type`` is that of the results.
         """
+        self._expire_inputs()
+        with self._reserve():
+            job = self.store.create(kind, owner=owner, params=params, inputs=inputs, media_type=media_type)
+            self._pool.submit(self._run, job.id, kind, work, cleanup or nullcontext())
+        return job
+
+    def retry(self, job_id: str, build: Callable[[Job, Path], Work]) -> Job:
+        """Queue a failed-retriable job again, same id, with the work ``build(job, input folder)`` makes.
+
+        Raises :class:`NotRetriable` when the job is not failed-retriable or its input folder is gone
+        (``build`` raises it too when the folder lacks something), :class:`QueueFull` when there is no room.
+        The input folder is deleted when the new attempt ends.
+        """
+        job = self.store.get(job_id)
+        if job is None or job.status != "failed" or not job.retriable:
+            state = "unknown" if job is None else f"{job.status}, not failed-retriable"
+            raise NotRetriable(f"job {job_id} is {state}: only jobs interrupted by a restart can be retried")
+        folder = self.store.inputs_of(job_id)
+        if folder is None or not folder.is_dir():
+            raise NotRetriable(f"the inputs of job {job_id} are no longer on the server: submit it again")
+        work = build(job, folder)
+        with self._reserve():
+            if not self.store.requeue(job_id):  # retried or expired meanwhile
+                raise NotRetriable(f"job {job_id} is no longer failed-retriable")
+            self._pool.submit(self._run, job_id, job.kind, work, _removing(folder))
+        return self.store.get(job_id)  # type: ignore[return-value]
+
+    @contextmanager
+    def _reserve(self) -> Iterator[None]:
+        """A place in the queue for the job queued in the block (given back if the block fails)."""
         with self._lock:
             if self._running + self._queued >= self.workers + self.max_queued:
                 raise QueueFull(self.retry_after())
             self._queued += 1
         try:
-            job = self.store.create(kind, owner=owner, params=params, inputs=inputs)
-            self._pool.submit(self._run, job.id, kind, work, cleanup or nullcontext())
+            yield
         except BaseException:
             with self._lock:
                 self._queued -= 1
             raise
-        return job
+
+    def _expire_inputs(self) -> None:
+        for folder in self.store.expire_inputs(time.time() - self.keep_inputs):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def result_path(self, job: Job, index: int = 0) -> Path | None:
         """The file of a done job's result, or None."""
@@ -273,10 +360,29 @@ class JobQueue:
                 self.on_end(kind, status)
 
 
-def write_png(image: Any, folder: Path, name: str) -> Path:
-    """Save a PIL image as ``folder/name`` atomically (a temporary name, then a rename)."""
+@contextmanager
+def _removing(folder: Path) -> Iterator[Path]:
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _atomic(folder: Path, name: str, write: Callable[[Path], Any]) -> Path:
+    """Write ``folder/name`` with ``write(path)`` under a temporary name, then rename it."""
     target = folder / name
     partial = folder / f".{name}.partial"
-    image.save(partial, "PNG")
+    write(partial)
     os.replace(partial, target)
     return target
+
+
+def write_png(image: Any, folder: Path, name: str) -> Path:
+    """Save a PIL image as ``folder/name`` atomically (a temporary name, then a rename)."""
+    return _atomic(folder, name, lambda path: image.save(path, "PNG"))
+
+
+def write_json(data: Any, folder: Path, name: str) -> Path:
+    """Save ``data`` as UTF-8 JSON in ``folder/name`` atomically."""
+    return _atomic(folder, name, lambda path: path.write_text(json.dumps(data, ensure_ascii=False),
+                                                              encoding="utf-8"))

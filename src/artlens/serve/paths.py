@@ -29,7 +29,10 @@ def confine(raw: str, roots: Sequence[Path]) -> Path:
         raise ApiError(422, "invalid_input", "a path must be a non-empty string without NUL characters")
     if ".." in PurePath(raw).parts or ".." in PurePath(raw.replace("\\", "/")).parts:
         raise ApiError(403, "path_forbidden", f"{raw}: '..' is not allowed in paths")
-    path = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+    try:
+        path = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+    except RuntimeError:  # ~name of no known user
+        raise ApiError(403, "path_forbidden", f"{raw}: outside the folders this server may read") from None
     if not path.is_absolute():
         path = roots[0] / path
     try:
@@ -49,7 +52,12 @@ def expand(raws: Sequence[str], roots: Sequence[Path]) -> tuple[list[Path], list
     errors: list[dict[str, str]] = []
     for raw in raws:
         path = confine(raw, roots)
-        if not path.exists():
+        try:
+            exists = path.exists()
+        except OSError as exc:  # a name too long, a folder that may not be searched ...
+            errors.append({"path": raw, "error": f"{raw}: cannot be read ({exc.strerror or 'error'})"})
+            continue
+        if not exists:
             errors.append({"path": raw, "error": f"{raw}: no such file or folder"})
             continue
         for found in iter_image_files([path]):

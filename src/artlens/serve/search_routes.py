@@ -75,12 +75,16 @@ def open_indexes(registered: dict[str, Path]) -> dict[str, _Registered]:
 
 
 def _parse(model: type[BaseModel], raw: bytes) -> Any:
+    """The JSON body ``raw`` checked by ``model``, else a 422 (also for nesting too deep to parse, and for
+    lone surrogates, which no answer could quote)."""
     try:
-        return model.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
+        data = json.loads(raw)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return model.model_validate(data)
+    except (ValueError, RecursionError, ValidationError) as exc:
         first = exc.errors()[0] if isinstance(exc, ValidationError) else None
         where = ".".join(str(p) for p in first["loc"]) + ": " if first and first["loc"] else ""
-        message = f"{where}{first['msg']}" if first else "the body is not valid JSON"
+        message = f"{where}{first['msg']}" if first else "the body is not valid JSON (UTF-8 text)"
         raise ApiError(422, "invalid_input", message) from None
 
 

@@ -55,7 +55,7 @@ def preset_names() -> list[str]:
 def preset_index(name: str) -> int:
     """Index of a preset given as ``preset_07``, ``07`` or ``7``."""
     text = name.strip().lower().removeprefix("preset:").removeprefix("preset_")
-    if text.isdigit() and int(text) < N_PRESETS:
+    if text.isascii() and text.isdigit() and len(text) <= 3 and int(text) < N_PRESETS:
         return int(text)
     raise ConfigError(f"unknown preset {name!r}; use preset_00 ... preset_{N_PRESETS - 1} "
                       "(artlens stylize --list-presets)")

@@ -7,6 +7,7 @@
   const ROUTES = {
     models: '/v1/models',
     assess: '/v1/assess',
+    explain: '/v1/explain',
     classify: '/v1/classify',
     stylize: '/v1/stylize',
     job: '/v1/jobs/{job_id}',
@@ -19,7 +20,8 @@
   const MAX_SIZE = { fast: 2048, gatys: 1024 };
 
   const $ = (id) => document.getElementById(id);
-  const state = { key: null, results: [], urls: [], classifyUrls: [], stylizeUrl: null, polling: null };
+  const state = { key: null, results: [], urls: [], classifyUrls: [], stylizeUrl: null, polling: null,
+    detail: { item: null, url: null, abort: null, opener: null } };
 
   class ApiError extends Error {
     constructor(status, code, message, retryAfter) {
@@ -120,6 +122,7 @@
     sessionStorage.removeItem(KEY_NAME);
     if (state.polling) clearTimeout(state.polling);
     state.polling = null;
+    closeDetail();
     clearResults();
     clearStylize();
     clearClassify();
@@ -175,7 +178,7 @@
       const file = take(image.path);
       const url = file ? URL.createObjectURL(file) : null;
       if (url) state.urls.push(url);
-      state.results.push({ image, url, policy: report.policy ? report.policy.name : '' });
+      state.results.push({ image, url, file: file || null, policy: report.policy ? report.policy.name : '' });
     }
     listErrors($('assess-errors'), (report.errors || []).map((e) => {
       take(e.path);
@@ -234,7 +237,11 @@
       : el('div', { class: 'nothumb', text: 'no preview' });
     const reasons = (image.reasons || []).map((r) => el('li', { text: r }));
     const q = image.scores ? image.scores.quality : null;
-    return el('article', { class: `card card-${image.verdict}` },
+    const details = el('button', { type: 'button', class: 'details-button', 'data-testid': 'card-details',
+                                   'aria-haspopup': 'dialog', text: 'Details',
+                                   'aria-label': `Details of ${image.path}` });
+    details.addEventListener('click', () => openDetail(item, details));
+    const node = el('article', { class: `card card-${image.verdict} card-open`, 'data-testid': 'card' },
       thumb,
       el('div', { class: 'card-head' }, badge(image.verdict),
         el('span', { class: 'quality', title: 'quality score, 0 to 100', text: `quality ${fmt(q)}` })),
@@ -243,16 +250,116 @@
                                           (item.policy ? ` · ${item.policy}` : '') }),
       reasons.length ? el('ul', { class: 'reasons' }, ...reasons) : null,
       el('details', {}, el('summary', { text: 'Scores' }),
-        table('scores', image.scores), table('subscores (0–100)', image.subscores), checksTable(image.checks)));
+        table('scores', image.scores), table('subscores (0–100)', image.subscores), checksTable(image.checks)),
+      details);
+    // A click anywhere on the card but its own controls opens the detail view too (the button is the
+    // keyboard's way in).
+    node.addEventListener('click', (e) => {
+      if (!e.target.closest('button, a, summary, details, input, select')) openDetail(item, details);
+    });
+    return node;
   }
 
   function clearResults() {
+    closeDetail();
     for (const url of state.urls) URL.revokeObjectURL(url);
     state.urls = [];
     state.results = [];
     $('assess-errors').replaceChildren();
     $('assess-status').textContent = '';
     render();
+  }
+
+  // -- detail view: the full image, every reason and score, and the heat map of /v1/explain -----------------
+
+  function setDetailState(name, message) {
+    $('detail').dataset.state = name;
+    const status = $('detail-heatmap-status');
+    status.textContent = message || '';
+    status.classList.toggle('error', name === 'error');
+  }
+
+  function openDetail(item, opener) {
+    const dialog = $('detail');
+    if (dialog.open) closeDetail();
+    const image = item.image;
+    state.detail.item = item;
+    state.detail.opener = opener || document.activeElement;
+    $('detail-title').textContent = String(image.path);
+    $('detail-verdict').replaceChildren(badge(image.verdict));
+    $('detail-quality').textContent = `quality ${fmt(image.scores ? image.scores.quality : null)}`;
+    $('detail-meta').textContent = `${image.width}×${image.height} ${image.format || ''}` +
+      (item.policy ? ` · policy ${item.policy}` : '');
+    if (item.url) {
+      $('detail-image').src = item.url;
+      $('detail-image').alt = String(image.path);
+    } else {
+      $('detail-image').removeAttribute('src');
+    }
+    $('detail-image').hidden = !item.url;
+    $('detail-noimage').hidden = Boolean(item.url);
+    const reasons = (image.reasons || []).map((r) => el('li', { text: r }));
+    $('detail-reasons').replaceChildren(...(reasons.length ? reasons : [el('li', { class: 'muted',
+                                                                                   text: 'none' })]));
+    $('detail-scores').replaceChildren(...[table('scores', image.scores),
+      table('subscores (0–100)', image.subscores), checksTable(image.checks)].filter(Boolean));
+    $('detail-heatmap').hidden = true;
+    $('detail-heatmap').removeAttribute('src');
+    if (typeof dialog.showModal === 'function') dialog.showModal();
+    else dialog.setAttribute('open', '');
+    $('detail-close').focus();
+    loadHeatmap(item);
+  }
+
+  async function loadHeatmap(item) {
+    if (!item.file) {
+      setDetailState('error', 'No heat map: the original file is not available in this tab.');
+      return;
+    }
+    const abort = new AbortController();
+    state.detail.abort = abort;
+    setDetailState('loading', 'Computing the heat map…');
+    const form = new FormData();
+    form.append('files', item.file, item.file.name);
+    try {
+      const response = await api(route('explain'), { method: 'POST', body: form, signal: abort.signal });
+      const blob = await response.blob();
+      if (abort.signal.aborted || state.detail.item !== item) return;
+      state.detail.url = URL.createObjectURL(blob);
+      $('detail-heatmap').src = state.detail.url;
+      $('detail-heatmap').hidden = false;
+      const low = response.headers.get('X-Quality-Min');
+      const mean = response.headers.get('X-Quality-Mean');
+      setDetailState('done', low !== null && mean !== null
+        ? `Lowest local quality ${low}, mean ${mean} (0 to 100).` : '');
+    } catch (err) {
+      if (abort.signal.aborted || state.detail.item !== item || err.status === 401) return;
+      setDetailState('error', `No heat map: ${err.message}`);
+    } finally {
+      if (state.detail.abort === abort) state.detail.abort = null;
+    }
+  }
+
+  function closeDetail() {
+    if ($('detail').open) $('detail').close();
+    finishDetail();
+  }
+
+  function onDetailClosed() {
+    // Escape, or the close button. A late event of a dialog already open again for another image is ignored.
+    if (!$('detail').open) finishDetail();
+  }
+
+  function finishDetail() {
+    if (state.detail.abort) state.detail.abort.abort();
+    if (state.detail.url) URL.revokeObjectURL(state.detail.url);
+    const opener = state.detail.opener;
+    state.detail = { item: null, url: null, abort: null, opener: null };
+    $('detail-heatmap').hidden = true;
+    $('detail-heatmap').removeAttribute('src');
+    $('detail-image').removeAttribute('src');
+    setDetailState('closed', '');
+    if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
   }
 
   // -- style transfer ---------------------------------------------------------------------------------------
@@ -462,6 +569,8 @@
     $('filter').addEventListener('change', render);
     $('sort').addEventListener('change', render);
     $('clear').addEventListener('click', clearResults);
+    $('detail-close').addEventListener('click', closeDetail);
+    $('detail').addEventListener('close', onDetailClosed);
     $('stylize-form').addEventListener('submit', stylize);
     $('method').addEventListener('change', syncStylizeForm);
     for (const radio of document.querySelectorAll('input[name="style-source"]')) {

@@ -1,0 +1,158 @@
+"""``POST /v1/explain``: the learned quality model's heat map of one image, answered as a PNG."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from artlens import weights
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from artlens.serve.explain_route import MAX_EXPLAIN_SIDE
+
+needs_model = pytest.mark.skipif(weights.local_status("mobilenet_v2").state != "verified",
+                                 reason="mobilenet_v2 weights not verified in the local cache")
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _resized(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+@pytest.fixture
+def learned(make_client):
+    """A server with the learned quality model, and its auth header."""
+    c, token = make_client(technical=False)
+    return c, {"Authorization": f"Bearer {token}"}
+
+
+@needs_model
+def test_upload_gives_a_bounded_png_heat_map(learned, photos):
+    c, auth = learned
+    rgb = _resized(photos["astronaut"], 900, 500)
+    response = c.post("/v1/explain", headers=auth, files=[("files", ("astro.jpg", _jpeg(rgb), "image/jpeg"))])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(response.content)) as im:
+        assert im.format == "PNG"
+        overlay = np.asarray(im.convert("RGB"))
+    assert overlay.shape == (round(500 * MAX_EXPLAIN_SIDE / 900), MAX_EXPLAIN_SIDE, 3)  # downscaled
+    plain = _resized(rgb, MAX_EXPLAIN_SIDE, overlay.shape[0]).astype(np.int16)
+    assert np.abs(overlay.astype(np.int16) - plain).mean() > 3.0  # tinted, not the image sent back
+    low, mean = float(response.headers["x-quality-min"]), float(response.headers["x-quality-mean"])
+    assert 0.0 <= low <= mean <= 100.0
+    assert not any(c.app.state.settings.upload_dir.iterdir())  # the private copy is gone
+    metrics = c.get("/metrics", headers=auth).text
+    assert 'artlens_images_total{operation="explain",outcome="ok"} 1' in metrics
+
+
+@needs_model
+def test_a_path_under_the_root_is_explained_at_its_own_size(learned, root, photos):
+    c, auth = learned
+    (root / "cat.jpg").write_bytes(_jpeg(_resized(photos["chelsea"], 320, 240)))
+    response = c.post("/v1/explain", headers=auth, json={"paths": ["cat.jpg"]})
+    assert response.status_code == 200, response.text
+    with Image.open(io.BytesIO(response.content)) as im:
+        assert im.size == (320, 240)  # never upscaled
+
+
+def test_a_key_is_required(learned, client, photos):
+    files = [("files", ("a.jpg", _jpeg(photos["coins"]), "image/jpeg"))]
+    for c in (learned[0], client[0]):
+        for headers in ({}, {"Authorization": "Bearer alk_00000000_nope"}):
+            response = c.post("/v1/explain", headers=headers, files=files)
+            _error(response, 401, "unauthorized")
+            assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_technical_server_answers_a_clear_409(client, auth, photos):
+    response = client[0].post("/v1/explain", headers=auth,
+                              files=[("files", ("a.jpg", _jpeg(photos["coins"]), "image/jpeg"))])
+    error = _error(response, 409, "no_learned_model")
+    assert "--technical" in error["message"]
+
+
+def test_bad_inputs_are_4xx_json(learned, root, photos, monkeypatch):
+    import artlens.serve.explain_route as route
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("no heat map may be computed for a refused request")
+
+    monkeypatch.setattr(route, "explain_png", never)
+    c, auth = learned
+    small = _jpeg(_resized(photos["coins"], 64, 48))
+    text = c.post("/v1/explain", headers=auth,
+                  files=[("files", ("photo.jpg", b"plain text\n" * 20, "image/jpeg"))])
+    assert "photo.jpg" in _error(text, 422, "not_an_image")["message"]
+    two = [("files", (f"{i}.jpg", small, "image/jpeg")) for i in range(2)]
+    _error(c.post("/v1/explain", headers=auth, files=two), 422, "one_image_only")
+    _error(c.post("/v1/explain", headers=auth, files=two[:1], data={"policy": "general"}), 422,
+           "invalid_input")
+    (root / "d").mkdir()
+    for i in range(2):
+        (root / "d" / f"{i}.jpg").write_bytes(small)
+    _error(c.post("/v1/explain", headers=auth, json={"paths": ["d"]}), 422, "one_image_only")
+    _error(c.post("/v1/explain", headers=auth, json={"paths": ["../outside/x.jpg"]}), 403)
+    _error(c.post("/v1/explain", headers=auth, json={"paths": ["missing.jpg"]}), 422, "bad_path")
+    _error(c.post("/v1/explain", headers={**auth, "Content-Type": "text/plain"}, content=b"hi"), 415)
+    _error(c.post("/v1/explain", headers=auth, files={"policy": (None, "general")}), 422, "no_files")
+
+
+def test_undecodable_upload_names_the_clients_file(learned):
+    c, auth = learned
+    broken = _jpeg(np.full((64, 64, 3), 128, np.uint8))[:40]  # a JPEG header, then nothing
+    response = c.post("/v1/explain", headers=auth, files=[("files", ("broken.jpg", broken, "image/jpeg"))])
+    message = _error(response, 422, "bad_image")["message"]
+    assert "broken.jpg" in message and "artlens-upload" not in message
+
+
+def test_work_runs_off_the_event_loop(learned, photos, monkeypatch):
+    import artlens.serve.explain_route as route
+
+    seen = []
+
+    def fake(path, *, max_pixels):
+        seen.append(threading.current_thread().name)
+        return b"\x89PNG fake", {"min": 10.0, "mean": 50.0}
+
+    monkeypatch.setattr(route, "explain_png", fake)
+    c, auth = learned
+    response = c.post("/v1/explain", headers=auth,
+                      files=[("files", ("a.jpg", _jpeg(photos["coins"]), "image/jpeg"))])
+    assert response.status_code == 200 and response.content == b"\x89PNG fake"
+    assert response.headers["x-quality-min"] == "10.0"
+    assert seen == ["AnyIO worker thread"]  # a worker thread, not the event loop's
+
+
+def test_route_is_in_the_schema(client, auth):
+    spec = client[0].get("/openapi.json", headers=auth).json()
+    op = spec["paths"]["/v1/explain"]["post"]
+    assert op["tags"] == ["assess"]
+    assert "image/png" in op["responses"]["200"]["content"]
+    assert {"401", "409", "413", "422"} <= set(op["responses"])
+    assert "application/json" in op["responses"]["409"]["content"]
+    assert set(op["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+    assert op["security"] == [{"HTTPBearer": []}]
+    assert "heat map" in op["description"]
