@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.artlens-installed
 OUT    := out
 
-.PHONY: install weights test-data test lint demo clean
+.PHONY: install weights test-data test lint demo serve clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,22 @@ demo: install weights
 	$(BIN)/artlens assess src/artlens/samples --policy amazon --no-db --out $(OUT)/demo-report.html
 	$(BIN)/artlens assess src/artlens/samples --policy amazon --no-db --quiet --out $(OUT)/demo-report.json
 	@echo "open $(OUT)/demo-report.html in a browser"
+
+# The service and its web page on http://127.0.0.1:8000/. With no active API key in the local key store, one
+# is created and printed once (only its SHA-256 is kept). Ctrl-C stops the server.
+serve: install weights
+	@db="$$($(BIN)/python -c 'from artlens.store import default_db_path; print(default_db_path())')"; \
+	active="$$($(BIN)/artlens keys list --json | \
+	  $(BIN)/python -c 'import json, sys; print(sum(k["active"] for k in json.load(sys.stdin)))')"; \
+	if [ "$$active" = 0 ]; then \
+	  echo "no API key yet; here is a new one, shown this once (keep it; only its hash is stored, in $$db):"; \
+	  $(BIN)/artlens keys create --name make-serve 2>/dev/null; \
+	else \
+	  echo "$$active active API key(s) in $$db (tokens are stored hashed: use yours, or make one with" \
+	    "$(BIN)/artlens keys create)"; \
+	fi
+	@echo "open http://127.0.0.1:8000/"
+	$(BIN)/artlens serve --host 127.0.0.1 --port 8000
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache build dist

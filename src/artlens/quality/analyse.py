@@ -19,7 +19,9 @@ import numpy as np
 from artlens import __version__
 from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage
 from artlens.quality import metrics
+from artlens.quality.brisque import MIN_SIDE as BRISQUE_MIN_SIDE
 from artlens.quality.brisque import brisque
+from artlens.quality.niqe import PATCH as NIQE_PATCH
 from artlens.quality.niqe import niqe
 from artlens.quality.policy import Policy
 from artlens.quality.scoring import iqa_subscores, overall_quality
@@ -100,16 +102,21 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     rule id) and ``details`` (words that explain a measurement).
 
     ``quality`` is the learned model's score (:mod:`artlens.quality.learned`) unless ``settings.learned`` is
-    off, in which case it is the hand-made combination.
+    off, in which case it is the hand-made combination. ``brisque`` and ``niqe`` are None (and have no
+    sub-score) when the image is too small for them (16 and 96 px on each side): such an image is judged by
+    the other scores and the size rules, not reported as an error.
     """
     from artlens.quality import compliance  # imported lazily: only marketplace policies need them
 
     rgb = image.rgb
     # a white studio backdrop is clipped by design: judge the exposure of the product when a policy wants one
-    raw: dict[str, float] = metrics.compute_all(rgb, exclude_backdrop=settings.background)
+    raw: dict[str, float | None] = metrics.compute_all(rgb, exclude_backdrop=settings.background)
     work = metrics.working_image(rgb, settings.iqa_size)
     iqa_input = _product_region(work) if settings.background else work
-    for name, fn in (("brisque", brisque), ("niqe", niqe)):
+    for name, fn, min_side in (("brisque", brisque, BRISQUE_MIN_SIDE), ("niqe", niqe, NIQE_PATCH)):
+        if min(iqa_input.shape[:2]) < min_side:  # too small to measure: None, the size rules judge it
+            raw[name] = None
+            continue
         value = float(fn(iqa_input))
         if np.isfinite(value):  # undefined on flat images (no local structure to fit): left out, not faked
             raw[name] = value
@@ -157,7 +164,8 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
             measurements["text_on_product"] = on_product
         raw["text_boxes"] = float(len(boxes))
 
-    scores = {"quality": quality, "technical": technical, **{k: round(float(v), 6) for k, v in raw.items()}}
+    scores = {"quality": quality, "technical": technical,
+              **{k: None if v is None else round(float(v), 6) for k, v in raw.items()}}
     return {
         "width": width,
         "height": height,

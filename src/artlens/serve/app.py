@@ -10,6 +10,7 @@ results outlive the process.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -35,9 +36,11 @@ from artlens.serve.metrics import CONTENT_TYPE, Registry
 from artlens.serve.paths import expand
 from artlens.serve.search_routes import _parse, search_router
 from artlens.serve.settings import ServeSettings
-from artlens.serve.uploads import Batch, read_multipart, saved_uploads
+from artlens.serve.uploads import Batch, read_multipart, remove_stale_uploads, saved_uploads
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("artlens.serve")
 
 _ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
@@ -154,7 +157,8 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
         ``POST /v1/assess``, ``POST /v1/explain`` (heat map PNG), ``POST /v1/classify``, ``POST /v1/stylize``,
         ``GET /v1/jobs/{id}``, ``POST /v1/assess/jobs``, ``POST /v1/jobs/{id}/retry``,
         ``GET /v1/results/{id}``, and the web page ``GET /`` with ``GET /static/{name}`` (no key). Jobs
-        left queued or running in the database by a previous process are marked failed-retriable here.
+        left queued or running in the database by a previous process are marked failed-retriable here;
+        upload folders such a process left (older than an hour, no job's inputs) go when the app starts.
     """
     settings = (settings or ServeSettings()).check()
     if settings.auth and keys is None:
@@ -171,6 +175,11 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        assert settings.upload_dir is not None  # set by check()
+        stale = remove_stale_uploads(settings.upload_dir, keep=jobs.store.input_folders())
+        if stale:
+            log.info("removed %d upload folder(s) left by a stopped server in %s", len(stale),
+                     settings.upload_dir)
         yield
         jobs.close()  # queued jobs stay queued on disk: the next start marks them failed-retriable
 
@@ -463,12 +472,16 @@ async def _queue_stylize(request: Request, settings: ServeSettings, jobs: JobQue
         labels = {str(path): f"{role} ({saved[path]})" for role, path in paths.items()}
         params |= {role + "_name": saved[path] for role, path in paths.items()}
         work = _stylize_work(paths, params, settings, jobs, labels)
+        cleanup = stack.pop_all()  # the job's once submitted; deleted here at once when it is refused
         try:
-            job = jobs.submit("stylize", work, owner=owner, params=params, inputs=paths["content"].parent,
-                              cleanup=stack.pop_all())
+            return jobs.submit("stylize", work, owner=owner, params=params, inputs=paths["content"].parent,
+                               cleanup=cleanup)
         except QueueFull as exc:
+            cleanup.close()
             raise ApiError(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)}) from None
-    return job
+        except BaseException:
+            cleanup.close()
+            raise
 
 
 def _stylize_work(paths: dict[str, Path], params: dict[str, Any], settings: ServeSettings, jobs: JobQueue,

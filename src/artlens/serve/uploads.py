@@ -3,16 +3,20 @@
 The client's file name is only a label in the report: the type comes from the file's first bytes
 (:func:`artlens.imageio.sniff_format`), the size and pixel count are checked against the limits before any
 decoding, and the copy on disk is named by position (``000.jpg``) inside a fresh ``0700`` folder that is
-deleted when the request ends.
+deleted when the request ends. Folders a killed server left behind are removed at the next start
+(:func:`remove_stale_uploads`).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import stat
 import tempfile
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -26,7 +30,10 @@ from artlens.imageio import sniff_format
 from artlens.serve.errors import ApiError
 from artlens.serve.settings import ServeSettings
 
-__all__ = ["Batch", "read_multipart", "saved_uploads"]
+__all__ = ["UPLOAD_PREFIX", "Batch", "read_multipart", "remove_stale_uploads", "saved_uploads"]
+
+#: Name prefix of the private folders that hold one request's (or one style-transfer job's) uploads.
+UPLOAD_PREFIX = "artlens-upload-"
 
 _SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp"}
 _MAX_FIELDS = 16
@@ -108,7 +115,7 @@ def saved_uploads(batch: Batch, settings: ServeSettings) -> Iterator[dict[Path, 
     The folder (mode ``0700``, under ``settings.upload_dir``) and its files are removed on exit.
     """
     checked = [_check(upload, i, settings) for i, upload in enumerate(batch.files)]
-    folder = Path(tempfile.mkdtemp(prefix="artlens-upload-", dir=settings.upload_dir))
+    folder = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=settings.upload_dir))
     try:
         names: dict[Path, str] = {}
         for i, (upload, (name, fmt)) in enumerate(zip(batch.files, checked, strict=True)):
@@ -121,3 +128,28 @@ def saved_uploads(batch: Batch, settings: ServeSettings) -> Iterator[dict[Path, 
         shutil.rmtree(folder, ignore_errors=True)
         for upload in batch.files:
             upload.file.close()
+
+
+def remove_stale_uploads(folder: Path, *, keep: Collection[Path] = (),
+                         older_than: float = 3600.0) -> list[Path]:
+    """Delete the upload folders a killed server left in ``folder``; return the ones removed.
+
+    Only ``artlens-upload-*`` folders (not links) of this user, last modified more than ``older_than``
+    seconds ago, are removed: other servers may share the folder (the system temp folder) with requests
+    under way. Folders in ``keep`` (the inputs of jobs that can still be retried) are never removed.
+    """
+    cutoff = time.time() - older_than
+    kept = {Path(path).resolve() for path in keep}
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    removed = []
+    for path in sorted(Path(folder).glob(UPLOAD_PREFIX + "*")):
+        try:
+            info = path.lstat()
+        except OSError:  # gone meanwhile
+            continue
+        mine = uid is None or info.st_uid == uid
+        if not stat.S_ISDIR(info.st_mode) or info.st_mtime >= cutoff or not mine or path.resolve() in kept:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
