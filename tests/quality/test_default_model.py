@@ -37,10 +37,11 @@ def test_tampered_head_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         default_model._load.cache_clear()
 
 
-#: Distortions whose five levels the shipped model orders strictly on every test photo. The others (motion
-#: blur, defocus, impulse noise, WebP, pixelation, overexposure, colour cast) are ordered on the whole but not
-#: always level by level; ``test_score_follows_the_levels_of_every_distortion`` covers them.
-STRICT = ("gaussian_blur", "gaussian_noise", "poisson_noise", "jpeg", "underexpose", "low_contrast", "haze")
+#: Distortions whose five levels the shipped model orders strictly on every test photo. The others (blur,
+#: defocus, motion blur, Gaussian noise, WebP, pixelation, overexposure, colour cast) are ordered on the whole
+#: but not always level by level (a near-tie between two adjacent levels on one photo);
+#: ``test_score_follows_the_levels_of_every_distortion`` covers them.
+STRICT = ("poisson_noise", "impulse_noise", "jpeg", "underexpose", "low_contrast", "haze")
 
 
 @pytest.fixture(scope="module")

@@ -232,3 +232,86 @@ def test_real_backbone_ranks_held_out_distortions_below_clean(photos, tmp_path):
     # the trained model survives a save/load round trip
     loaded = QualityModel.load(trained.save(tmp_path / "m"))
     np.testing.assert_allclose(loaded.score(te_images[:3]), scores[:3], rtol=1e-5)
+
+
+# -- descriptor head (late fusion) -------------------------------------------------------------------------
+
+def _fused(tiny_backbone, weight: float = 2.0) -> QualityModel:
+    from artlens.quality.descriptors import DESCRIPTOR_NAMES
+
+    config = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16, descriptors=DESCRIPTOR_NAMES,
+                                fusion=(0.1, 2.0, -0.3, 0.5, weight))
+    from artlens.quality.learned import QualityHead
+
+    torch.manual_seed(1)
+    plain = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16)
+    head = QualityModel(plain, backbone=tiny_backbone).head
+    return QualityModel(config, head=head, backbone=tiny_backbone,
+                        descriptor_head=QualityHead(len(DESCRIPTOR_NAMES), 16).eval())
+
+
+def test_descriptor_head_fuses_standardised_outputs(tiny_backbone, photos):
+    model = _fused(tiny_backbone)
+    images = [photos["coffee"], photos["rocket"], photos["chelsea"]]
+    feats, desc = model.embed(images), model.describe(images)
+    assert desc.shape == (3, len(model.config.descriptors))
+    with torch.inference_mode():
+        cnn = model.head(feats).double().numpy()
+        d = model.descriptor_head(torch.from_numpy(desc)).double().numpy()
+    expected = (cnn - 0.1) / 2.0 + 2.0 * (d + 0.3) / 0.5
+    np.testing.assert_allclose(model.raw_scores(feats, desc), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.score(images), model.calibrate(expected), rtol=1e-6)
+    with pytest.raises(ArtlensError, match="descriptors"):
+        model.raw_scores(feats)
+    flat = np.full((120, 160, 3), 128, np.uint8)  # BRISQUE and NIQE are undefined: a neutral descriptor
+    assert np.isnan(model.describe([flat])).any() and np.isfinite(model.score([flat])).all()
+
+
+def test_descriptor_model_round_trips(tiny_backbone, photos, tmp_path):
+    model = _fused(tiny_backbone)
+    folder = model.save(tmp_path / "fused")
+    data = json.loads((folder / "config.json").read_text())
+    assert data["descriptors"] == list(model.config.descriptors) and len(data["fusion"]) == 5
+    loaded = QualityModel.load(folder, backbone=tiny_backbone)
+    assert loaded.config == model.config and loaded.descriptor_head is not None
+    images = [photos["coffee"], photos["astronaut"]]
+    np.testing.assert_array_equal(loaded.score(images), model.score(images))
+    # a CNN-only config keeps its original layout (no descriptor keys) and refuses stray descriptor tensors
+    plain = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16, feature_dim=8)
+    (folder / "config.json").write_text(json.dumps(plain.to_dict()))
+    assert "descriptors" not in plain.to_dict()
+    with pytest.raises(WeightsError):
+        QualityModel.load(folder, backbone=tiny_backbone)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"fusion": (0.0, 1.0, 0.0, 1.0, 1.0)},  # fusion without descriptors
+    {"descriptors": ("brisque_00",), "fusion": (0.0, 1.0, 0.0, 1.0, 1.0)},  # not the descriptor set
+    {"descriptors": "DEFAULT", "fusion": (0.0, 0.0, 0.0, 1.0, 1.0)},  # zero scale
+    {"descriptors": "DEFAULT", "fusion": (0.0, 1.0)},  # too short
+])
+def test_invalid_descriptor_config_raises(kwargs):
+    from artlens.quality.descriptors import DESCRIPTOR_NAMES
+
+    if kwargs.get("descriptors") == "DEFAULT":
+        kwargs = {**kwargs, "descriptors": DESCRIPTOR_NAMES}
+    with pytest.raises(ConfigError):
+        QualityModelConfig(**kwargs)
+
+
+def test_describe_training_set_matches_the_embedded_images_and_caches(photos, tmp_path):
+    from PIL import Image
+
+    from artlens.quality.descriptors import describe
+    from artlens.quality.learned import describe_training_set
+
+    path = tmp_path / "p.png"
+    Image.fromarray(photos["chelsea"]).save(path)
+    cache = tmp_path / "d.npz"
+    d1 = describe_training_set([path], seed=2, per_image=1, size=128, per_crop=2, cache=cache)
+    stamp = cache.stat().st_mtime_ns
+    d2 = describe_training_set([path], seed=2, per_image=1, size=128, per_crop=2, cache=cache)
+    assert cache.stat().st_mtime_ns == stamp
+    np.testing.assert_array_equal(d1, d2)
+    images, _, _ = build_training_set([path], per_image=1, rng=np.random.default_rng(2), size=128, per_crop=2)
+    np.testing.assert_allclose(d1, describe(images), rtol=1e-6)

@@ -20,7 +20,7 @@ from artlens import __version__
 from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage
 from artlens.quality import metrics
 from artlens.quality.brisque import MIN_SIDE as BRISQUE_MIN_SIDE
-from artlens.quality.brisque import brisque
+from artlens.quality.brisque import brisque_features, brisque_from_features
 from artlens.quality.niqe import PATCH as NIQE_PATCH
 from artlens.quality.niqe import niqe
 from artlens.quality.policy import Policy
@@ -113,11 +113,16 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     raw: dict[str, float | None] = metrics.compute_all(rgb, exclude_backdrop=settings.background)
     work = metrics.working_image(rgb, settings.iqa_size)
     iqa_input = _product_region(work) if settings.background else work
-    for name, fn, min_side in (("brisque", brisque, BRISQUE_MIN_SIDE), ("niqe", niqe, NIQE_PATCH)):
+    nss: dict[str, Any] = {}  # BRISQUE features and NIQE of ``work``, reused by the learned model
+    for name, min_side in (("brisque", BRISQUE_MIN_SIDE), ("niqe", NIQE_PATCH)):
         if min(iqa_input.shape[:2]) < min_side:  # too small to measure: None, the size rules judge it
             raw[name] = None
             continue
-        value = float(fn(iqa_input))
+        if name == "brisque":
+            features = brisque_features(iqa_input)
+            nss["brisque"], value = features, brisque_from_features(features)
+        else:
+            value = nss["niqe_value"] = float(niqe(iqa_input))
         if np.isfinite(value):  # undefined on flat images (no local structure to fit): left out, not faked
             raw[name] = value
     subs = {**metrics.subscores(raw), **iqa_subscores(raw)}
@@ -127,7 +132,13 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
         from artlens.quality.default_model import load_quality_model
 
         model = load_quality_model(settings.quality_model)
-        quality = round(float(model.score([work])[0]), 1)  # trained on whole frames, backdrops included
+        descriptors = None
+        if model.descriptor_head is not None:  # its NSS descriptors are of ``work``, as the CNN's input
+            from artlens.quality.descriptors import quality_descriptors
+
+            descriptors = quality_descriptors(work, **(nss if iqa_input is work else {}))[None]
+        # trained on whole frames, backdrops included
+        quality = round(float(model.score([work], descriptors=descriptors)[0]), 1)
 
     height, width = rgb.shape[:2]
     measurements: dict[str, Any] = {

@@ -19,7 +19,7 @@ from artlens.errors import ArtlensError, WeightsError
 from artlens.quality._nss import fit_aggd, fit_ggd, mscn, paired_products, to_grey255
 from artlens.weights import resolve
 
-__all__ = ["brisque", "brisque_features"]
+__all__ = ["brisque", "brisque_features", "brisque_from_features"]
 
 #: Smallest side (pixels) accepted: the second scale still needs a few 7x7 windows.
 MIN_SIDE = 16
@@ -183,4 +183,9 @@ def brisque(rgb_or_grey: np.ndarray) -> float:
     >>> from skimage import data
     >>> round(brisque(data.astronaut()))  # doctest: +SKIP
     """
-    return _model().predict(brisque_features(rgb_or_grey))
+    return brisque_from_features(brisque_features(rgb_or_grey))
+
+
+def brisque_from_features(features: np.ndarray) -> float:
+    """:func:`brisque` of an image from its already computed :func:`brisque_features` (36,)."""
+    return _model().predict(np.asarray(features, np.float64))

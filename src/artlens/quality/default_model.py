@@ -1,7 +1,7 @@
 """The quality model shipped with artlens, and loading of user-trained ones.
 
 The shipped model is a folder inside the package (``models/default``: ``config.json`` and
-``model.safetensors``, the trained head only; the MobileNetV2 backbone comes through :mod:`artlens.weights`).
+``model.safetensors``, the trained heads only; the MobileNetV2 backbone comes through :mod:`artlens.weights`).
 Its files are pinned by SHA-256 here and checked on load, like every other weight file. It was made by
 ``artlens train quality --pristine .data/pristine/manifest.csv --out src/artlens/quality/models/default``
 (:mod:`artlens.quality.recipe`; data preparation in ``docs/models.md``).
@@ -23,8 +23,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped model's files.
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "115e7e854277978c5de85136b9e363aad51c675185322225968df4f7a1ee3079",
-    WEIGHTS_FILE: "9b57b199151f264f86e044951cca9cec9b7bfdc7122a05952dfae05c6187cfbd",
+    CONFIG_FILE: "519d9c4cbac87e1760ca9f2e84d3613e0378ef4ff2ba2350e4da4d73e91b3cc7",
+    WEIGHTS_FILE: "212e7cb3f3cf058d0d206bca17ce3be2f2f632fb46ffe3b20e39dd6be1bece32",
 }
 
 

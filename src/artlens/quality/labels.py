@@ -714,7 +714,7 @@ def evaluate_model(model_dir: str | Path, labels: LabelSet | str | Path, *,
     used = ls.subset(kept)
     if len(used) == 0:
         raise ConfigError(f"{ls.source}: none of the images could be read")
-    raw = model.raw_scores(_embed(model, images, progress))
+    raw = model.raw_scores(_embed(model, images, progress), model.describe(images))
     scores = model.scores_from_raw(raw)
     y = used.targets
     result: dict = {"model_dir": str(model_dir), "labels": str(ls.source), "task": ls.task, "n": len(used),

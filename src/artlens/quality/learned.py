@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -57,6 +57,7 @@ __all__ = [
     "QualityModel",
     "QualityModelConfig",
     "build_training_set",
+    "describe_training_set",
     "embed_training_set",
     "level_target",
     "train_head",
@@ -69,6 +70,7 @@ _STRIDE = 32
 _POOLS = ("mean", "std", "max")
 _TASKS = ("score", "classes")
 BACKBONE_PREFIX = "backbone."
+DESCRIPTOR_PREFIX = "descriptor_head."
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -104,6 +106,13 @@ class QualityModelConfig:
         ``"score"``: one output, a scalar quality; ``"classes"``: one output per class.
     classes
         Class names ordered worst to best (``task="classes"``, at least two); empty for ``"score"``.
+    descriptors
+        Names of the NSS descriptors read by a second head (:data:`artlens.quality.descriptors.
+        DESCRIPTOR_NAMES`), or empty for a CNN-only model (``task="score"`` only).
+    fusion
+        With descriptors: ``(cnn_mean, cnn_std, desc_mean, desc_std, weight)``; the raw score is
+        ``(cnn - cnn_mean) / cnn_std + weight * (desc - desc_mean) / desc_std``, each head's output
+        standardised on the training set (late fusion).
     """
 
     backbone: str = "mobilenet_v2"
@@ -117,12 +126,16 @@ class QualityModelConfig:
     notes: dict[str, str] = field(default_factory=dict, compare=False)
     task: str = "score"
     classes: tuple[str, ...] = ()
+    descriptors: tuple[str, ...] = ()
+    fusion: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         object.__setattr__(self, "pooling", tuple(str(p) for p in self.pooling))
         object.__setattr__(self, "calibration", tuple(float(c) for c in self.calibration))
+        object.__setattr__(self, "descriptors", tuple(str(d) for d in self.descriptors))
+        object.__setattr__(self, "fusion", tuple(float(f) for f in self.fusion))
         if self.schema != SCHEMA:
             raise ConfigError(f"quality model schema {self.schema!r} is not supported (expected {SCHEMA!r})")
         if not self.sizes or any(s < _STRIDE for s in self.sizes):
@@ -141,6 +154,17 @@ class QualityModelConfig:
             raise ConfigError(f"a class model needs two or more distinct classes, got {list(self.classes)}")
         if self.task == "score" and self.classes:
             raise ConfigError("classes are only allowed with task='classes'")
+        if self.descriptors:
+            from artlens.quality.descriptors import DESCRIPTOR_NAMES
+
+            if self.task != "score" or self.descriptors != DESCRIPTOR_NAMES:
+                raise ConfigError("descriptors must be artlens.quality.descriptors.DESCRIPTOR_NAMES, "
+                                  "in a score model")
+            if len(self.fusion) != 5 or not all(math.isfinite(f) for f in self.fusion) \
+                    or self.fusion[1] <= 0 or self.fusion[3] <= 0:
+                raise ConfigError(f"fusion must be 5 finite numbers with positive scales, got {self.fusion}")
+        elif self.fusion:
+            raise ConfigError("fusion is only allowed with descriptors")
 
     @property
     def n_outputs(self) -> int:
@@ -162,6 +186,10 @@ class QualityModelConfig:
             del d["task"], d["classes"]
         else:
             d["classes"] = list(self.classes)
+        if self.descriptors:
+            d["descriptors"], d["fusion"] = list(self.descriptors), list(self.fusion)
+        else:
+            del d["descriptors"], d["fusion"]
         return d
 
     @classmethod
@@ -261,6 +289,8 @@ class QualityModel:
         The feature extractor; ``get_backbone(config.backbone, device=device)`` when None.
     device
         Passed to :func:`artlens.backbones.get_backbone` when ``backbone`` is None.
+    descriptor_head
+        The trained head over :mod:`artlens.quality.descriptors` (required when ``config.descriptors``).
 
     Attributes
     ----------
@@ -270,7 +300,8 @@ class QualityModel:
     """
 
     def __init__(self, config: QualityModelConfig | None = None, head: QualityHead | None = None,
-                 backbone: Backbone | None = None, *, device: str | None = None) -> None:
+                 backbone: Backbone | None = None, *, device: str | None = None,
+                 descriptor_head: QualityHead | None = None) -> None:
         config = config or QualityModelConfig()
         self.backbone = backbone if backbone is not None else get_backbone(config.backbone, device=device)
         dim = int(self.backbone.spec.feature_dim)
@@ -287,6 +318,13 @@ class QualityModel:
         if head.out_dim != config.n_outputs:
             raise ConfigError(f"head gives {head.out_dim} outputs but the config's task needs "
                               f"{config.n_outputs}")
+        if bool(config.descriptors) != (descriptor_head is not None):
+            raise ConfigError("a descriptor head goes with config.descriptors, and only with them")
+        if descriptor_head is not None and (descriptor_head.in_dim != len(config.descriptors)
+                                            or descriptor_head.out_dim != 1):
+            raise ConfigError(f"descriptor head takes {descriptor_head.in_dim} inputs, the config names "
+                              f"{len(config.descriptors)}")
+        self.descriptor_head = descriptor_head.eval() if descriptor_head is not None else None
         self.backbone_keys: tuple[str, ...] = ()
         self._onnx = None  # an ONNX Runtime copy of the trunk, see use_onnx()
         self.head = head.eval().to(self.backbone.device)
@@ -311,6 +349,9 @@ class QualityModel:
         (out / CONFIG_FILE).write_text(text, encoding="utf-8")
         state = {k: v.detach().to("cpu", torch.float32).contiguous()
                  for k, v in self.head.state_dict().items()}
+        if self.descriptor_head is not None:
+            state.update({DESCRIPTOR_PREFIX + k: v.detach().to("cpu", torch.float32).contiguous()
+                          for k, v in self.descriptor_head.state_dict().items()})
         if self.backbone_keys:
             trunk = self.backbone.trunk.state_dict()
             state.update({BACKBONE_PREFIX + k: trunk[k].detach().to("cpu", torch.float32).contiguous()
@@ -346,9 +387,15 @@ class QualityModel:
         except (OSError, SafetensorError) as exc:
             raise WeightsError(f"{folder / WEIGHTS_FILE}: cannot read quality head: {exc}") from exc
         tuned = {k[len(BACKBONE_PREFIX):]: state.pop(k) for k in list(state) if k.startswith(BACKBONE_PREFIX)}
+        described = {k[len(DESCRIPTOR_PREFIX):]: state.pop(k) for k in list(state)
+                     if k.startswith(DESCRIPTOR_PREFIX)}
         head = QualityHead(config.embed_dim, config.hidden, config.dropout, config.n_outputs)
+        descriptor_head = None
         try:
             head.load_state_dict(state, strict=True)
+            if config.descriptors or described:
+                descriptor_head = QualityHead(len(config.descriptors), config.hidden, config.dropout)
+                descriptor_head.load_state_dict(described, strict=True)
         except RuntimeError as exc:
             first = " ".join(str(exc).strip().splitlines()[:2])
             raise WeightsError(f"{folder / WEIGHTS_FILE} does not fit its config: {first}") from exc
@@ -365,7 +412,7 @@ class QualityModel:
             with torch.no_grad():
                 for k, v in tuned.items():
                     current[k].copy_(v.to(current[k].dtype))
-        model = cls(config, head, backbone, device=device)
+        model = cls(config, head, backbone, device=device, descriptor_head=descriptor_head)
         model.backbone_keys = tuple(sorted(tuned))
         return model
 
@@ -447,14 +494,39 @@ class QualityModel:
         return self._onnx is not None
 
     # -- scores
-    def raw_scores(self, features: torch.Tensor | np.ndarray) -> np.ndarray:
-        """The head's raw outputs for pooled features from :meth:`embed`: (N,), or (N, K) class logits."""
+    def raw_scores(self, features: torch.Tensor | np.ndarray, descriptors: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """The head's raw outputs for pooled features from :meth:`embed`: (N,), or (N, K) class logits.
+
+        A model with a descriptor head also needs ``descriptors`` (:func:`artlens.quality.descriptors.
+        describe` of the same images); the two heads' outputs are fused as ``config.fusion`` says.
+        """
         x = features if isinstance(features, torch.Tensor) else torch.as_tensor(
             np.asarray(features, np.float32))
         if x.ndim != 2 or x.shape[1] != self.config.embed_dim:
             raise ArtlensError(f"expected features (N, {self.config.embed_dim}), got {tuple(x.shape)}")
         with torch.inference_mode():
-            return self.head.eval()(x.to(self.backbone.device, torch.float32)).double().cpu().numpy()
+            raw = self.head.eval()(x.to(self.backbone.device, torch.float32)).double().cpu().numpy()
+            if self.descriptor_head is None:
+                return raw
+            d = np.asarray(descriptors, np.float32) if descriptors is not None else None
+            if d is None or d.shape != (x.shape[0], len(self.config.descriptors)):
+                raise ArtlensError(f"this model also needs descriptors ({x.shape[0]}, "
+                                   f"{len(self.config.descriptors)})")
+            # undefined statistics (a flat image has no local structure to fit) read as the training mean
+            known = torch.from_numpy(d)
+            known = torch.where(torch.isfinite(known), known, self.descriptor_head.feature_mean)
+            desc = self.descriptor_head(known).double().numpy()
+        cnn_mean, cnn_std, desc_mean, desc_std, weight = self.config.fusion
+        return (raw - cnn_mean) / cnn_std + weight * (desc - desc_mean) / desc_std
+
+    def describe(self, rgbs: Sequence[np.ndarray] | np.ndarray) -> np.ndarray | None:
+        """The NSS descriptors this model reads (None for a CNN-only model)."""
+        if self.descriptor_head is None:
+            return None
+        from artlens.quality.descriptors import describe
+
+        return describe(list(rgbs))
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Map raw scores to 0-100 with the config's ``(a, b)``."""
@@ -469,13 +541,19 @@ class QualityModel:
             return 100.0 * (softmax(raw) @ (np.arange(k) / (k - 1)))
         return self.calibrate(raw)
 
-    def score(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    def score(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None, *,
+              descriptors: np.ndarray | None = None) -> np.ndarray:
         """Quality 0-100 (higher is better) of each image, float64 (N,).
+
+        ``descriptors``: the images' :func:`artlens.quality.descriptors.describe`, when already computed
+        (models with a descriptor head compute them otherwise).
 
         For a class model: ``100 * sum_i p_i * i / (K - 1)``, the expected position of the image's class
         on the worst-to-best scale of ``config.classes``.
         """
-        return self.scores_from_raw(self.raw_scores(self.embed(rgbs, batch_size=batch_size)))
+        if descriptors is None:
+            descriptors = self.describe(rgbs)
+        return self.scores_from_raw(self.raw_scores(self.embed(rgbs, batch_size=batch_size), descriptors))
 
     def predict_proba(self, rgbs: Sequence[np.ndarray] | np.ndarray,
                       batch_size: int | None = None) -> np.ndarray:
@@ -700,34 +778,77 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
         ``(features (N, D) float32, level_targets (N,), pairs (P, 2))``.
     """
     files = [Path(p) for p in pristine]
+    embedding = {k: v for k, v in model.config.to_dict().items() if k in {"backbone", "sizes", "pooling"}}
+
+    def compute() -> dict[str, np.ndarray]:
+        feats: list[np.ndarray] = []
+        targets: list[float] = []
+        pairs: list[tuple[int, int]] = []
+        count = 0
+        for crop_images, crop_targets, crop_pairs in _training_crops(
+                files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
+                distortions=distortions):
+            feats.append(model.embed(crop_images, batch_size=batch_size).numpy())
+            targets.extend(crop_targets)
+            pairs.extend((count + a, count + b) for a, b in crop_pairs)
+            count += len(crop_images)
+        empty = np.zeros((0, model.config.embed_dim), np.float32)
+        return {"features": np.concatenate(feats) if feats else empty,
+                "targets": np.asarray(targets, np.float32),
+                "pairs": np.asarray(pairs, np.int64).reshape(-1, 2)}
+
+    data = _cached(cache, _set_key(files, seed, per_image, size, per_crop, distortions, config=embedding),
+                   compute)
+    return data["features"], data["targets"], data["pairs"]
+
+
+def describe_training_set(pristine: Sequence[str | Path], *, seed: int = 0, per_image: int = 2,
+                          size: int = 448, per_crop: int = 3, distortions: Sequence[str] | None = None,
+                          cache: str | Path | None = None) -> np.ndarray:
+    """The NSS descriptors (:mod:`artlens.quality.descriptors`) of the images of :func:`embed_training_set`.
+
+    Same arguments, same images in the same order (the set is rebuilt from ``seed``); cached in its own
+    ``.npz`` file when ``cache`` is given. Returns (N, len(DESCRIPTOR_NAMES)) float32.
+    """
+    from artlens.quality.descriptors import DESCRIPTOR_NAMES, describe
+
+    files = [Path(p) for p in pristine]
+
+    def compute() -> dict[str, np.ndarray]:
+        parts = [describe(crop_images) for crop_images, _, _ in _training_crops(
+            files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
+            distortions=distortions)]
+        return {"descriptors": np.concatenate(parts) if parts
+                else np.zeros((0, len(DESCRIPTOR_NAMES)), np.float32)}
+
+    key = _set_key(files, seed, per_image, size, per_crop, distortions, descriptors=list(DESCRIPTOR_NAMES))
+    return _cached(cache, key, compute)["descriptors"]
+
+
+def _set_key(files: Sequence[Path], seed: int, per_image: int, size: int, per_crop: int,
+             distortions: Sequence[str] | None, **extra: object) -> str:
+    """A hash of everything that determines a training set's arrays (files by size and modification time)."""
     key_data = {
-        "config": {k: v for k, v in model.config.to_dict().items() if k in {"backbone", "sizes", "pooling"}},
+        **extra,
         "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
         "seed": seed, "per_image": per_image, "size": size, "per_crop": per_crop,
         "distortions": list(distortions) if distortions is not None else list(DISTORTIONS),
     }
-    key = hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()
-    cache_path = Path(cache) if cache is not None else None
-    if cache_path is not None and cache_path.is_file():
-        with np.load(cache_path, allow_pickle=False) as data:
+    return hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()
+
+
+def _cached(cache: str | Path | None, key: str, compute: Callable[[], dict[str, np.ndarray]]
+            ) -> dict[str, np.ndarray]:
+    """``compute()``'s arrays, read from the ``.npz`` file ``cache`` when its stored key matches ``key``."""
+    path = Path(cache) if cache is not None else None
+    if path is not None and path.is_file():
+        with np.load(path, allow_pickle=False) as data:
             if str(data["key"]) == key:
-                return data["features"], data["targets"], data["pairs"]
-    feats: list[np.ndarray] = []
-    targets: list[float] = []
-    pairs: list[tuple[int, int]] = []
-    count = 0
-    for crop_images, crop_targets, crop_pairs in _training_crops(
-            files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
-            distortions=distortions):
-        feats.append(model.embed(crop_images, batch_size=batch_size).numpy())
-        targets.extend(crop_targets)
-        pairs.extend((count + a, count + b) for a, b in crop_pairs)
-        count += len(crop_images)
-    features = np.concatenate(feats) if feats else np.zeros((0, model.config.embed_dim), np.float32)
-    result = (features, np.asarray(targets, np.float32), np.asarray(pairs, np.int64).reshape(-1, 2))
-    if cache_path is not None:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(cache_path.name + ".tmp.npz")
-        np.savez(tmp, key=np.asarray(key), features=result[0], targets=result[1], pairs=result[2])
-        tmp.replace(cache_path)
-    return result
+                return {k: data[k] for k in data.files if k != "key"}
+    arrays = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, key=np.asarray(key), **arrays)
+        tmp.replace(path)
+    return arrays
