@@ -44,3 +44,42 @@ def client(make_client):
 @pytest.fixture
 def auth(client):
     return {"Authorization": f"Bearer {client[1]}"}
+
+
+# -- helpers shared by the test modules (imported with ``from .conftest import ...``) ------------------------
+
+def png(rgb) -> bytes:
+    """An RGB array as PNG bytes."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def api_error(response, status: int, code: str | None = None) -> dict:
+    """Check the service's JSON error body (``{"error": {"code", "message"}}``, no traceback); return it."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert "Traceback" not in response.text
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def wait_job(c, auth, job_id: str, timeout: float = 60.0) -> dict:
+    """Poll ``GET /v1/jobs/{id}`` until the job is done or failed (or ``timeout`` seconds pass)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = c.get(f"/v1/jobs/{job_id}", headers=auth)
+        assert response.status_code == 200, response.text
+        job = response.json()["job"]
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)

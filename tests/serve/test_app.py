@@ -11,6 +11,8 @@ from PIL import Image
 
 from artlens.quality.report import validate_report
 
+from .conftest import api_error as _error
+
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
@@ -19,16 +21,6 @@ def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
-
-
-def _error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
-    assert "Traceback" not in response.text
-    if code is not None:
-        assert body["error"]["code"] == code
-    return body["error"]
 
 
 # -- auth ----------------------------------------------------------------------------------------------------

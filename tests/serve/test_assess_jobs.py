@@ -14,6 +14,9 @@ from PIL import Image
 
 from artlens.schemas import read_schema
 
+from .conftest import api_error as _error
+from .conftest import wait_job as wait
+
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 jsonschema = pytest.importorskip("jsonschema")
@@ -23,24 +26,6 @@ def jpeg(rgb: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and body["error"]["code"] == code and "Traceback" not in response.text
-    return body["error"]
-
-
-def wait(c, auth, job_id: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = c.get(f"/v1/jobs/{job_id}", headers=auth)
-        assert response.status_code == 200, response.text
-        job = response.json()["job"]
-        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
 
 
 def report_of(c, auth, job: dict) -> dict:

@@ -17,6 +17,8 @@ pytest.importorskip("httpx")
 
 from artlens.serve.explain_route import MAX_EXPLAIN_SIDE
 
+from .conftest import api_error as _error
+
 needs_model = pytest.mark.skipif(weights.local_status("mobilenet_v2").state != "verified",
                                  reason="mobilenet_v2 weights not verified in the local cache")
 
@@ -29,16 +31,6 @@ def _jpeg(rgb: np.ndarray) -> bytes:
 
 def _resized(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def _error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 @pytest.fixture

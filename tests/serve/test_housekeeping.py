@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import time
@@ -16,11 +15,7 @@ pytest.importorskip("httpx")
 
 from artlens.serve.app import STATIC_DIR
 
-
-def png(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "PNG")
-    return buffer.getvalue()
+from .conftest import png
 
 
 def test_page_declares_an_inline_icon_its_csp_allows(client):

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from .conftest import api_error as _error
+from .conftest import png
+from .conftest import wait_job as wait
+
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
-
-
-def png(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -26,24 +23,6 @@ def images(photos):
     content = np.asarray(Image.fromarray(photos["chelsea"]).resize((96, 64)))
     style = np.asarray(Image.fromarray(photos["coffee"]).resize((48, 48)))
     return png(content), png(style)
-
-
-def _error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"]["code"] == code and "Traceback" not in response.text
-    return body["error"]
-
-
-def wait(c, auth, job_id: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = c.get(f"/v1/jobs/{job_id}", headers=auth)
-        assert response.status_code == 200, response.text
-        job = response.json()["job"]
-        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("with_preset", [False, True])
