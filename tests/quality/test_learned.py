@@ -8,10 +8,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from artlens import weights
-from artlens.backbones import Backbone, BackboneSpec
 from artlens.errors import ArtlensError, ConfigError, WeightsError
 from artlens.quality.learned import (
     QualityModel,
@@ -25,14 +23,6 @@ from artlens.quality.learned import (
 _REAL = weights.local_status("mobilenet_v2").state == "verified"
 needs_weights = pytest.mark.skipif(not _REAL, reason="mobilenet_v2 weights not verified in the local cache")
 
-
-@pytest.fixture(scope="module")
-def tiny_backbone() -> Backbone:
-    """A random stride-32 convolutional trunk with 8 channels: exercises the plumbing without weights."""
-    torch.manual_seed(0)
-    trunk = nn.Sequential(nn.Conv2d(3, 8, 4, stride=4), nn.ReLU(), nn.Conv2d(8, 8, 8, stride=8), nn.ReLU())
-    spec = BackboneSpec("tiny", "mobilenet_v2", 8, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 256)
-    return Backbone(trunk, trunk, spec, torch.device("cpu"))
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ opset and the SHA-256 of the weights it came from, so a retrained folder never r
 
 from __future__ import annotations
 
-import io
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +17,10 @@ from torch import nn
 
 from artlens.classify.model import CONFIG_FILE, ONNX_FILE, load_classifier, weights_fingerprint
 from artlens.errors import ArtlensError
+from artlens.onnxrt import OPSET, export_module
 
 __all__ = ["OPSET", "export_onnx", "onnx_parity"]
 
-OPSET = 17
 TOLERANCE = 1e-4  # largest allowed |ONNX - PyTorch| difference of a logit on the probe images
 
 
@@ -81,18 +79,8 @@ def export_onnx(model_dir: str | Path, *, check: bool = True) -> dict:
     probe = torch.zeros((1, 3, size, size), dtype=torch.float32)
     outputs = [f"logits_{i}" for i in range(len(clf.heads))]
     axes = {"image": {0: "n", 2: "h", 3: "w"}} | {name: {0: "n"} for name in outputs}
-    buffer = io.BytesIO()
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(net, (probe,), buffer, input_names=["image"], output_names=outputs,
-                              dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-    except Exception as exc:  # the exporter raises many types; the user needs the reason, on one line
-        raise ArtlensError(f"{root}: ONNX export failed: {' '.join(str(exc).split())[:300]}") from None
-    path = root / ONNX_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    path = export_module(net, (probe,), root / ONNX_FILE, input_names=["image"], output_names=outputs,
+                         dynamic_axes=axes, source=root)
     cfg_path = root / CONFIG_FILE
     config = json.loads(cfg_path.read_text(encoding="utf-8"))
     config["onnx"] = {"file": ONNX_FILE, "opset": OPSET, "outputs": outputs,

@@ -350,13 +350,10 @@ def _onnx_session(root: Path, config: dict, backbone: Backbone, use_onnx: bool |
         if use_onnx:
             raise ConfigError(f"{path}: exported from other weights than {WEIGHTS_FILE}; export again")
         return None
-    import onnxruntime as ort
+    from artlens.onnxrt import cpu_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, torch.get_num_threads())
-    options.inter_op_num_threads = 1
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return cpu_session(path)
     except Exception as exc:  # ONNX Runtime raises its own exception types
         if use_onnx:
             raise ConfigError(f"{path}: ONNX Runtime cannot load it: {exc}") from None

@@ -200,16 +200,34 @@ def classify(
 
 @app.command()
 def export(
-    model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="Classifier model folder.")],
-    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx (used by ONNX Runtime from then on "
-                                       "on a CPU).")] = False,
+    model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="Classifier or quality model folder.")],
+    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx (a classifier uses it with ONNX "
+                                       "Runtime from then on on a CPU).")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Quality model: export into a copy in "
+                                                 "this folder (required for the shipped model).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a trained classifier for deployment (ONNX), checked against PyTorch to 1e-4."""
-    from artlens.classify.export import export_onnx
+    """Export a trained classifier or quality model for deployment (ONNX), checked against PyTorch to 1e-4."""
+    from artlens.quality.export import is_quality_model
 
     if not onnx:
         raise typer.BadParameter("choose a format: --onnx")
+    if is_quality_model(model_dir):
+        from artlens.quality.export import export_onnx as export_quality
+
+        result = export_quality(model_dir, out=out_dir)
+        if as_json:
+            print_json(result)
+        else:
+            diff = result["max_abs_diff"]
+            err.print(f"{result['path']} written ({result['bytes'] / 1e6:.1f} MB, opset {result['opset']}); "
+                      f"largest difference from PyTorch {diff['raw']:.1e} (raw), {diff['quality']:.1e} "
+                      f"(quality)", highlight=False)
+        return
+    from artlens.classify.export import export_onnx
+
+    if out_dir is not None:
+        raise typer.BadParameter("--out applies to quality models; a classifier is exported in its folder")
     result = export_onnx(model_dir)
     if as_json:
         print_json(result)

@@ -60,12 +60,16 @@ __all__ = [
     "describe_training_set",
     "embed_training_set",
     "level_target",
+    "load_config",
+    "normaliser",
+    "prepare_image",
     "train_head",
 ]
 
 SCHEMA = "artlens.quality-model/1"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+ONNX_FILE = "model.onnx"
 _STRIDE = 32
 _POOLS = ("mean", "std", "max")
 _TASKS = ("score", "classes")
@@ -113,6 +117,9 @@ class QualityModelConfig:
         With descriptors: ``(cnn_mean, cnn_std, desc_mean, desc_std, weight)``; the raw score is
         ``(cnn - cnn_mean) / cnn_std + weight * (desc - desc_mean) / desc_std``, each head's output
         standardised on the training set (late fusion).
+    onnx
+        The record of an ONNX export of the whole model (:mod:`artlens.quality.export`), or empty;
+        written by ``artlens export MODEL --onnx`` and omitted from the file when empty.
     """
 
     backbone: str = "mobilenet_v2"
@@ -128,6 +135,7 @@ class QualityModelConfig:
     classes: tuple[str, ...] = ()
     descriptors: tuple[str, ...] = ()
     fusion: tuple[float, ...] = ()
+    onnx: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
@@ -165,6 +173,9 @@ class QualityModelConfig:
                 raise ConfigError(f"fusion must be 5 finite numbers with positive scales, got {self.fusion}")
         elif self.fusion:
             raise ConfigError("fusion is only allowed with descriptors")
+        if not isinstance(self.onnx, dict):
+            raise ConfigError(f"onnx must be a JSON object (the export record), "
+                              f"got {type(self.onnx).__name__}")
 
     @property
     def n_outputs(self) -> int:
@@ -190,6 +201,8 @@ class QualityModelConfig:
             d["descriptors"], d["fusion"] = list(self.descriptors), list(self.fusion)
         else:
             del d["descriptors"], d["fusion"]
+        if not self.onnx:
+            del d["onnx"]
         return d
 
     @classmethod
@@ -225,6 +238,71 @@ def _pool(maps: torch.Tensor, name: str) -> torch.Tensor:
     if name == "max":
         return flat.amax(dim=2)
     return torch.quantile(flat, int(name[1:]) / 100.0, dim=2)
+
+
+def load_config(folder: str | Path) -> QualityModelConfig:
+    """The :class:`QualityModelConfig` of a saved model folder (``config.json``).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, unreadable or invalid, or ``feature_dim`` is not set.
+    """
+    path = Path(folder) / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read quality model config: {exc}") from exc
+    config = QualityModelConfig.from_dict(data)
+    if config.feature_dim <= 0:
+        raise ConfigError(f"{path}: feature_dim must be positive in a saved model")
+    return config
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Preprocessing
+# ------------------------------------------------------------------------------------------------------------
+
+def normaliser(mean: Sequence[float], std: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """``(scale, offset)`` float32 (3,) with ``(rgb / 255 - mean) / std == rgb * scale - offset``."""
+    scale = (1.0 / (255.0 * np.asarray(std, np.float32))).astype(np.float32)
+    offset = (np.asarray(mean, np.float32) * 255.0 * scale).astype(np.float32)
+    return scale, offset
+
+
+def prepare_image(rgb: np.ndarray, size: int, scale: np.ndarray, offset: np.ndarray
+                  ) -> tuple[np.ndarray, tuple[int, int]]:
+    """Downscale so the longest side is at most ``size``, normalise, pad to a multiple of 32.
+
+    The pad (bottom and right, mirrored) adds no feature cell: a stride-32 trunk maps the (Hp, Wp) result to
+    exactly ``(Hp / 32, Wp / 32)`` cells, all of which cover the image.
+
+    Parameters
+    ----------
+    rgb
+        (H, W, 3) uint8.
+    size
+        Longest side after downscaling (images are never upscaled).
+    scale, offset
+        From :func:`normaliser` of the backbone's mean and std.
+
+    Returns
+    -------
+    tuple
+        The (3, Hp, Wp) float32 array and the number of feature cells (rows, cols) covering the image.
+    """
+    h, w = rgb.shape[:2]
+    factor = size / max(h, w)
+    if factor < 1.0:
+        nh, nw = max(1, round(h * factor)), max(1, round(w * factor))
+        rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+    h, w = rgb.shape[:2]
+    x = rgb.astype(np.float32) * scale - offset
+    ph, pw = -h % _STRIDE, -w % _STRIDE
+    if ph or pw:
+        border = cv2.BORDER_REFLECT_101 if ph < h and pw < w else cv2.BORDER_REPLICATE
+        x = cv2.copyMakeBorder(x, 0, ph, 0, pw, border)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)), (-(-h // _STRIDE), -(-w // _STRIDE))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -328,10 +406,7 @@ class QualityModel:
         self.backbone_keys: tuple[str, ...] = ()
         self._onnx = None  # an ONNX Runtime copy of the trunk, see use_onnx()
         self.head = head.eval().to(self.backbone.device)
-        scale = 1.0 / (255.0 * np.asarray(self.backbone.spec.std, np.float32))
-        self._scale = scale.astype(np.float32)
-        mean = np.asarray(self.backbone.spec.mean, np.float32)
-        self._offset = (mean * 255.0 * self._scale).astype(np.float32)
+        self._scale, self._offset = normaliser(self.backbone.spec.mean, self.backbone.spec.std)
 
     def __repr__(self) -> str:
         c = self.config
@@ -340,12 +415,14 @@ class QualityModel:
     # -- persistence
     def save(self, directory: str | Path) -> Path:
         """Write ``config.json`` and ``model.safetensors`` (the head, and any fine-tuned backbone tensors
-        under ``backbone.``) into ``directory``; returns it."""
+        under ``backbone.``) into ``directory``; returns it. A ``model.onnx`` exported from an earlier
+        model in the same folder is removed (export again with ``artlens export DIR --onnx``)."""
         from safetensors.torch import save_file
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
+        (out / ONNX_FILE).unlink(missing_ok=True)
+        text = json.dumps(replace(self.config, onnx={}).to_dict(), indent=2, sort_keys=True) + "\n"
         (out / CONFIG_FILE).write_text(text, encoding="utf-8")
         state = {k: v.detach().to("cpu", torch.float32).contiguous()
                  for k, v in self.head.state_dict().items()}
@@ -375,13 +452,7 @@ class QualityModel:
         from safetensors.torch import load_file
 
         folder = Path(directory)
-        try:
-            data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{folder / CONFIG_FILE}: cannot read quality model config: {exc}") from exc
-        config = QualityModelConfig.from_dict(data)
-        if config.feature_dim <= 0:
-            raise ConfigError(f"{folder / CONFIG_FILE}: feature_dim must be positive in a saved model")
+        config = load_config(folder)
         try:
             state = load_file(str(folder / WEIGHTS_FILE))
         except (OSError, SafetensorError) as exc:
@@ -418,22 +489,8 @@ class QualityModel:
 
     # -- features
     def _prepare(self, rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int]]:
-        """Downscale so the longest side is at most ``size``, normalise, pad to a multiple of 32.
-
-        Returns the (3, Hp, Wp) float32 array and the number of feature cells (rows, cols) covering the image.
-        """
-        h, w = rgb.shape[:2]
-        scale = size / max(h, w)
-        if scale < 1.0:
-            nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-            rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
-        h, w = rgb.shape[:2]
-        x = rgb.astype(np.float32) * self._scale - self._offset
-        ph, pw = -h % _STRIDE, -w % _STRIDE
-        if ph or pw:
-            border = cv2.BORDER_REFLECT_101 if ph < h and pw < w else cv2.BORDER_REPLICATE
-            x = cv2.copyMakeBorder(x, 0, ph, 0, pw, border)
-        return np.ascontiguousarray(x.transpose(2, 0, 1)), (-(-h // _STRIDE), -(-w // _STRIDE))
+        """:func:`prepare_image` with this model's backbone normalisation."""
+        return prepare_image(rgb, size, self._scale, self._offset)
 
     def embed(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None) -> torch.Tensor:
         """Pooled multi-scale features of each image.

@@ -10,19 +10,17 @@ mismatch) leaves the model on PyTorch.
 from __future__ import annotations
 
 import hashlib
-import io
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from artlens.backbones import Backbone
+from artlens.onnxrt import cpu_session, export_module
 from artlens.weights import cache_dir
 
 __all__ = ["OnnxTrunk", "export_trunk", "onnx_trunk"]
 
-OPSET = 17
 _TOLERANCE = 1e-3  # max abs difference of feature maps (values up to ~10) on the probe input
 
 
@@ -37,34 +35,20 @@ def _fingerprint(backbone: Backbone) -> str:
 
 def export_trunk(backbone: Backbone, path: str | Path) -> Path:
     """Write the backbone's trunk as ONNX (batch, height and width dynamic) and return the path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     trunk = backbone.trunk.eval().to("cpu")
     probe = torch.zeros((1, 3, 224, 224), dtype=torch.float32)
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(trunk, (probe,), buffer, input_names=["image"], output_names=["maps"],
-                          dynamic_axes={"image": {0: "n", 2: "h", 3: "w"},
-                                        "maps": {0: "n", 2: "rows", 3: "cols"}},
-                          opset_version=OPSET, dynamo=False)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(out)
-    return out
+    return export_module(trunk, (probe,), path, input_names=["image"], output_names=["maps"],
+                         dynamic_axes={"image": {0: "n", 2: "h", 3: "w"},
+                                       "maps": {0: "n", 2: "rows", 3: "cols"}},
+                         source=backbone.spec.name)
 
 
 class OnnxTrunk:
     """Callable like ``backbone.feature_maps``: a preprocessed (N, 3, H, W) tensor in, maps out."""
 
     def __init__(self, path: str | Path, threads: int) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
-        options.inter_op_num_threads = 1
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(self.path, threads)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)

@@ -1,0 +1,18 @@
+"""Fixtures shared by the quality-model tests."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from artlens.backbones import Backbone, BackboneSpec
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone() -> Backbone:
+    """A random stride-32 convolutional trunk with 8 channels: exercises the plumbing without weights."""
+    torch.manual_seed(0)
+    trunk = nn.Sequential(nn.Conv2d(3, 8, 4, stride=4), nn.ReLU(), nn.Conv2d(8, 8, 8, stride=8), nn.ReLU())
+    spec = BackboneSpec("tiny", "mobilenet_v2", 8, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 256)
+    return Backbone(trunk, trunk, spec, torch.device("cpu"))
