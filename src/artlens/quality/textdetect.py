@@ -70,17 +70,11 @@ _SESSION_LOCK = threading.Lock()
 
 @functools.lru_cache(maxsize=4)
 def _session(threads: int):  # -> onnxruntime.InferenceSession
-    import onnxruntime as ort
+    from artlens.onnxrt import cpu_session
 
     path = resolve(MODEL)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return cpu_session(path, threads)
     except Exception as exc:  # a corrupt or foreign file: say which weight and what to do
         raise WeightsError(f"cannot load the text detector {MODEL} from {path}: {exc}; "
                            f"delete the file to fetch it again") from exc
