@@ -193,12 +193,12 @@ def test_metrics_count_requests(client, auth):
 
 
 def test_unexpected_errors_are_generic_500(client, auth, monkeypatch):
-    import artlens.serve.app as app_module
+    import artlens.serve.work as work_module
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(app_module, "_policy", boom)
+    monkeypatch.setattr(work_module, "policy_named", boom)
     files = [("files", ("a.jpg", jpeg(np.zeros((32, 32, 3), np.uint8)), "image/jpeg"))]
     response = client[0].post("/v1/assess", headers=auth, files=files)
     assert "secret internal detail" not in _error(response, 500, "internal_error")["message"]

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, ExitStack, asynccontextmanager, nullcontext
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,35 +23,26 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
 
 from artlens import __version__
 from artlens.errors import ArtlensError
 from artlens.serve.auth import ApiKey, KeyStore
 from artlens.serve.errors import ApiError, install_handlers
 from artlens.serve.explain_route import explain_router
-from artlens.serve.jobs import Job, JobQueue, JobStore, QueueFull, write_png
+from artlens.serve.inputs import ERROR_SCHEMA, ERRORS, Inputs, body_doc, read_inputs
+from artlens.serve.job_routes import job_router
+from artlens.serve.jobs import Job, JobQueue, JobStore, QueueFull
 from artlens.serve.limits import BodyLimit
 from artlens.serve.metrics import CONTENT_TYPE, Registry
-from artlens.serve.paths import expand
-from artlens.serve.search_routes import _parse, search_router
+from artlens.serve.search_routes import search_router
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, remove_stale_uploads, saved_uploads
+from artlens.serve.work import assess_inputs, stylize_work
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("artlens.serve")
 
-_ERROR_SCHEMA = {
-    "type": "object", "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"],
-                             "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
-}
-_ERRORS = {status: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-           for status, text in ((401, "No, an invalid or a revoked API key"),
-                                (403, "A path outside the allowed folders"),
-                                (413, "Too many files, bytes or pixels"),
-                                (422, "Not an image, or invalid fields"))}
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: Largest output side per style-transfer method (Gatys optimises every pixel: far slower).
 MAX_STYLIZE_SIZE = {"fast": 2048, "gatys": 1024}
@@ -69,75 +60,6 @@ _PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": 
 
 _BEARER = HTTPBearer(auto_error=False, description="An API key from `artlens keys create`.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
-
-
-class PathsRequest(BaseModel):
-    """JSON body naming files or folders under the server's ``--allow-root`` folders."""
-
-    model_config = ConfigDict(extra="forbid")
-    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(min_length=1, max_length=1000)
-    policy: str | None = Field(default=None, description="assess: a preset name (default: general).")
-    model: str | None = Field(default=None, description="classify: a registered model name.")
-    top_k: int | None = Field(default=None, ge=1, le=50, description="classify: classes listed per head.")
-
-
-def _body_doc(fields: dict[str, Any]) -> dict[str, Any]:
-    multipart = {"type": "object", "required": ["files"],
-                 "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                                **fields}}
-    return {"requestBody": {"required": True, "content": {
-        "multipart/form-data": {"schema": multipart},
-        "application/json": {"schema": PathsRequest.model_json_schema()},
-    }}}
-
-
-class _Inputs:
-    """The files of one request, uploaded or named, with the names to show for them in the report."""
-
-    def __init__(self, paths: list[Path], names: dict[str, str], fields: dict[str, Any],
-                 errors: list[dict[str, str]], cleanup: AbstractContextManager[Any]) -> None:
-        self.paths, self.names, self.fields, self.errors, self.cleanup = paths, names, fields, errors, cleanup
-
-    def relabel(self, report: dict[str, Any]) -> dict[str, Any]:
-        """Replace the private paths of uploads by the clients' file names, in entries and messages."""
-        if self.names:
-            for item in report["images"]:
-                item["path"] = self.names.get(item["path"], item["path"])
-            for item in report["errors"]:
-                private = item["path"]
-                shown = self.names.get(private, private)
-                item["path"], item["error"] = shown, item["error"].replace(private, shown)
-        return report
-
-
-async def _read_inputs(request: Request, settings: ServeSettings) -> _Inputs:
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if kind == "multipart/form-data":
-        batch: Batch = await read_multipart(request, settings)
-        stack = ExitStack()
-        names = stack.enter_context(saved_uploads(batch, settings))  # closed by the caller
-        return _Inputs(list(names), {str(k): v for k, v in names.items()}, dict(batch.fields), [], stack)
-    if kind == "application/json":
-        body = _parse(PathsRequest, await request.body())
-        files, errors = expand(body.paths, settings.allow_roots)
-        if len(files) > settings.max_files:
-            raise ApiError(413, "too_many_files", f"the paths name {len(files)} images; at most "
-                           f"{settings.max_files} per request")
-        if not files and not errors:
-            raise ApiError(422, "no_files", "the paths name no image files")
-        fields = body.model_dump(exclude={"paths"}, exclude_none=True)
-        return _Inputs(files, {}, fields, errors, nullcontext())
-    raise ApiError(415, "unsupported_media_type", "send multipart/form-data (uploads) or application/json "
-                   "({\"paths\": [...]})")
-
-
-def _merge_errors(report: dict[str, Any], errors: list[dict[str, str]]) -> dict[str, Any]:
-    """Add the refused and missing paths to an assess report (its summary counts them)."""
-    if errors:
-        report["errors"] = errors + report["errors"]
-        report["summary"]["errors"] = len(report["errors"])
-        report["summary"]["total"] += len(errors)
-    return report
 
 
 def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None = None) -> FastAPI:
@@ -221,7 +143,7 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    v1 = APIRouter(prefix="/v1", dependencies=guarded, responses=_ERRORS)
+    v1 = APIRouter(prefix="/v1", dependencies=guarded, responses=ERRORS)
 
     @v1.get("/models", tags=["classify"])
     def list_models() -> dict[str, Any]:
@@ -230,9 +152,9 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
                                   "backbone": clf.config["backbone"], "mode": clf.mode}
                            for name, (clf, _lock) in models.items()}}
 
-    async def run(request: Request, work: Callable[[_Inputs], dict[str, Any]], operation: str
+    async def run(request: Request, work: Callable[[Inputs], dict[str, Any]], operation: str
                   ) -> dict[str, Any]:
-        inputs = await _read_inputs(request, settings)
+        inputs = await read_inputs(request, settings)
         with inputs.cleanup:
             report = await anyio.to_thread.run_sync(work, inputs, limiter=limiter)
         report = inputs.relabel(report)
@@ -240,7 +162,7 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
         metrics.images.inc(len(report["errors"]), operation=operation, outcome="error")
         return report
 
-    @v1.post("/assess", tags=["assess"], openapi_extra=_body_doc({
+    @v1.post("/assess", tags=["assess"], openapi_extra=body_doc({
         "policy": {"type": "string", "description": "Preset name (default: general)."}}))
     async def assess_route(request: Request) -> dict[str, Any]:
         """Screen images: an ``artlens.assess/1`` report (pass/review/fail with reasons per image).
@@ -249,9 +171,9 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
         ``{"paths": [...], "policy": ...}`` naming files or folders under the server's ``--allow-root``
         folders. Files that cannot be decoded are listed under ``errors``; the others are still assessed.
         """
-        return await run(request, lambda inputs: _assess(inputs, settings), "assess")
+        return await run(request, lambda inputs: assess_inputs(inputs, settings), "assess")
 
-    @v1.post("/classify", tags=["classify"], openapi_extra=_body_doc({
+    @v1.post("/classify", tags=["classify"], openapi_extra=body_doc({
         "model": {"type": "string", "description": "Registered model name (optional with one model)."},
         "top_k": {"type": "integer", "minimum": 1, "maximum": 50}}))
     async def classify_route(request: Request) -> dict[str, Any]:
@@ -264,7 +186,7 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     @v1.post("/stylize", tags=["style"], status_code=202, openapi_extra=_STYLIZE_DOC,
              responses={202: {"description": "The job, queued; its URL in Location"},
                         429: {"description": "The job queue is full (see Retry-After)",
-                              "content": {"application/json": {"schema": _ERROR_SCHEMA}}}})
+                              "content": {"application/json": {"schema": ERROR_SCHEMA}}}})
     async def stylize_route(request: Request) -> JSONResponse:
         """Queue a style transfer: a job whose result is a PNG at ``/v1/results/{id}`` once done.
 
@@ -301,10 +223,9 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
                             headers={"Cache-Control": "private, max-age=3600"})
 
     app.include_router(v1)
-    from artlens.serve.job_routes import job_router  # it imports this module's helpers
 
     app.include_router(job_router(settings, jobs, guarded, owned_job, metrics))
-    app.include_router(explain_router(settings, guarded, limiter, _read_inputs, _ERRORS))
+    app.include_router(explain_router(settings, guarded, limiter, read_inputs, ERRORS))
     app.include_router(search_router(settings, guarded, limiter))
 
     @app.get("/", include_in_schema=False, response_class=FileResponse)
@@ -333,33 +254,7 @@ def _load_models(registered: dict[str, Path]) -> dict[str, tuple[Any, threading.
     return {name: (load_classifier(folder), threading.Lock()) for name, folder in registered.items()}
 
 
-def _policy(name: Any) -> Any:
-    from artlens.quality.policy import list_presets, load_policy
-
-    name = str(name or "general").strip()
-    presets = list_presets()
-    if name not in presets:  # never a file path: a client must not make the server read its files
-        raise ApiError(422, "bad_policy", f"unknown policy {name!r}; presets: {', '.join(presets)}")
-    return load_policy(name)
-
-
-def _assess(inputs: _Inputs, settings: ServeSettings,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    from artlens.quality.analyse import AnalysisSettings
-    from artlens.quality.assess import AssessRun, run_assessment
-
-    unknown = set(inputs.fields) - {"policy"}
-    if unknown:
-        raise ApiError(422, "invalid_input", f"unknown field(s) for assess: {', '.join(sorted(unknown))}")
-    policy = _policy(inputs.fields.get("policy"))
-    analysis = AnalysisSettings.for_policy(policy, max_pixels=settings.max_pixels,
-                                           learned=not settings.technical)
-    run = AssessRun(policy=policy, settings=analysis, workers=1, db=settings.db_path,
-                    use_store=settings.use_store)
-    return _merge_errors(run_assessment(inputs.paths, run, progress), inputs.errors)
-
-
-def _classify(inputs: _Inputs, models: dict[str, tuple[Any, threading.Lock]],
+def _classify(inputs: Inputs, models: dict[str, tuple[Any, threading.Lock]],
               settings: ServeSettings) -> dict[str, Any]:
     from artlens.classify.predict import classify_paths
 
@@ -471,7 +366,7 @@ async def _queue_stylize(request: Request, settings: ServeSettings, jobs: JobQue
         paths = dict(zip(order, saved, strict=True))
         labels = {str(path): f"{role} ({saved[path]})" for role, path in paths.items()}
         params |= {role + "_name": saved[path] for role, path in paths.items()}
-        work = _stylize_work(paths, params, settings, jobs, labels)
+        work = stylize_work(paths, params, settings, jobs, labels)
         cleanup = stack.pop_all()  # the job's once submitted; deleted here at once when it is refused
         try:
             return jobs.submit("stylize", work, owner=owner, params=params, inputs=paths["content"].parent,
@@ -482,38 +377,6 @@ async def _queue_stylize(request: Request, settings: ServeSettings, jobs: JobQue
         except BaseException:
             cleanup.close()
             raise
-
-
-def _stylize_work(paths: dict[str, Path], params: dict[str, Any], settings: ServeSettings, jobs: JobQueue,
-                  labels: dict[str, str]) -> Callable[[str, Callable[[float], None]], list[Path]]:
-    def work(job_id: str, report: Callable[[float], None]) -> list[Path]:
-        from artlens import style as style_module
-        from artlens.style.gatys import GatysSettings
-
-        report(0.05)
-        done = [0.05]
-        stages = len(GatysSettings().scales)
-
-        def progress(stage: int, step: int, total: int, _losses: Any) -> None:
-            fraction = 0.05 + 0.9 * min(1.0, (stage - 1 + step / max(1, total)) / stages)
-            if fraction >= done[0] + 0.01:  # monotonic, and not a database write per step
-                done[0] = fraction
-                report(fraction)
-
-        source = f"preset:{params['preset']}" if "preset" in params else paths["style"]
-        try:
-            image = style_module.stylize(
-                paths["content"], source, params["method"], size=params["size"], strength=params["strength"],
-                preserve_color=params["preserve_color"], max_pixels=settings.max_pixels,
-                progress=progress if params["method"] == "gatys" else None)
-        except ArtlensError as exc:  # name the client's files, never the server's private copies
-            message = str(exc)
-            for private, shown in labels.items():
-                message = message.replace(private, shown)
-            raise ArtlensError(message) from None
-        return [write_png(image, jobs.results_dir, f"{job_id}.png")]
-
-    return work
 
 
 class _MetricsMiddleware:

@@ -28,22 +28,12 @@ from fastapi import APIRouter, Request
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse
 
-from artlens.serve.app import (
-    _ERROR_SCHEMA,
-    _ERRORS,
-    PathsRequest,
-    _assess,
-    _body_doc,
-    _Inputs,
-    _policy,
-    _read_inputs,
-    _stylize_work,
-)
 from artlens.serve.errors import ApiError
+from artlens.serve.inputs import ERROR_SCHEMA, ERRORS, Inputs, PathsRequest, body_doc, parse_json, read_inputs
 from artlens.serve.jobs import Job, JobQueue, NotRetriable, QueueFull, Work, write_json
 from artlens.serve.paths import expand
-from artlens.serve.search_routes import _parse
 from artlens.serve.settings import ServeSettings
+from artlens.serve.work import assess_inputs, policy_named, stylize_work
 
 __all__ = ["MAX_JOB_IMAGES", "job_router"]
 
@@ -52,7 +42,7 @@ MAX_JOB_IMAGES = 10_000
 _SPEC = "job.json"
 _ACCEPTED = {202: {"description": "The job, queued; its URL in Location"},
              429: {"description": "The job queue is full (see Retry-After)",
-                   "content": {"application/json": {"schema": _ERROR_SCHEMA}}}}
+                   "content": {"application/json": {"schema": ERROR_SCHEMA}}}}
 
 
 def _accepted(job: Job) -> JSONResponse:
@@ -79,8 +69,8 @@ def _assess_work(folder: Path, spec: dict[str, Any], files: list[Path], errors: 
                 last[0] = fraction
                 report(fraction)
 
-        inputs = _Inputs(files, names, fields, errors, nullcontext())
-        result = inputs.relabel(_assess(inputs, settings, progress))
+        inputs = Inputs(files, names, fields, errors, nullcontext())
+        result = inputs.relabel(assess_inputs(inputs, settings, progress))
         if metrics is not None:
             metrics.images.inc(len(result["images"]), operation="assess", outcome="ok")
             metrics.images.inc(len(result["errors"]), operation="assess", outcome="error")
@@ -93,7 +83,7 @@ def _rebuild_assess(folder: Path, settings: ServeSettings, jobs: JobQueue, metri
     """The work of an assess job again, from its folder; :class:`NotRetriable` when something is gone."""
     try:
         spec = json.loads((folder / _SPEC).read_text(encoding="utf-8"))
-        _policy(spec["policy"])
+        policy_named(spec["policy"])
     except (OSError, ValueError, KeyError, ApiError):
         raise NotRetriable(f"the inputs of this job are incomplete on the server ({folder.name}): "
                            "submit it again") from None
@@ -119,7 +109,7 @@ def _rebuild_stylize(folder: Path, job: Job, settings: ServeSettings, jobs: JobQ
         raise NotRetriable("the uploads of this job are no longer on the server: submit it again")
     paths = dict(zip(roles, files, strict=True))
     labels = {str(path): f"{role} ({job.params.get(role + '_name', role)})" for role, path in paths.items()}
-    return _stylize_work(paths, job.params, settings, jobs, labels)
+    return stylize_work(paths, job.params, settings, jobs, labels)
 
 
 def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[Depends],
@@ -144,7 +134,7 @@ def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[D
     fastapi.APIRouter
         A router with prefix ``/v1`` to pass to ``app.include_router``.
     """
-    router = APIRouter(prefix="/v1", dependencies=list(dependencies), responses=_ERRORS)
+    router = APIRouter(prefix="/v1", dependencies=list(dependencies), responses=ERRORS)
 
     def prepare(spec: dict[str, Any], uploads: dict[Path, str], files: list[Path],
                 errors: list[dict[str, str]], owner: str | None) -> Job:
@@ -168,7 +158,7 @@ def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[D
             raise
 
     @router.post("/assess/jobs", tags=["assess"], status_code=202, responses=_ACCEPTED,
-                 openapi_extra=_body_doc({"policy": {"type": "string",
+                 openapi_extra=body_doc({"policy": {"type": "string",
                                                      "description": "Preset name (default: general)."}}))
     async def assess_job_route(request: Request) -> JSONResponse:
         """Queue a screening job: its ``artlens.assess/1`` report is JSON at ``/v1/results/{id}`` once done.
@@ -181,10 +171,10 @@ def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[D
         kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         try:
             if kind == "application/json":
-                body = _parse(PathsRequest, await request.body())
+                body = parse_json(PathsRequest, await request.body())
                 if body.model is not None or body.top_k is not None:
                     raise ApiError(422, "invalid_input", "unknown field(s) for assess: model, top_k")
-                _policy(body.policy)
+                policy_named(body.policy)
                 files, errors = await anyio.to_thread.run_sync(expand, body.paths, settings.allow_roots)
                 if len(files) > MAX_JOB_IMAGES:
                     raise ApiError(413, "too_many_files", f"the paths name {len(files)} images; at most "
@@ -194,13 +184,13 @@ def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[D
                 spec = {"policy": body.policy, "paths": [str(f) for f in files], "errors": errors}
                 job = await anyio.to_thread.run_sync(prepare, spec, {}, files, errors, owner)
             else:
-                inputs = await _read_inputs(request, settings)  # multipart, else 415
+                inputs = await read_inputs(request, settings)  # multipart, else 415
                 with inputs.cleanup:
                     unknown = set(inputs.fields) - {"policy"}
                     if unknown:
                         raise ApiError(422, "invalid_input",
                                        f"unknown field(s) for assess: {', '.join(sorted(unknown))}")
-                    _policy(inputs.fields.get("policy"))
+                    policy_named(inputs.fields.get("policy"))
                     spec = {"policy": inputs.fields.get("policy"), "paths": [], "errors": []}
                     uploads = {Path(saved): shown for saved, shown in inputs.names.items()}
                     job = await anyio.to_thread.run_sync(prepare, spec, uploads, [], [], owner)
@@ -210,7 +200,7 @@ def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[D
 
     @router.post("/jobs/{job_id}/retry", tags=["jobs"], status_code=202, responses=_ACCEPTED | {
         409: {"description": "Not failed-retriable, or its inputs are gone",
-              "content": {"application/json": {"schema": _ERROR_SCHEMA}}}})
+              "content": {"application/json": {"schema": ERROR_SCHEMA}}}})
     def retry_route(request: Request, job_id: str) -> JSONResponse:
         """Queue a job interrupted by a server restart again: the same job (id, URL), with its saved inputs.
 

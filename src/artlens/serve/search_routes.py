@@ -10,7 +10,6 @@ the client's file names.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -20,9 +19,10 @@ from typing import Any, Literal
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from artlens.serve.errors import ApiError
+from artlens.serve.inputs import content_type, parse_json
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import read_multipart, saved_uploads
 
@@ -72,24 +72,6 @@ def open_indexes(registered: dict[str, Path]) -> dict[str, _Registered]:
     from artlens.search.index import SearchIndex
 
     return {name: _Registered(name, SearchIndex.open(folder)) for name, folder in registered.items()}
-
-
-def _parse(model: type[BaseModel], raw: bytes) -> Any:
-    """The JSON body ``raw`` checked by ``model``, else a 422 (also for nesting too deep to parse, and for
-    lone surrogates, which no answer could quote)."""
-    try:
-        data = json.loads(raw)
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return model.model_validate(data)
-    except (ValueError, RecursionError, ValidationError) as exc:
-        first = exc.errors()[0] if isinstance(exc, ValidationError) else None
-        where = ".".join(str(p) for p in first["loc"]) + ": " if first and first["loc"] else ""
-        message = f"{where}{first['msg']}" if first else "the body is not valid JSON (UTF-8 text)"
-        raise ApiError(422, "invalid_input", message) from None
-
-
-def _content_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def _pick(indexes: dict[str, _Registered], name: str | None) -> _Registered:
@@ -210,9 +192,9 @@ def search_router(settings: ServeSettings, dependencies: Sequence[Depends] = (),
         ``multipart/form-data`` with optional ``index``, ``k`` and ``by`` fields. Queries that cannot be used
         are listed under ``errors``; the others are answered.
         """
-        kind = _content_type(request)
+        kind = content_type(request)
         if kind == "application/json":
-            body = _parse(SimilarRequest, await request.body())
+            body = parse_json(SimilarRequest, await request.body())
             reg = _pick(indexes, body.index)
             _check_by(reg, body.by)
             queries, errors = _indexed(reg, body.queries)
@@ -250,9 +232,9 @@ def search_router(settings: ServeSettings, dependencies: Sequence[Depends] = (),
         "by": "content"}``, every image an indexed path. Nothing is stored: the client keeps the user's
         history and sends it again. Images with the same bytes as a rated or seen one are never recommended.
         """
-        if _content_type(request) != "application/json":
+        if content_type(request) != "application/json":
             raise ApiError(415, "unsupported_media_type", "send application/json ({\"liked\": [...]})")
-        body = _parse(RecommendRequest, await request.body())
+        body = parse_json(RecommendRequest, await request.body())
         reg = _pick(indexes, body.index)
         _check_by(reg, body.by)
         liked, errors = _indexed(reg, body.liked)
