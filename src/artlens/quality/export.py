@@ -44,6 +44,8 @@ from artlens.quality.learned import (
     QualityModel,
     QualityModelConfig,
     _pool,
+    fuse_heads,
+    quality_from_raw,
 )
 from artlens.weights import sha256_file
 
@@ -99,19 +101,9 @@ class _QualityGraph(nn.Module):
         for x in inputs[:len(c.sizes)]:
             maps = self.trunk(x)[:, :, :x.shape[2] // _STRIDE, :x.shape[3] // _STRIDE]
             pooled.extend(_graph_pool(maps, p) for p in c.pooling)
-        raw = self.head(torch.cat(pooled, dim=1))
-        if self.descriptor_head is not None:
-            d = inputs[len(c.sizes)]
-            d = torch.where(torch.isfinite(d), d, self.descriptor_head.feature_mean)
-            cnn_mean, cnn_std, desc_mean, desc_std, weight = c.fusion
-            raw = (raw - cnn_mean) / cnn_std + weight * (self.descriptor_head(d) - desc_mean) / desc_std
-        if c.task == "classes":
-            positions = torch.arange(len(c.classes), dtype=torch.float32) / (len(c.classes) - 1)
-            quality = 100.0 * (torch.softmax(raw, dim=1) * positions).sum(dim=1)
-        else:
-            a, b = c.calibration
-            quality = 100.0 * torch.sigmoid(torch.clamp(a * raw + b, -60.0, 60.0))
-        return raw, quality
+        descriptors = inputs[len(c.sizes)] if self.descriptor_head is not None else None
+        raw = fuse_heads(self.head(torch.cat(pooled, dim=1)), descriptors, c, self.descriptor_head)
+        return raw, quality_from_raw(raw, c)
 
 
 def _probes(seed: int) -> list[np.ndarray]:

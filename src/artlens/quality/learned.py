@@ -57,12 +57,15 @@ __all__ = [
     "QualityModel",
     "QualityModelConfig",
     "build_training_set",
+    "calibrated",
     "describe_training_set",
     "embed_training_set",
+    "fuse_heads",
     "level_target",
     "load_config",
     "normaliser",
     "prepare_image",
+    "quality_from_raw",
     "train_head",
 ]
 
@@ -350,6 +353,38 @@ def _new_head(in_dim: int, hidden: int, dropout: float, seed: int = 0, out_dim: 
         return QualityHead(in_dim, hidden, dropout, out_dim)
 
 
+def fuse_heads(raw: torch.Tensor, descriptors: torch.Tensor | None, config: QualityModelConfig,
+               descriptor_head: QualityHead | None) -> torch.Tensor:
+    """The model's raw score: the CNN head's output ``raw``, fused with the descriptor head's as
+    ``config.fusion`` says when the model has one (computed in ``raw``'s dtype).
+
+    Undefined descriptors (a flat image has no local structure to fit) read as the training mean. Used by
+    :meth:`QualityModel.raw_scores` and by the exported ONNX graph (:mod:`artlens.quality.export`).
+    """
+    if descriptor_head is None:
+        return raw
+    known = torch.where(torch.isfinite(descriptors), descriptors, descriptor_head.feature_mean)
+    desc = descriptor_head(known).to(raw.dtype)
+    cnn_mean, cnn_std, desc_mean, desc_std, weight = config.fusion
+    return (raw - cnn_mean) / cnn_std + weight * (desc - desc_mean) / desc_std
+
+
+def calibrated(raw: torch.Tensor, calibration: Sequence[float]) -> torch.Tensor:
+    """``100 * sigmoid(a * raw + b)`` with ``(a, b) = calibration`` (the logit clipped to +-60)."""
+    a, b = calibration
+    return 100.0 * torch.sigmoid(torch.clamp(a * raw + b, -60.0, 60.0))
+
+
+def quality_from_raw(raw: torch.Tensor, config: QualityModelConfig) -> torch.Tensor:
+    """Quality 0-100 from raw outputs: calibrated (score task), or the expected position of the class on the
+    worst-to-best scale of ``config.classes`` (class task)."""
+    if config.task == "classes":
+        k = len(config.classes)
+        positions = torch.arange(k, dtype=raw.dtype) / (k - 1)
+        return 100.0 * (torch.softmax(raw, dim=1) * positions).sum(dim=1)
+    return calibrated(raw, config.calibration)
+
+
 # ------------------------------------------------------------------------------------------------------------
 # The model
 # ------------------------------------------------------------------------------------------------------------
@@ -562,20 +597,16 @@ class QualityModel:
             np.asarray(features, np.float32))
         if x.ndim != 2 or x.shape[1] != self.config.embed_dim:
             raise ArtlensError(f"expected features (N, {self.config.embed_dim}), got {tuple(x.shape)}")
-        with torch.inference_mode():
-            raw = self.head.eval()(x.to(self.backbone.device, torch.float32)).double().cpu().numpy()
-            if self.descriptor_head is None:
-                return raw
+        d = None
+        if self.descriptor_head is not None:
             d = np.asarray(descriptors, np.float32) if descriptors is not None else None
             if d is None or d.shape != (x.shape[0], len(self.config.descriptors)):
                 raise ArtlensError(f"this model also needs descriptors ({x.shape[0]}, "
                                    f"{len(self.config.descriptors)})")
-            # undefined statistics (a flat image has no local structure to fit) read as the training mean
-            known = torch.from_numpy(d)
-            known = torch.where(torch.isfinite(known), known, self.descriptor_head.feature_mean)
-            desc = self.descriptor_head(known).double().numpy()
-        cnn_mean, cnn_std, desc_mean, desc_std, weight = self.config.fusion
-        return (raw - cnn_mean) / cnn_std + weight * (desc - desc_mean) / desc_std
+            d = torch.from_numpy(d)
+        with torch.inference_mode():
+            raw = self.head.eval()(x.to(self.backbone.device, torch.float32)).double().cpu()
+            return fuse_heads(raw, d, self.config, self.descriptor_head).numpy()
 
     def describe(self, rgbs: Sequence[np.ndarray] | np.ndarray) -> np.ndarray | None:
         """The NSS descriptors this model reads (None for a CNN-only model)."""
@@ -587,16 +618,11 @@ class QualityModel:
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Map raw scores to 0-100 with the config's ``(a, b)``."""
-        a, b = self.config.calibration
-        z = np.clip(a * np.asarray(raw, np.float64) + b, -60.0, 60.0)
-        return 100.0 / (1.0 + np.exp(-z))
+        return calibrated(torch.as_tensor(np.asarray(raw, np.float64)), self.config.calibration).numpy()
 
     def scores_from_raw(self, raw: np.ndarray) -> np.ndarray:
         """Quality 0-100 from :meth:`raw_scores`: calibrated (score task) or expected class position."""
-        if self.config.task == "classes":
-            k = len(self.config.classes)
-            return 100.0 * (softmax(raw) @ (np.arange(k) / (k - 1)))
-        return self.calibrate(raw)
+        return quality_from_raw(torch.as_tensor(np.asarray(raw, np.float64)), self.config).numpy()
 
     def score(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int | None = None, *,
               descriptors: np.ndarray | None = None) -> np.ndarray:

@@ -93,7 +93,7 @@ class OnnxQualityModel:
         if c.descriptors and descriptors is None:
             from artlens.quality.descriptors import describe
 
-            descriptors = describe(list(rgbs))
+            descriptors = describe(images)
         if c.descriptors:
             descriptors = np.asarray(descriptors, np.float32)
             if descriptors.shape != (n, len(c.descriptors)):
