@@ -187,9 +187,11 @@ class Classifier:
 
     def probabilities_from_features(self, features: np.ndarray) -> dict[str, np.ndarray]:
         """Head name -> (N, K) calibrated probabilities for (N, D) pooled features."""
-        f = torch.as_tensor(np.asarray(features, np.float32))
+        # on the heads' own device: Module.cpu() would move them for good (a CUDA model then fails)
+        device = next(self.net.heads.parameters()).device
+        f = torch.as_tensor(np.asarray(features, np.float32)).to(device)
         with torch.inference_mode():
-            logits = [head.cpu()(f).numpy() for head in self.net.heads]
+            logits = [head(f).float().cpu().numpy() for head in self.net.heads]
         return self.probabilities_from_logits(logits)
 
     def describe(self, probs: dict[str, np.ndarray], top_k: int = 3) -> list[dict]:
