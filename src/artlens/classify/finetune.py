@@ -59,6 +59,7 @@ from artlens.classify.train import Progress, check_split_settings, held_out_repo
 from artlens.errors import ConfigError, ImageLoadError
 from artlens.evaluation import classification_metrics
 from artlens.imageio import load_image
+from artlens.seeding import seeded
 
 __all__ = ["CHECKPOINT_FILE", "train_finetune"]
 
@@ -520,9 +521,7 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
         ctx.done = list(saved["done"])
     t0 = time.perf_counter()
     n_stages = len(folds) + (1 if kfold >= 2 else 0)
-    devices = [net0.device.index or 0] if net0.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    with seeded(seed):
         result = None
         for stage in range(len(ctx.done), n_stages):
             run_state = saved["run"] if saved is not None and saved["run"] is not None \

@@ -57,6 +57,7 @@ from artlens.evaluation import (
     stratified_split,
 )
 from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, train_head
+from artlens.seeding import seeded
 
 __all__ = [
     "METRICS_FILE",
@@ -232,8 +233,7 @@ def read_labels(csv_path: str | Path, *, class_order: Sequence[str] | None = Non
 # ------------------------------------------------------------------------------------------------------------
 
 def _standardised_head(x: torch.Tensor, hidden: int, dropout: float, out_dim: int, seed: int) -> QualityHead:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         head = QualityHead(x.shape[1], hidden, dropout, out_dim)
     std = x.std(dim=0, correction=0)
     head.feature_mean.copy_(x.mean(dim=0))
@@ -296,8 +296,7 @@ def train_class_head(features: torch.Tensor | np.ndarray, labels: Sequence[int] 
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     head.train()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         for _ in range(epochs):
             order = torch.randperm(n, generator=gen)
             for start in range(0, n, batch_size):
@@ -416,8 +415,7 @@ def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _
     n = len(images)
     steps = s.finetune_epochs * -(-n // s.batch_size)
     step = 0
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(s.seed)
+    with seeded(s.seed):
         for _ in range(s.finetune_epochs):
             order = rng.permutation(n)
             for start in range(0, n, s.batch_size):

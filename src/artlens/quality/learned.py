@@ -50,6 +50,7 @@ from artlens.backbones import Backbone, get_backbone
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, WeightsError
 from artlens.evaluation import softmax
 from artlens.quality.distortions import DISTORTIONS, LEVELS
+from artlens.seeding import seeded
 
 __all__ = [
     "SCHEMA",
@@ -348,8 +349,7 @@ class QualityHead(nn.Module):
 
 
 def _new_head(in_dim: int, hidden: int, dropout: float, seed: int = 0, out_dim: int = 1) -> QualityHead:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return QualityHead(in_dim, hidden, dropout, out_dim)
 
 
@@ -712,8 +712,7 @@ def train_head(features: torch.Tensor | np.ndarray, targets: np.ndarray | Sequen
     gen = torch.Generator().manual_seed(seed)
     steps_per_epoch = max(1, -(-n // batch_size))
     head.train()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # dropout masks
+    with seeded(seed):  # dropout masks
         for _ in range(epochs):
             order = torch.randperm(n, generator=gen)
             for k in range(steps_per_epoch):
