@@ -149,6 +149,8 @@ def stylize(
     for message in errors:
         _say_error(message)
 
+    if method == Method.fast and not quiet:
+        _say_if_cuda_unused(device)
     results = _run(pairs, out_path, single_file, method, size, strength, preserve_color, seed, settings,
                    encoder, device, quiet, errors)
     if as_json:
@@ -157,6 +159,20 @@ def stylize(
         err.print(f"{len(results)} image(s) written, {len(errors)} error(s)")
     if errors:
         raise typer.Exit(1)
+
+
+def _say_if_cuda_unused(device: str | None) -> None:
+    """One line when CUDA is there (or asked for) but ONNX Runtime cannot use it for the fast method."""
+    from artlens.backbones import select_device
+    from artlens.style.fast import has_cuda_provider
+
+    try:
+        wanted = select_device(device).type == "cuda"
+    except ArtlensError:
+        return  # an unusable --device is reported where the work starts
+    if wanted and not has_cuda_provider():
+        err.print("note: the fast method runs on the CPU: this ONNX Runtime has no CUDA provider "
+                  "(install onnxruntime-gpu to use the GPU)")
 
 
 def _run(pairs, out_path: Path, single_file: bool, method: Method, size: int, strength: float,

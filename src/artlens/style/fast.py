@@ -261,6 +261,13 @@ _stylizers: dict[tuple[int, bool], FastStylizer] = {}
 _stylizers_lock = threading.Lock()
 
 
+def has_cuda_provider() -> bool:
+    """Whether the installed ONNX Runtime can run the fast method on CUDA (``onnxruntime-gpu``)."""
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
 def get_stylizer(threads: int | None = None, use_cuda: bool = False) -> FastStylizer:
     """A process-wide :class:`FastStylizer` (sessions load once)."""
     if threads is None:
