@@ -548,7 +548,7 @@ class QualityModel:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         with torch.inference_mode():
-            return self._pooled(rgbs, batch_size)
+            return self._pooled(rgbs, batch_size).cpu()
 
     def _pooled(self, rgbs: Sequence[np.ndarray] | np.ndarray, batch_size: int) -> torch.Tensor:
         """:meth:`embed` under the caller's autograd mode (fine-tuning backpropagates through it)."""
@@ -557,7 +557,8 @@ class QualityModel:
         images = [_as_rgb_uint8(im) for im in rgbs]
         c = self.config
         per_scale = c.feature_dim * len(c.pooling)
-        out = torch.zeros((len(images), c.embed_dim), dtype=torch.float32)
+        # on the backbone's device: fine-tuning on CUDA backpropagates through it without a round trip
+        out = torch.zeros((len(images), c.embed_dim), dtype=torch.float32, device=self.backbone.device)
         for s, size in enumerate(c.sizes):
             prepared = [self._prepare(im, size) for im in images]
             groups: dict[tuple[int, ...], list[int]] = {}
@@ -571,7 +572,7 @@ class QualityModel:
                     fast = self._onnx is not None and not torch.is_grad_enabled()
                     maps = self._onnx(x) if fast else self.backbone.feature_maps(x)
                     maps = maps[:, :, :rows, :cols].float()
-                    pooled = torch.cat([_pool(maps, p) for p in c.pooling], dim=1).cpu()
+                    pooled = torch.cat([_pool(maps, p) for p in c.pooling], dim=1).to(out.device)
                     out[chunk, s * per_scale:(s + 1) * per_scale] = pooled
         return out
 
