@@ -30,7 +30,8 @@ def collect() -> dict[str, Any]:
     from artlens.backbones import select_device
 
     device = select_device()
-    cuda = (f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})" if torch.cuda.is_available()
+    gpu = device if device.type == "cuda" else 0  # the one artlens will use, e.g. ARTLENS_DEVICE=cuda:1
+    cuda = (f"{torch.cuda.get_device_name(gpu)} (CUDA {torch.version.cuda})" if torch.cuda.is_available()
             else "not available")
     try:
         cores = len(os.sched_getaffinity(0))
