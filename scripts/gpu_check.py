@@ -28,6 +28,9 @@ os.environ.setdefault("ARTLENS_WEIGHTS_DIR", str(ROOT / ".gpuw"))
 CUDA = torch.cuda.is_available()
 DRY = not CUDA and bool(os.environ.get("GPUCHECK_DRY"))  # logic test on a CPU
 GPU = "cuda" if CUDA else "cpu"
+sys.path.insert(0, str(ROOT))
+from tests.classify.conftest import crops  # noqa: E402  (the tests' own crop maker)
+
 RESULTS: list[dict] = []
 TIMES: list[dict] = []
 
@@ -94,19 +97,6 @@ def photos() -> dict[str, np.ndarray]:
     return out
 
 
-def crops(photo: np.ndarray, n: int, seed: int, size: int = 160) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
-    res = []
-    for i in range(n):
-        s = rng.uniform(0.55, 0.8)
-        ch, cw = int(h * s), int(w * s)
-        y, x = int(rng.integers(0, h - ch)), int(rng.integers(0, w - cw))
-        crop = cv2.resize(photo[y:y + ch, x:x + cw], (size, size), interpolation=cv2.INTER_AREA)
-        res.append(np.ascontiguousarray(crop[:, ::-1] if i % 2 else crop))
-    return res
-
-
 def write_png(path: Path, rgb: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
@@ -115,7 +105,7 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
 def classify_folder(p: dict) -> Path:
     root = WORK / "cls"
     for c, name in enumerate(p):
-        for i, img in enumerate(crops(p[name], 16, seed=c)):
+        for i, img in enumerate(crops(p[name], 16, seed=c, size=160)):
             write_png(root / name / f"{i:02d}.png", img)
     return root
 
