@@ -25,6 +25,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,16 @@ def held_out_photos() -> list[Path]:
         return [Path(r["path"]) for r in csv.DictReader(handle) if r["split"] == "heldout"]
 
 
+def corruptor() -> Callable[..., np.ndarray]:
+    """``imagecorruptions.corrupt``, or exit with the command that installs it."""
+    try:
+        from imagecorruptions import corrupt
+    except ImportError:
+        sys.exit("needs imagecorruptions-imaug: "
+                 ".venv/bin/pip install --no-deps imagecorruptions-imaug==1.1.5 numba llvmlite")
+    return corrupt
+
+
 def handmade(rgb: np.ndarray, brisque_value: float, niqe_value: float) -> float:
     raw = metrics.compute_all(rgb)
     raw.update(brisque=brisque_value, niqe=niqe_value)
@@ -63,12 +74,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="quality model folder (default: the shipped model)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    try:
-        from imagecorruptions import corrupt
-    except ImportError:
-        sys.exit("needs imagecorruptions-imaug: "
-                 ".venv/bin/pip install --no-deps imagecorruptions-imaug==1.1.5 numba llvmlite")
-
+    corrupt = corruptor()
     np.random.seed(0)  # imagecorruptions draws its noise from NumPy's global generator
     model = load_quality_model(args.model)
     photos = held_out_photos()
