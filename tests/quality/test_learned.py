@@ -270,7 +270,7 @@ def test_descriptor_model_round_trips(tiny_backbone, photos, tmp_path):
     plain = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16, feature_dim=8)
     (folder / "config.json").write_text(json.dumps(plain.to_dict()))
     assert "descriptors" not in plain.to_dict()
-    with pytest.raises(WeightsError):
+    with pytest.raises(WeightsError, match="descriptor head that its config does not declare"):
         QualityModel.load(folder, backbone=tiny_backbone)
 
 

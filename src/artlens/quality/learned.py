@@ -495,11 +495,14 @@ class QualityModel:
         tuned = {k[len(BACKBONE_PREFIX):]: state.pop(k) for k in list(state) if k.startswith(BACKBONE_PREFIX)}
         described = {k[len(DESCRIPTOR_PREFIX):]: state.pop(k) for k in list(state)
                      if k.startswith(DESCRIPTOR_PREFIX)}
+        if described and not config.descriptors:
+            raise WeightsError(f"{folder / WEIGHTS_FILE} has a descriptor head that its config does not "
+                               "declare (no 'descriptors' in config.json)")
         head = QualityHead(config.embed_dim, config.hidden, config.dropout, config.n_outputs)
         descriptor_head = None
         try:
             head.load_state_dict(state, strict=True)
-            if config.descriptors or described:
+            if config.descriptors:
                 descriptor_head = QualityHead(len(config.descriptors), config.hidden, config.dropout)
                 descriptor_head.load_state_dict(described, strict=True)
         except RuntimeError as exc:
