@@ -63,6 +63,13 @@ def corruptor() -> Callable[..., np.ndarray]:
     return corrupt
 
 
+def severity_series(clean: np.ndarray, corruption: str, corrupt: Callable[..., np.ndarray]
+                    ) -> list[np.ndarray]:
+    """The clean photo and its ImageNet-C ``corruption`` at severities 1-5, as uint8 RGB."""
+    return [clean] + [np.ascontiguousarray(corrupt(clean, corruption_name=corruption, severity=s)
+                                           .astype(np.uint8)) for s in range(1, 6)]
+
+
 def handmade(rgb: np.ndarray, brisque_value: float, niqe_value: float) -> float:
     raw = metrics.compute_all(rgb)
     raw.update(brisque=brisque_value, niqe=niqe_value)
@@ -86,8 +93,7 @@ def main() -> None:
     for n, path in enumerate(photos, 1):
         clean = metrics.working_image(load_image(path).rgb, SIDE)
         for corruption in CORRUPTIONS:
-            images = [clean] + [np.ascontiguousarray(corrupt(clean, corruption_name=corruption, severity=s)
-                                                     .astype(np.uint8)) for s in range(1, 6)]
+            images = severity_series(clean, corruption, corrupt)
             scores: dict[str, np.ndarray] = {"learned": model.score(images)}
             b = np.array([brisque(im) for im in images])
             q = np.array([niqe(im) for im in images])

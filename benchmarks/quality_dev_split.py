@@ -31,9 +31,9 @@ from scipy.stats import spearmanr
 
 from artlens.imageio import load_image
 from artlens.quality import metrics
-from artlens.quality.learned import QualityModel
+from artlens.quality.learned import QualityModel, _cached, known_descriptors
 from artlens.quality.recipe import RECIPE, pristine_files, train_on_pristine
-from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor
+from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor, severity_series
 
 #: The set-aside photos: ``train[DEV_ROWS]``.
 DEV_ROWS = slice(0, 60, 4)
@@ -61,27 +61,24 @@ def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: 
                                      "corruptions": CORRUPTIONS, "embedding": embedding,
                                      "descriptors": list(model.config.descriptors)},
                                     sort_keys=True).encode()).hexdigest()
-    if cache.is_file():
-        data = dict(np.load(cache, allow_pickle=False))
-        if str(data.pop("key")) == key:
-            return data
-    np.random.seed(0)  # imagecorruptions draws its noise from NumPy's global generator
-    features, descriptors, rows = [], [], []
-    start = time.perf_counter()
-    for p, path in enumerate(photos):
-        clean = metrics.working_image(load_image(path).rgb, SIDE)
-        for c, corruption in enumerate(CORRUPTIONS):
-            images = [clean] + [np.ascontiguousarray(corrupt(clean, corruption_name=corruption, severity=s)
-                                                     .astype(np.uint8)) for s in range(1, 6)]
-            features.append(model.embed(images).numpy())
-            descriptors.append(model.describe(images))
-            rows.extend((p, c, s) for s in range(6))
-        print(f"dev photo {p + 1}/{len(photos)} embedded ({time.perf_counter() - start:.0f} s)", flush=True)
-    data = {"features": np.concatenate(features), "descriptors": np.concatenate(descriptors),
-            "rows": np.asarray(rows, np.int64)}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, key=np.asarray(key), **data)
-    return data
+
+    def compute() -> dict[str, np.ndarray]:
+        np.random.seed(0)  # imagecorruptions draws its noise from NumPy's global generator
+        features, descriptors, rows = [], [], []
+        start = time.perf_counter()
+        for p, path in enumerate(photos):
+            clean = metrics.working_image(load_image(path).rgb, SIDE)
+            for c, corruption in enumerate(CORRUPTIONS):
+                images = severity_series(clean, corruption, corrupt)
+                features.append(model.embed(images).numpy())
+                descriptors.append(model.describe(images))
+                rows.extend((p, c, s) for s in range(6))
+            seconds = time.perf_counter() - start
+            print(f"dev photo {p + 1}/{len(photos)} embedded ({seconds:.0f} s)", flush=True)
+        return {"features": np.concatenate(features), "descriptors": np.concatenate(descriptors),
+                "rows": np.asarray(rows, np.int64)}
+
+    return _cached(cache, key, compute)  # the training set's .npz cache, keyed the same way
 
 
 def head_outputs(model: QualityModel, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -91,8 +88,7 @@ def head_outputs(model: QualityModel, data: dict[str, np.ndarray]) -> dict[str, 
     with torch.inference_mode():
         out["cnn head"] = model.head.eval()(features).double().numpy()
         if model.descriptor_head is not None:
-            known = torch.as_tensor(data["descriptors"])
-            known = torch.where(torch.isfinite(known), known, model.descriptor_head.feature_mean)
+            known = known_descriptors(torch.as_tensor(data["descriptors"]), model.descriptor_head)
             out["descriptor head"] = model.descriptor_head.eval()(known).double().numpy()
     return out
 

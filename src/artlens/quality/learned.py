@@ -353,18 +353,23 @@ def _new_head(in_dim: int, hidden: int, dropout: float, seed: int = 0, out_dim: 
         return QualityHead(in_dim, hidden, dropout, out_dim)
 
 
+def known_descriptors(descriptors: torch.Tensor, descriptor_head: QualityHead) -> torch.Tensor:
+    """``descriptors`` with undefined entries (a flat image has no local structure to fit) replaced by the
+    descriptor head's training mean, as the head reads them."""
+    return torch.where(torch.isfinite(descriptors), descriptors, descriptor_head.feature_mean)
+
+
 def fuse_heads(raw: torch.Tensor, descriptors: torch.Tensor | None, config: QualityModelConfig,
                descriptor_head: QualityHead | None) -> torch.Tensor:
     """The model's raw score: the CNN head's output ``raw``, fused with the descriptor head's as
     ``config.fusion`` says when the model has one (computed in ``raw``'s dtype).
 
-    Undefined descriptors (a flat image has no local structure to fit) read as the training mean. Used by
+    Undefined descriptors read as the training mean (:func:`known_descriptors`). Used by
     :meth:`QualityModel.raw_scores` and by the exported ONNX graph (:mod:`artlens.quality.export`).
     """
     if descriptor_head is None:
         return raw
-    known = torch.where(torch.isfinite(descriptors), descriptors, descriptor_head.feature_mean)
-    desc = descriptor_head(known).to(raw.dtype)
+    desc = descriptor_head(known_descriptors(descriptors, descriptor_head)).to(raw.dtype)
     cnn_mean, cnn_std, desc_mean, desc_std, weight = config.fusion
     return (raw - cnn_mean) / cnn_std + weight * (desc - desc_mean) / desc_std
 

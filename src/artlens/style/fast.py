@@ -130,7 +130,7 @@ class FastStylizer:
         self._options.intra_op_num_threads = max(1, threads)
         self._options.inter_op_num_threads = 1
         providers = ["CPUExecutionProvider"]
-        if use_cuda and "CUDAExecutionProvider" in ort.get_available_providers():
+        if use_cuda and has_cuda_provider():
             providers.insert(0, "CUDAExecutionProvider")
         self._providers = providers
         self.max_pixels = max_pixels
