@@ -29,7 +29,8 @@ CUDA = torch.cuda.is_available()
 DRY = not CUDA and bool(os.environ.get("GPUCHECK_DRY"))  # logic test on a CPU
 GPU = "cuda" if CUDA else "cpu"
 sys.path.insert(0, str(ROOT))
-from tests.classify.conftest import crops  # noqa: E402  (the tests' own crop maker)
+from tests.classify.conftest import crops, write_png  # noqa: E402  (the tests' own helpers)
+from tests.quality.conftest import degrade  # noqa: E402
 
 RESULTS: list[dict] = []
 TIMES: list[dict] = []
@@ -97,25 +98,12 @@ def photos() -> dict[str, np.ndarray]:
     return out
 
 
-def write_png(path: Path, rgb: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-
-
 def classify_folder(p: dict) -> Path:
     root = WORK / "cls"
     for c, name in enumerate(p):
         for i, img in enumerate(crops(p[name], 16, seed=c, size=160)):
             write_png(root / name / f"{i:02d}.png", img)
     return root
-
-
-def degrade(img: np.ndarray, amount: float, rng) -> np.ndarray:
-    out = img.astype(np.float32)
-    if amount > 0:
-        out = cv2.GaussianBlur(out, (0, 0), 0.5 + 3.5 * amount)
-        out = out + rng.normal(0, 25 * amount, out.shape)
-    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def quality_labels(p: dict) -> Path:

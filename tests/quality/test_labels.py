@@ -14,6 +14,8 @@ from artlens.errors import ConfigError
 from artlens.quality.labels import LabelSet, evaluate_model, read_labels, train_from_labels
 from artlens.quality.learned import QualityModel, QualityModelConfig
 
+from .conftest import degrade
+
 _REAL = weights.local_status("mobilenet_v2").state == "verified"
 needs_weights = pytest.mark.skipif(not _REAL, reason="mobilenet_v2 weights not verified in the local cache")
 
@@ -43,15 +45,6 @@ def _crops(photos, n: int, seed: int) -> list[np.ndarray]:
     return out
 
 
-def _degrade(img: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian blur (sigma up to 4) and noise (sd up to 25) growing with ``amount`` in [0, 1]."""
-    out = img.astype(np.float32)
-    if amount > 0:
-        out = cv2.GaussianBlur(out, (0, 0), 0.5 + 3.5 * amount)
-        out = out + rng.normal(0, 25 * amount, out.shape)
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
 def labelled(photos, tmp_path_factory):
     """24 images: 12 sharp crops labelled good, 12 other crops blurred and noisy labelled bad."""
@@ -62,7 +55,7 @@ def labelled(photos, tmp_path_factory):
     for i, crop in enumerate(_crops(photos, 24, seed=1)):
         amount = 0.0 if i % 2 == 0 else 0.6 + 0.4 * rng.random()
         name = f"img/{i:02d}.png"
-        Image.fromarray(_degrade(crop, amount, rng)).save(root / name)
+        Image.fromarray(degrade(crop, amount, rng)).save(root / name)
         rows.append((name, "bad" if amount else "good"))
         scores.append((name, f"{5 - 4 * amount:.2f}"))
     return {"root": root, "labels": _write_csv(root / "labels.csv", ["path", "label"], rows),
