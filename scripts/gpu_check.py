@@ -31,6 +31,7 @@ GPU = "cuda" if CUDA else "cpu"
 sys.path.insert(0, str(ROOT))
 from tests.classify.conftest import crops, write_png  # noqa: E402  (the tests' own helpers)
 from tests.quality.conftest import degrade  # noqa: E402
+from tests.test_cuda_paths import random_vgg16  # noqa: E402
 
 RESULTS: list[dict] = []
 TIMES: list[dict] = []
@@ -402,21 +403,6 @@ def check_fast_style(p: dict) -> None:
            "(ORT has no CUDA provider here: both on CPU)" if providers == ["CPUExecutionProvider"] else "")
 
 
-def _random_encoder():
-    from artlens.style.vgg import _CAFFE_BGR_MEAN, _HED_FEATURE_SCALE, VGGEncoder, _Preprocess
-
-    torch.manual_seed(0)
-    pre = _Preprocess(bgr=True, scale=255.0, mean=_CAFFE_BGR_MEAN, std=(1.0, 1.0, 1.0),
-                      feature_scale=_HED_FEATURE_SCALE)
-    enc = VGGEncoder("vgg16", pre, "vgg16_hed")
-    with torch.no_grad():  # He init scaled down: activations stay O(1) through 13 layers
-        for conv in enc.convs():
-            torch.nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-            conv.weight.mul_(0.7)
-            conv.bias.zero_()
-    return enc
-
-
 @guarded
 def check_gatys_random(p: dict) -> None:
     """Gatys optimisation with a randomly initialised VGG16 (the HED weights travel in the other part)."""
@@ -424,7 +410,7 @@ def check_gatys_random(p: dict) -> None:
 
     content = cv2.resize(p["chelsea"], (160, 128), interpolation=cv2.INTER_AREA)
     style = cv2.resize(p["coffee"], (128, 128), interpolation=cv2.INTER_AREA)
-    base = _random_encoder()
+    base = random_vgg16()
     s = GatysSettings(scales=(0.5, 1.0), steps=(30, 30), patience=0)
     res = {}
     for dev in ("cpu", GPU):

@@ -70,7 +70,9 @@ def test_grad_cam_runs_on_the_models_device(device) -> None:
     assert name in ("a", "b", "c") and 0.0 <= prob <= 1.0
 
 
-def _random_vgg16():
+def random_vgg16():
+    """A VGG16 encoder with random weights (He initialisation): the style code's layers without a weight file
+    (also used by ``scripts/gpu_check.py``)."""
     from artlens.style.vgg import VGGEncoder, _Preprocess
 
     torch.manual_seed(0)
@@ -98,7 +100,7 @@ def test_gatys_optimises_on_the_encoders_device(device, weights) -> None:
     content, style = _style_pair()
     losses: list[float] = []
     settings = GatysSettings(scales=(1.0,), steps=(12,), patience=0, style_weight=1e3, **weights)
-    result = optimise(_random_vgg16().to(device), content, [(style, 1.0)], (64, 80), settings, seed=0,
+    result = optimise(random_vgg16().to(device), content, [(style, 1.0)], (64, 80), settings, seed=0,
                       progress=lambda stage, step, total, parts: losses.append(parts["total"]))
     assert result.image.shape == (64, 80, 3) and np.isfinite(result.image).all()
     assert np.isfinite(losses).all() and min(losses) < losses[0]
@@ -110,7 +112,7 @@ def test_gatys_loss_is_the_same_on_cpu_and_cuda() -> None:
 
     content, style = _style_pair()
     settings = GatysSettings(style_weight=1e3)
-    encoder = _random_vgg16()
+    encoder = random_vgg16()
     on_cpu = evaluate(encoder, content, content, [(style, 1.0)], settings)
     on_cuda = evaluate(encoder.to("cuda"), content, content, [(style, 1.0)], settings)
     for key in ("total", "style", "tv"):  # TF32 convolutions on CUDA: agreement to about 1e-3
