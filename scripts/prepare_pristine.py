@@ -9,6 +9,8 @@ Sources (real photographs only; drawings, renders and paintings in the same pack
   largest JPEG of each (GPL-2+);
 * Debian ``scratch``: ``usr/share/scratch/Media/Backgrounds/*/*.jpg`` scene photos (480x360), except the
   drawn ones in ``SCRATCH_DRAWN`` (media CC-BY-SA-3.0);
+* Debian ``lomiri-wallpapers-16.04`` and ``lomiri-wallpapers-20.04``: the photographs in ``LOMIRI_PHOTOS``
+  (2-25 megapixels), each under the licence its package's ``copyright`` file gives it;
 * studio product shots rendered from the ``train`` photos above (:func:`render_products`): boxes,
   cylinders, spheres and bottles surfaced with a crop of a photo (sometimes turned into one hue, at various
   contrasts), shaded and placed on pure white with a soft contact shadow, so that the learned quality
@@ -16,8 +18,9 @@ Sources (real photographs only; drawings, renders and paintings in the same pack
 
 A package already extracted under ``DATA/<package>`` is reused; otherwise its ``.deb`` is taken from
 ``DATA/debs`` or fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``. Files are split into
-train and held-out per source with a seeded shuffle, and ``manifest.csv`` lists path, source, split, size
-and licence.
+train and held-out per source with one seeded generator, taking the sources in ``SPLIT_ORDER``: a source
+added later goes at the end of that list, so the splits of the earlier ones (and the benchmark's held-out
+photos) stay as they were. ``manifest.csv`` lists path, source, split, size and licence.
 
     .venv/bin/python scripts/prepare_pristine.py [--data .data] [--held-out 0.25] [--seed 0]
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +45,23 @@ PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "DarkestHour", "EveningGlow", "Fall
                  "OneStandsOut", "Path", "summer_1am")
 SCRATCH_DRAWN = ("chalkboard", "graffiti", "party-room", "room1", "room2", "room3", "school2",
                  "spotlight-stage", "woods-and-bench")
+LOMIRI_PHOTOS = {  # file -> licence, from the packages' copyright files; renders and a texture left out
+    "16.04/Bridge_by_Sander_Klootwijk.jpg": "CC-BY-SA-4.0",
+    "16.04/Dragonfly_by_Bolly.jpg": "CC-BY-SA-4.0",
+    "16.04/Picture_0B_by_freespace.jpg": "CC-BY-4.0",
+    "16.04/Picture_1A_by_freespace.jpg": "CC-BY-4.0",
+    "16.04/Wine_by_Jakkub_Mede.jpg": "CC-BY-4.0",
+    "16.04/aitzgorri_by_Aitzol_Berasategi.jpg": "CC-BY-4.0",
+    "16.04/free_by_Peter_Nerlich.jpg": "CC-BY-SA-4.0",
+    "16.04/friends_by_Aitzol_Berasategi.jpg": "CC-BY-4.0",
+    "16.04/greentock_by_Peter_Nerlich.jpg": "CC-BY-SA-4.0",
+    "16.04/life_by_Aitzol_Berasategi.jpg": "CC-BY-4.0",
+    "16.04/picosdeeuropa_by_Aitzol_Berasategi.jpg": "CC-BY-4.0",
+    "16.04/seeding_by_Clements_Engelhardt.jpg": "CC0-1.0",
+    "16.04/sunset_by_Aitzol_Berasategi.jpg": "CC-BY-4.0",
+    "20.04/Kleiber_by_Lukas_Baubkus.jpg": "CC-BY-SA-3.0",
+}
+SPLIT_ORDER = ("mate-backgrounds", "plasma-workspace-wallpapers", "scratch", "skimage", "lomiri-wallpapers")
 LICENCES = {
     "skimage": "public domain / CC0 (scikit-image data)",
     "mate-backgrounds": "GPL-2+",
@@ -75,8 +96,8 @@ def largest(files: list[Path]) -> Path:
     return max(files, key=area)
 
 
-def collect(data: Path, out: Path) -> list[tuple[str, Path]]:
-    """(source, path) of every pristine photo."""
+def collect(data: Path, out: Path) -> list[tuple[str, Path, str]]:
+    """(source, path, licence) of every pristine photo."""
     from skimage import data as skdata
 
     items: list[tuple[str, Path]] = []
@@ -100,7 +121,13 @@ def collect(data: Path, out: Path) -> list[tuple[str, Path]]:
 
     scratch = ensure_package(data, "scratch") / "usr/share/scratch/Media/Backgrounds"
     items += [("scratch", p) for p in sorted(scratch.glob("*/*.jpg")) if p.stem not in SCRATCH_DRAWN]
-    return items
+    found = [(source, path, LICENCES[source]) for source, path in items]
+
+    for name, licence in LOMIRI_PHOTOS.items():
+        release, filename = name.split("/")
+        package = ensure_package(data, f"lomiri-wallpapers-{release}")
+        found.append(("lomiri-wallpapers", package / "usr/share/backgrounds" / filename, licence))
+    return found
 
 
 def _shape_mask(kind: str, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,14 +154,16 @@ def _shape_mask(kind: str, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def render_products(textures: list[Path], out: Path, count: int, rng: np.random.Generator) -> list[Path]:
-    """Studio shots of simple products on pure white, surfaced with crops of real photos."""
+    """Studio shots of simple products on pure white, surfaced with crops of real photos.
+
+    Every shot is rendered (the generator's draws do not depend on what is already on disk), but a file is
+    rewritten only when its bytes change, so the training cache, keyed by file size and time, stays valid.
+    """
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
         path = out / f"product-{i:03d}.jpg"
         paths.append(path)
-        if path.is_file():
-            continue
         canvas_w = int(rng.choice([1000, 1200, 1500, 1600]))
         canvas_h = int(canvas_w * rng.choice([1.0, 1.0, 0.75, 1.25]))
         kind = str(rng.choice(["box", "cylinder", "sphere", "bottle"]))
@@ -169,8 +198,11 @@ def render_products(textures: list[Path], out: Path, count: int, rng: np.random.
         region = canvas[top:top + h, left:left + w]
         region[:] = region * (1 - alpha[..., None]) + rgb * alpha[..., None]
         noise = rng.normal(0, rng.uniform(0.5, 2.0), canvas.shape).astype(np.float32)
+        encoded = io.BytesIO()
         Image.fromarray(np.clip(canvas + noise, 0, 255).astype(np.uint8)).save(
-            path, quality=int(rng.integers(90, 97)))
+            encoded, format="JPEG", quality=int(rng.integers(90, 97)))
+        if not path.is_file() or path.read_bytes() != encoded.getvalue():
+            path.write_bytes(encoded.getvalue())
     return paths
 
 
@@ -188,17 +220,20 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = np.random.default_rng(args.seed)
     rows = []
-    for source in sorted({s for s, _ in items}):
-        paths = [p for s, p in items if s == source]
+    unknown = {s for s, _, _ in items} - set(SPLIT_ORDER)
+    if unknown:
+        raise SystemExit(f"sources missing from SPLIT_ORDER: {sorted(unknown)}")
+    for source in SPLIT_ORDER:
+        paths = [(p, licence) for s, p, licence in items if s == source]
         order = rng.permutation(len(paths))
         n_held = round(args.held_out * len(paths))
         held = {int(i) for i in order[:n_held]}
-        for i, path in enumerate(paths):
+        for i, (path, licence) in enumerate(paths):
             with Image.open(path) as im:
                 width, height = im.size
             rows.append({"path": str(path.resolve()), "source": source,
                          "split": "heldout" if i in held else "train",
-                         "width": width, "height": height, "licence": LICENCES[source]})
+                         "width": width, "height": height, "licence": licence})
     textures = [Path(r["path"]) for r in rows if r["split"] == "train"]
     renders = render_products(textures, out / "products", args.products, np.random.default_rng(args.seed + 1))
     for path in renders:
