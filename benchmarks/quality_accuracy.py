@@ -15,7 +15,10 @@ it reports, in one run on the same images:
 * pooled Spearman: every image of every photo and corruption in one ranking against severity (0-5), which
   also needs scores to be comparable across contents.
 
-    .venv/bin/python benchmarks/quality_accuracy.py [--model DIR] [--json out.json]
+``ssim_fr`` is not a competitor: it is SSIM against the clean photo, which the no-reference methods never
+see. Its pooled figure shows how far ImageNet-C's severity levels are comparable across corruptions at all.
+
+    .venv/bin/python benchmarks/quality_accuracy.py [--model DIR] [--source NAME ...] [--json out.json]
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -46,11 +50,16 @@ CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise",
 SIDE = 768
 
 
-def held_out_photos() -> list[Path]:
+def held_out_photos(sources: Sequence[str] = ()) -> list[Path]:
+    """The held-out photos of the manifest, of the given sources only when any are named."""
     if not MANIFEST.is_file():
         sys.exit(f"{MANIFEST} not found: run scripts/prepare_pristine.py first")
     with MANIFEST.open(newline="") as handle:
-        return [Path(r["path"]) for r in csv.DictReader(handle) if r["split"] == "heldout"]
+        rows = [r for r in csv.DictReader(handle) if r["split"] == "heldout"]
+    unknown = set(sources) - {r["source"] for r in rows}
+    if unknown:
+        sys.exit(f"no held-out photos from {', '.join(sorted(unknown))} in {MANIFEST}")
+    return [Path(r["path"]) for r in rows if not sources or r["source"] in sources]
 
 
 def corruptor() -> Callable[..., np.ndarray]:
@@ -70,6 +79,14 @@ def severity_series(clean: np.ndarray, corruption: str, corrupt: Callable[..., n
                                            .astype(np.uint8)) for s in range(1, 6)]
 
 
+def reference_ssim(clean: np.ndarray, image: np.ndarray) -> float:
+    """SSIM (Wang et al. 2004) of the grey image against the clean photo: a full-reference yardstick."""
+    from skimage.metrics import structural_similarity
+
+    grey = [cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in (clean, image)]
+    return float(structural_similarity(grey[0], grey[1], data_range=255))
+
+
 def handmade(rgb: np.ndarray, brisque_value: float, niqe_value: float) -> float:
     raw = metrics.compute_all(rgb)
     raw.update(brisque=brisque_value, niqe=niqe_value)
@@ -79,13 +96,15 @@ def handmade(rgb: np.ndarray, brisque_value: float, niqe_value: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="quality model folder (default: the shipped model)")
+    parser.add_argument("--source", action="append", default=[],
+                        help="only the held-out photos of this manifest source (repeatable)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     corrupt = corruptor()
     np.random.seed(0)  # imagecorruptions draws its noise from NumPy's global generator
     model = load_quality_model(args.model)
-    photos = held_out_photos()
-    methods = ("learned", "brisque", "niqe", "handmade")
+    photos = held_out_photos(args.source)
+    methods = ("learned", "brisque", "niqe", "handmade", "ssim_fr")
     per_pair: dict[str, list[float]] = {m: [] for m in methods}
     pooled: dict[str, list[float]] = {m: [] for m in methods}
     levels: list[int] = []
@@ -100,6 +119,7 @@ def main() -> None:
             scores["brisque"], scores["niqe"] = -b, -q  # lower is better for both
             scores["handmade"] = np.array([handmade(im, bv, qv)
                                            for im, bv, qv in zip(images, b, q, strict=True)])
+            scores["ssim_fr"] = np.array([reference_ssim(clean, im) for im in images])
             for m in methods:
                 rho = spearmanr(scores[m], -np.arange(6))[0]
                 per_pair[m].append(0.0 if np.isnan(rho) else float(rho))
@@ -108,6 +128,7 @@ def main() -> None:
         print(f"{n}/{len(photos)} {path.name} ({time.perf_counter() - start:.0f} s)", flush=True)
 
     results: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "photos": len(photos),
+                                  "sources": args.source or "all",
                                   "corruptions": list(CORRUPTIONS), "side": SIDE, "methods": {}}
     print(f"\n{len(photos)} held-out photos x {len(CORRUPTIONS)} ImageNet-C corruptions x 5 severities")
     print(f"{'method':>10}  mean per-image SRCC  pooled SRCC")
