@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
+from artlens.errors import ConfigError
+from artlens.quality import metrics
 from artlens.quality.brisque import brisque_features
-from artlens.quality.descriptors import DESCRIPTOR_NAMES, describe, quality_descriptors
+from artlens.quality.descriptors import (
+    DESCRIPTOR_NAMES,
+    DETAIL_BANDS,
+    describe,
+    descriptor_columns,
+    detail_energies,
+    quality_descriptors,
+)
 from artlens.quality.niqe import niqe
 
 
@@ -17,7 +27,7 @@ def _unlog(x: np.ndarray) -> np.ndarray:
 def test_layout_and_reuse_of_precomputed_parts(photos):
     rgb = photos["coffee"]
     d = quality_descriptors(rgb)
-    assert d.shape == (len(DESCRIPTOR_NAMES),) == (43,) and d.dtype == np.float32 and np.isfinite(d).all()
+    assert d.shape == (len(DESCRIPTOR_NAMES),) == (47,) and d.dtype == np.float32 and np.isfinite(d).all()
     b, q = brisque_features(rgb), niqe(rgb)
     np.testing.assert_allclose(_unlog(d[:36].astype(np.float64)), b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(_unlog(np.float64(d[36])), q, rtol=1e-5)
@@ -39,4 +49,28 @@ def test_tiny_and_grey_images_are_described(photos):
     tiny = cv2.resize(photos["chelsea"], (40, 30), interpolation=cv2.INTER_AREA)
     grey = photos["rocket"][..., 0]
     out = describe([tiny, grey])
-    assert out.shape == (2, 43) and np.isfinite(out).all()
+    assert out.shape == (2, 47) and np.isfinite(out).all()
+
+
+def test_detail_bands_lose_energy_to_blur_finest_first_and_scale_with_contrast(photos):
+    grey = metrics.luma(photos["astronaut"])
+    sharp = detail_energies(grey)
+    assert sharp.shape == (len(DETAIL_BANDS),) and np.all(sharp > 0)
+    blurred = detail_energies(cv2.GaussianBlur(grey, (0, 0), 2.0))
+    kept = blurred / sharp
+    assert np.all(kept < 1) and np.all(np.diff(kept) > 0), kept  # the finest band loses most
+    faded = detail_energies(0.5 + 0.4 * (grey - 0.5))  # fog-like: the same picture at 40 % contrast
+    np.testing.assert_allclose(faded, 0.4 * sharp, rtol=1e-3)
+    assert np.all(detail_energies(np.full((64, 64), 0.5, np.float32)) == 0)
+
+
+def test_descriptors_are_chosen_by_name(photos):
+    rgb = photos["chelsea"]
+    full = quality_descriptors(rgb)
+    names = ("detail_0_1", "niqe", "brisque_00")  # any subset, in a model's own order
+    np.testing.assert_array_equal(quality_descriptors(rgb, names=names), full[descriptor_columns(names)])
+    np.testing.assert_array_equal(describe([rgb], names)[0], full[descriptor_columns(names)])
+    with pytest.raises(ConfigError, match="unknown: \\['sharpness'\\]"):
+        descriptor_columns(["niqe", "sharpness"])
+    with pytest.raises(ConfigError, match="repeated: \\['niqe'\\]"):
+        describe([rgb], ["niqe", "niqe"])

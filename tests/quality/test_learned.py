@@ -226,10 +226,11 @@ def test_real_backbone_ranks_held_out_distortions_below_clean(photos, tmp_path):
 
 # -- descriptor head (late fusion) -------------------------------------------------------------------------
 
-def _fused(tiny_backbone, weight: float = 2.0) -> QualityModel:
+def _fused(tiny_backbone, weight: float = 2.0, names: tuple[str, ...] | None = None) -> QualityModel:
     from artlens.quality.descriptors import DESCRIPTOR_NAMES
 
-    config = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16, descriptors=DESCRIPTOR_NAMES,
+    names = DESCRIPTOR_NAMES if names is None else names
+    config = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16, descriptors=names,
                                 fusion=(0.1, 2.0, -0.3, 0.5, weight))
     from artlens.quality.learned import QualityHead
 
@@ -237,7 +238,7 @@ def _fused(tiny_backbone, weight: float = 2.0) -> QualityModel:
     plain = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16)
     head = QualityModel(plain, backbone=tiny_backbone).head
     return QualityModel(config, head=head, backbone=tiny_backbone,
-                        descriptor_head=QualityHead(len(DESCRIPTOR_NAMES), 16).eval())
+                        descriptor_head=QualityHead(len(names), 16).eval())
 
 
 def test_descriptor_head_fuses_standardised_outputs(tiny_backbone, photos):
@@ -255,6 +256,18 @@ def test_descriptor_head_fuses_standardised_outputs(tiny_backbone, photos):
         model.raw_scores(feats)
     flat = np.full((120, 160, 3), 128, np.uint8)  # BRISQUE and NIQE are undefined: a neutral descriptor
     assert np.isnan(model.describe([flat])).any() and np.isfinite(model.score([flat])).all()
+
+
+def test_a_model_reads_the_descriptors_it_was_trained_on(tiny_backbone, photos, tmp_path):
+    from artlens.quality.descriptors import DESCRIPTOR_NAMES, describe
+
+    older = DESCRIPTOR_NAMES[:43]  # the layout of models trained before the detail bands were added
+    model = _fused(tiny_backbone, names=older)
+    images = [photos["coffee"], photos["astronaut"]]
+    np.testing.assert_array_equal(model.describe(images), describe(images)[:, :43])
+    loaded = QualityModel.load(model.save(tmp_path / "older"), backbone=tiny_backbone)
+    assert loaded.config.descriptors == older
+    np.testing.assert_array_equal(loaded.score(images), model.score(images))
 
 
 def test_descriptor_model_round_trips(tiny_backbone, photos, tmp_path):
@@ -276,7 +289,8 @@ def test_descriptor_model_round_trips(tiny_backbone, photos, tmp_path):
 
 @pytest.mark.parametrize("kwargs", [
     {"fusion": (0.0, 1.0, 0.0, 1.0, 1.0)},  # fusion without descriptors
-    {"descriptors": ("brisque_00",), "fusion": (0.0, 1.0, 0.0, 1.0, 1.0)},  # not the descriptor set
+    {"descriptors": ("brisque_00", "sharpness"), "fusion": (0.0, 1.0, 0.0, 1.0, 1.0)},  # unknown name
+    {"descriptors": ("niqe", "niqe"), "fusion": (0.0, 1.0, 0.0, 1.0, 1.0)},  # repeated name
     {"descriptors": "DEFAULT", "fusion": (0.0, 0.0, 0.0, 1.0, 1.0)},  # zero scale
     {"descriptors": "DEFAULT", "fusion": (0.0, 1.0)},  # too short
 ])

@@ -136,7 +136,8 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
         if model.descriptor_head is not None:  # its NSS descriptors are of ``work``, as the CNN's input
             from artlens.quality.descriptors import quality_descriptors
 
-            descriptors = quality_descriptors(work, **(nss if iqa_input is work else {}))[None]
+            descriptors = quality_descriptors(work, names=model.config.descriptors,
+                                              **(nss if iqa_input is work else {}))[None]
         # trained on whole frames, backdrops included
         quality = round(float(model.score([work], descriptors=descriptors)[0]), 1)
 

@@ -3,13 +3,17 @@
 The learned quality model (:mod:`artlens.quality.learned`) has a second, small head that reads these
 descriptors beside the CNN features. The CNN sees content and global appearance; the descriptors see the
 local statistics that noise, blur and compression disturb in every photo alike, which a head fitted on a
-hundred photos does not learn from CNN features alone. Per image (43 numbers):
+hundred photos does not learn from CNN features alone. Per image (47 numbers):
 
 * the 36 BRISQUE features (GGD fit of the MSCN coefficients and AGGD fits of their neighbour products at two
   scales) [1]_;
 * the NIQE distance to the pristine model [2]_;
 * six cheap photometric statistics of :mod:`artlens.quality.metrics`: mean luminance, the clipped highlight
-  and shadow fractions, RMS contrast, colourfulness [3]_ and JPEG blockiness.
+  and shadow fractions, RMS contrast, colourfulness [3]_ and JPEG blockiness;
+* the detail energy in four octave bands: the standard deviation of the differences of Gaussian-blurred
+  copies (sigma 0-1, 1-2, 2-4, 4-8 px), the levels of a Laplacian pyramid [4]_. BRISQUE and NIQE divide
+  out the local contrast, so they are blind to detail lost everywhere at once (fog, zoom blur, a dimmed
+  exposure); these bands see it, and their ratios say which scales it went from, as focus measures do [5]_.
 
 Heavy-tailed values are compressed with ``sign(x) * log1p(|x|)``; the head standardises them.
 
@@ -20,6 +24,10 @@ References
 .. [2] A. Mittal, R. Soundararajan and A. C. Bovik, "Making a 'completely blind' image quality analyzer",
    IEEE Signal Processing Letters 20(3), 2013.
 .. [3] D. Hasler and S. Suesstrunk, "Measuring colourfulness in natural images", Proc. SPIE 5007, 2003.
+.. [4] P. J. Burt and E. H. Adelson, "The Laplacian pyramid as a compact image code", IEEE Trans.
+   Communications 31(4), 1983.
+.. [5] S. Pertuz, D. Puig and M. A. Garcia, "Analysis of focus measure operators for shape-from-focus",
+   Pattern Recognition 46(5), 2013.
 """
 
 from __future__ import annotations
@@ -29,34 +37,64 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from artlens.errors import ConfigError
 from artlens.quality import metrics
 from artlens.quality.brisque import brisque_features
 from artlens.quality.niqe import niqe
 
-__all__ = ["DESCRIPTOR_NAMES", "MIN_SIDE", "describe", "quality_descriptors"]
+__all__ = ["DESCRIPTOR_NAMES", "DETAIL_BANDS", "MIN_SIDE", "describe", "descriptor_columns",
+           "detail_energies", "quality_descriptors"]
 
 _PHOTOMETRIC = ("mean_luminance", "highlights_clipped", "shadows_clipped", "contrast", "colourfulness",
                 "blockiness")
 
+#: Octaves of the detail bands: (inner, outer) Gaussian sigma in pixels; 0 is the image itself.
+DETAIL_BANDS = ((0, 1), (1, 2), (2, 4), (4, 8))
+_DETAIL = tuple(f"detail_{inner}_{outer}" for inner, outer in DETAIL_BANDS)
+
 #: Names of the descriptor vector's entries, in order.
-DESCRIPTOR_NAMES: tuple[str, ...] = (*(f"brisque_{i:02d}" for i in range(36)), "niqe", *_PHOTOMETRIC)
+DESCRIPTOR_NAMES: tuple[str, ...] = (*(f"brisque_{i:02d}" for i in range(36)), "niqe", *_PHOTOMETRIC,
+                                     *_DETAIL)
 
 #: Smaller images are enlarged (bicubic) to this shortest side first: NIQE needs 96 x 96 pixels.
 MIN_SIDE = 96
 
 
-def quality_descriptors(rgb: np.ndarray, *, brisque: np.ndarray | None = None,
-                        niqe_value: float | None = None) -> np.ndarray:
-    """The descriptor vector of one RGB image, float32 of length ``len(DESCRIPTOR_NAMES)``.
+def descriptor_columns(names: Sequence[str]) -> list[int]:
+    """Positions of ``names`` in :data:`DESCRIPTOR_NAMES`: a model reads the descriptors it was trained on,
+    by name, so models trained before descriptors were added keep working."""
+    unknown = [n for n in names if n not in DESCRIPTOR_NAMES]
+    if unknown or len(set(names)) != len(names):
+        raise ConfigError(f"descriptor names must be distinct names of artlens.quality.descriptors."
+                          f"DESCRIPTOR_NAMES; unknown: {unknown or 'none'}, repeated: "
+                          f"{sorted({n for n in names if list(names).count(n) > 1}) or 'none'}")
+    return [DESCRIPTOR_NAMES.index(n) for n in names]
+
+
+def detail_energies(grey: np.ndarray) -> np.ndarray:
+    """Standard deviation of each :data:`DETAIL_BANDS` band of a grey image in 0-1, in 8-bit grey levels."""
+    image = grey.astype(np.float32) * np.float32(255.0)
+    sigmas = sorted({s for band in DETAIL_BANDS for s in band})
+    blurred = {s: image if s == 0 else cv2.GaussianBlur(image, (0, 0), s, borderType=cv2.BORDER_REFLECT)
+               for s in sigmas}
+    return np.array([float((blurred[inner] - blurred[outer]).std()) for inner, outer in DETAIL_BANDS])
+
+
+def quality_descriptors(rgb: np.ndarray, *, names: Sequence[str] = DESCRIPTOR_NAMES,
+                        brisque: np.ndarray | None = None, niqe_value: float | None = None) -> np.ndarray:
+    """The descriptor vector of one RGB image, float32 of length ``len(names)``.
 
     Parameters
     ----------
     rgb
         (H, W, 3) uint8 image, as the CNN sees it (the same working size).
+    names
+        The descriptors wanted, in this order (a model's ``config.descriptors``); all of them by default.
     brisque, niqe_value
         Already computed :func:`~artlens.quality.brisque.brisque_features` and
         :func:`~artlens.quality.niqe.niqe` of ``rgb``, to avoid computing them twice.
     """
+    columns = descriptor_columns(names)
     h, w = rgb.shape[:2]
     if min(h, w) < MIN_SIDE:
         scale = MIN_SIDE / min(h, w)
@@ -71,15 +109,17 @@ def quality_descriptors(rgb: np.ndarray, *, brisque: np.ndarray | None = None,
         brisque if brisque is not None else brisque_features(rgb),
         [niqe_value if niqe_value is not None else niqe(rgb)],
         photometric,
+        detail_energies(grey),
     ]).astype(np.float64)
-    return (np.sign(values) * np.log1p(np.abs(values))).astype(np.float32)
+    return (np.sign(values) * np.log1p(np.abs(values))).astype(np.float32)[columns]
 
 
-def describe(rgbs: Sequence[np.ndarray]) -> np.ndarray:
-    """:func:`quality_descriptors` of each image: (N, len(DESCRIPTOR_NAMES)) float32."""
+def describe(rgbs: Sequence[np.ndarray], names: Sequence[str] = DESCRIPTOR_NAMES) -> np.ndarray:
+    """:func:`quality_descriptors` of each image: (N, len(names)) float32."""
     from artlens.backbones import _as_rgb_uint8
 
-    out = np.zeros((len(rgbs), len(DESCRIPTOR_NAMES)), np.float32)
+    descriptor_columns(names)
+    out = np.zeros((len(rgbs), len(names)), np.float32)
     for i, rgb in enumerate(rgbs):
-        out[i] = quality_descriptors(_as_rgb_uint8(rgb))
+        out[i] = quality_descriptors(_as_rgb_uint8(rgb), names=names)
     return out

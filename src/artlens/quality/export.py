@@ -7,7 +7,7 @@ The graph is the whole network after preprocessing (:func:`artlens.quality.learn
   of 32. No cell counts are passed: the padding adds no feature cell, so the graph crops the maps to
   ``(Hp / 32, Wp / 32)`` cells, exactly the ones :class:`~artlens.quality.learned.QualityModel` pools. Images
   batched together must share their padded shape at every scale; batch, height and width are dynamic.
-* ``descriptors`` (N, 43) float32, only for a model with a descriptor head
+* ``descriptors`` (N, D) float32, D = ``len(config.descriptors)``, only for a model with a descriptor head
   (:func:`artlens.quality.descriptors.describe`; NaN entries read as the training mean, as in PyTorch).
 * outputs ``raw`` (N,) the fused raw score, or (N, K) class logits, as
   :meth:`~artlens.quality.learned.QualityModel.raw_scores` gives them; and ``quality`` (N,) 0-100, as

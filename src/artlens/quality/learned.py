@@ -115,8 +115,9 @@ class QualityModelConfig:
     classes
         Class names ordered worst to best (``task="classes"``, at least two); empty for ``"score"``.
     descriptors
-        Names of the NSS descriptors read by a second head (:data:`artlens.quality.descriptors.
-        DESCRIPTOR_NAMES`), or empty for a CNN-only model (``task="score"`` only).
+        Names of the NSS descriptors read by a second head, in the order it reads them (any distinct
+        names of :data:`artlens.quality.descriptors.DESCRIPTOR_NAMES`), or empty for a CNN-only model
+        (``task="score"`` only).
     fusion
         With descriptors: ``(cnn_mean, cnn_std, desc_mean, desc_std, weight)``; the raw score is
         ``(cnn - cnn_mean) / cnn_std + weight * (desc - desc_mean) / desc_std``, each head's output
@@ -167,11 +168,11 @@ class QualityModelConfig:
         if self.task == "score" and self.classes:
             raise ConfigError("classes are only allowed with task='classes'")
         if self.descriptors:
-            from artlens.quality.descriptors import DESCRIPTOR_NAMES
+            from artlens.quality.descriptors import descriptor_columns
 
-            if self.task != "score" or self.descriptors != DESCRIPTOR_NAMES:
-                raise ConfigError("descriptors must be artlens.quality.descriptors.DESCRIPTOR_NAMES, "
-                                  "in a score model")
+            if self.task != "score":
+                raise ConfigError("descriptors are only allowed in a score model")
+            descriptor_columns(self.descriptors)
             if len(self.fusion) != 5 or not all(math.isfinite(f) for f in self.fusion) \
                     or self.fusion[1] <= 0 or self.fusion[3] <= 0:
                 raise ConfigError(f"fusion must be 5 finite numbers with positive scales, got {self.fusion}")
@@ -623,7 +624,7 @@ class QualityModel:
             return None
         from artlens.quality.descriptors import describe
 
-        return describe(list(rgbs))
+        return describe(list(rgbs), self.config.descriptors)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Map raw scores to 0-100 with the config's ``(a, b)``."""

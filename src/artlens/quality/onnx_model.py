@@ -93,7 +93,7 @@ class OnnxQualityModel:
         if c.descriptors and descriptors is None:
             from artlens.quality.descriptors import describe
 
-            descriptors = describe(images)
+            descriptors = describe(images, c.descriptors)
         if c.descriptors:
             descriptors = np.asarray(descriptors, np.float32)
             if descriptors.shape != (n, len(c.descriptors)):
