@@ -9,7 +9,7 @@ other train photos, and the set-aside photos are scored at 768 px under the 13 I
 severity for the fused model and for each of its two heads alone, and the mean per corruption.
 
 Needs ``imagecorruptions-imaug`` (see ``quality_accuracy.py``). The training features are cached under
-``--cache-dir`` (a first run embeds about 5,300 crops: about 6 min on 2 CPU cores; later runs with the same
+``--cache-dir`` (a first run embeds about 5,900 crops: about 7 min on 2 CPU cores; later runs with the same
 data and embedding settings take minutes).
 
     .venv/bin/python benchmarks/quality_dev_split.py [--set per_crop=5 --set descriptor_weight=3] [--json F]

@@ -23,8 +23,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped model's files.
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "519d9c4cbac87e1760ca9f2e84d3613e0378ef4ff2ba2350e4da4d73e91b3cc7",
-    WEIGHTS_FILE: "212e7cb3f3cf058d0d206bca17ce3be2f2f632fb46ffe3b20e39dd6be1bece32",
+    CONFIG_FILE: "fa527f912c18b48bf5b2e9d216cee9de4339e09012d6022c9bdea97c63b9c860",
+    WEIGHTS_FILE: "5bd61f57d4a97395d9de30fc390c3422c510f037a2329f60e6daad9384568627",
 }
 
 
