@@ -12,8 +12,10 @@ import torch
 from artlens import weights
 from artlens.errors import ArtlensError, ConfigError, WeightsError
 from artlens.quality.learned import (
+    QualityHead,
     QualityModel,
     QualityModelConfig,
+    average_heads,
     build_training_set,
     embed_training_set,
     level_target,
@@ -232,8 +234,6 @@ def _fused(tiny_backbone, weight: float = 2.0, names: tuple[str, ...] | None = N
     names = DESCRIPTOR_NAMES if names is None else names
     config = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16, descriptors=names,
                                 fusion=(0.1, 2.0, -0.3, 0.5, weight))
-    from artlens.quality.learned import QualityHead
-
     torch.manual_seed(1)
     plain = QualityModelConfig(backbone="tiny", sizes=(96,), hidden=16)
     head = QualityModel(plain, backbone=tiny_backbone).head
@@ -285,6 +285,38 @@ def test_descriptor_model_round_trips(tiny_backbone, photos, tmp_path):
     assert "descriptors" not in plain.to_dict()
     with pytest.raises(WeightsError, match="descriptor head that its config does not declare"):
         QualityModel.load(folder, backbone=tiny_backbone)
+
+
+def test_averaged_heads_are_one_head_giving_the_mean_output(tiny_backbone, photos, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 12)).astype(np.float32)
+    targets = rng.uniform(size=40)
+    members = [train_head(x, targets, [], epochs=3, hidden=8, seed=seed) for seed in range(3)]
+    merged = average_heads(members)
+    assert merged.net[0].out_features == 24 and not merged.training
+    with torch.inference_mode():
+        want = torch.stack([h(torch.as_tensor(x)) for h in members]).mean(dim=0)
+        torch.testing.assert_close(merged(torch.as_tensor(x)), want, rtol=1e-5, atol=1e-6)
+    # a model keeps its averaged descriptor head, wider than config.hidden, through save and load
+    model = _fused(tiny_backbone)
+    names = model.config.descriptors
+    wide = average_heads([QualityHead(len(names), 16).eval() for _ in range(2)])
+    model = QualityModel(model.config, head=model.head, backbone=tiny_backbone, descriptor_head=wide)
+    loaded = QualityModel.load(model.save(tmp_path / "averaged"), backbone=tiny_backbone)
+    assert loaded.descriptor_head.net[0].out_features == 32
+    images = [photos["coffee"], photos["chelsea"]]
+    np.testing.assert_array_equal(loaded.score(images), model.score(images))
+
+
+def test_heads_fitted_on_other_features_are_not_averaged():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 5)).astype(np.float32)
+    a = train_head(x, rng.uniform(size=20), [], epochs=1, hidden=4)
+    b = train_head(x * 2, rng.uniform(size=20), [], epochs=1, hidden=4)
+    with pytest.raises(ArtlensError, match="input standardisation"):
+        average_heads([a, b])
+    with pytest.raises(ArtlensError, match="at least one"):
+        average_heads([])
 
 
 @pytest.mark.parametrize("kwargs", [

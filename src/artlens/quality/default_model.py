@@ -23,8 +23,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped model's files.
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "fa527f912c18b48bf5b2e9d216cee9de4339e09012d6022c9bdea97c63b9c860",
-    WEIGHTS_FILE: "5bd61f57d4a97395d9de30fc390c3422c510f037a2329f60e6daad9384568627",
+    CONFIG_FILE: "bc4beeefdde308b20affa3d56ccd88d69c1206a1228a211ec69ce810c5dd52b2",
+    WEIGHTS_FILE: "e6ea09bd05a7069c195f2ed705c795a0a89eb46cb7453cbd56752be6f6681caf",
 }
 
 

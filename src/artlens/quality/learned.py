@@ -57,6 +57,7 @@ __all__ = [
     "QualityHead",
     "QualityModel",
     "QualityModelConfig",
+    "average_heads",
     "build_training_set",
     "calibrated",
     "describe_training_set",
@@ -101,7 +102,8 @@ class QualityModelConfig:
     feature_dim
         Channels of the backbone's last convolution (0: taken from the backbone when the model is built).
     hidden
-        Width of the head's hidden layer.
+        Width of the head's hidden layer (a descriptor head's width is read from its weights: an average of
+        several heads is one wider head, :func:`average_heads`).
     dropout
         Dropout rate of the head while training.
     calibration
@@ -349,6 +351,36 @@ class QualityHead(nn.Module):
         return self.net((x - self.feature_mean) / self.feature_scale).squeeze(-1)
 
 
+def average_heads(heads: Sequence[QualityHead]) -> QualityHead:
+    """One head whose output is the mean of ``heads``' outputs: a seed ensemble as a single, wider network.
+
+    The hidden layers are set side by side and the output layer divided by their number; as ReLU acts per
+    unit (and dropout only in training), the result equals the average exactly. Averaging heads fitted from
+    different seeds removes most of the run-to-run spread of one head (Lakshminarayanan et al., "Simple and
+    scalable predictive uncertainty estimation using deep ensembles", NeurIPS 2017). The heads must share
+    their input standardisation (fitted on the same features) and output size.
+    """
+    if not heads:
+        raise ArtlensError("average_heads needs at least one head")
+    first = heads[0]
+    for h in heads[1:]:
+        if not (torch.equal(h.feature_mean, first.feature_mean)
+                and torch.equal(h.feature_scale, first.feature_scale) and h.out_dim == first.out_dim):
+            raise ArtlensError("average_heads: the heads differ in input standardisation or output size")
+    inner = [h.net[0] for h in heads]
+    outer = [h.net[-1] for h in heads]
+    merged = QualityHead(first.in_dim, sum(layer.out_features for layer in inner), first.net[2].p,
+                         first.out_dim)
+    with torch.no_grad():
+        merged.feature_mean.copy_(first.feature_mean)
+        merged.feature_scale.copy_(first.feature_scale)
+        merged.net[0].weight.copy_(torch.cat([layer.weight for layer in inner]))
+        merged.net[0].bias.copy_(torch.cat([layer.bias for layer in inner]))
+        merged.net[-1].weight.copy_(torch.cat([layer.weight for layer in outer], dim=1) / len(heads))
+        merged.net[-1].bias.copy_(torch.stack([layer.bias for layer in outer]).mean(dim=0))
+    return merged.eval()
+
+
 def _new_head(in_dim: int, hidden: int, dropout: float, seed: int = 0, out_dim: int = 1) -> QualityHead:
     with seeded(seed):
         return QualityHead(in_dim, hidden, dropout, out_dim)
@@ -509,7 +541,8 @@ class QualityModel:
         try:
             head.load_state_dict(state, strict=True)
             if config.descriptors:
-                descriptor_head = QualityHead(len(config.descriptors), config.hidden, config.dropout)
+                width = described["net.0.weight"].shape[0] if "net.0.weight" in described else config.hidden
+                descriptor_head = QualityHead(len(config.descriptors), width, config.dropout)
                 descriptor_head.load_state_dict(described, strict=True)
         except RuntimeError as exc:
             first = " ".join(str(exc).strip().splitlines()[:2])

@@ -13,7 +13,9 @@ model (``artlens/quality/models/default``) was made with; its settings are store
    known to be ordered (:func:`~artlens.quality.learned.train_head`), with strong weight decay and dropout:
    a hundred photos give few independent contents for 7,680 CNN features.
 4. A second head is fit the same way on the NSS descriptors of the same images
-   (:mod:`artlens.quality.descriptors`); the two outputs, each standardised on the training set, are added
+   (:mod:`artlens.quality.descriptors`), ``descriptor_heads`` times from different seeds and averaged into
+   one head (:func:`~artlens.quality.learned.average_heads`; a single head's figures move with its seed,
+   ``docs/benchmarks.md``); the two outputs, each standardised on the training set, are added
    with the descriptor head weighted ``descriptor_weight`` (late fusion). The descriptors order noise, blur
    and compression within a photo; the CNN head adds exposure, contrast and what content looks like.
 5. The fused outputs are calibrated to 0-100 with a logistic map fitted so that clean crops score about 90 and
@@ -44,6 +46,7 @@ from artlens.quality.descriptors import DESCRIPTOR_NAMES
 from artlens.quality.learned import (
     QualityModel,
     QualityModelConfig,
+    average_heads,
     describe_training_set,
     embed_training_set,
     train_head,
@@ -66,6 +69,7 @@ RECIPE: dict[str, Any] = {
     "descriptor_epochs": 150,
     "descriptor_dropout": 0.25,
     "descriptor_weight": 2.0,
+    "descriptor_heads": 5,  # descriptor heads averaged, seeds seed ... seed + 4
 }
 
 ProgressFn = Callable[[str], None]
@@ -161,8 +165,10 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
               "seed": recipe["seed"]}
     head = train_head(features, targets, pairs, epochs=recipe["epochs"], dropout=recipe["dropout"],
                       weight_decay=recipe["weight_decay"], **shared)
-    descriptor_head = train_head(descriptors, targets, pairs, epochs=recipe["descriptor_epochs"],
-                                 dropout=recipe["descriptor_dropout"], **shared)
+    descriptor_head = average_heads([
+        train_head(descriptors, targets, pairs, epochs=recipe["descriptor_epochs"],
+                   dropout=recipe["descriptor_dropout"], **{**shared, "seed": recipe["seed"] + k})
+        for k in range(recipe["descriptor_heads"])])
     fit_s = time.perf_counter() - start
     with torch.inference_mode():
         cnn = head(torch.as_tensor(features)).double().numpy()
