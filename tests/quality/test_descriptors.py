@@ -15,6 +15,7 @@ from artlens.quality.descriptors import (
     describe,
     descriptor_columns,
     detail_energies,
+    pixel_repeats,
     quality_descriptors,
 )
 from artlens.quality.niqe import niqe
@@ -27,7 +28,7 @@ def _unlog(x: np.ndarray) -> np.ndarray:
 def test_layout_and_reuse_of_precomputed_parts(photos):
     rgb = photos["coffee"]
     d = quality_descriptors(rgb)
-    assert d.shape == (len(DESCRIPTOR_NAMES),) == (47,) and d.dtype == np.float32 and np.isfinite(d).all()
+    assert d.shape == (len(DESCRIPTOR_NAMES),) == (48,) and d.dtype == np.float32 and np.isfinite(d).all()
     b, q = brisque_features(rgb), niqe(rgb)
     np.testing.assert_allclose(_unlog(d[:36].astype(np.float64)), b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(_unlog(np.float64(d[36])), q, rtol=1e-5)
@@ -49,7 +50,7 @@ def test_tiny_and_grey_images_are_described(photos):
     tiny = cv2.resize(photos["chelsea"], (40, 30), interpolation=cv2.INTER_AREA)
     grey = photos["rocket"][..., 0]
     out = describe([tiny, grey])
-    assert out.shape == (2, 47) and np.isfinite(out).all()
+    assert out.shape == (2, 48) and np.isfinite(out).all()
 
 
 def test_detail_bands_lose_energy_to_blur_finest_first_and_scale_with_contrast(photos):
@@ -74,3 +75,17 @@ def test_descriptors_are_chosen_by_name(photos):
         descriptor_columns(["niqe", "sharpness"])
     with pytest.raises(ConfigError, match="repeated: \\['niqe'\\]"):
         describe([rgb], ["niqe", "niqe"])
+
+
+def test_pixel_repeats_find_enlargement_by_repetition_only(photos):
+    small = cv2.resize(photos["astronaut"], (256, 256), interpolation=cv2.INTER_AREA)
+
+    def enlarged(factor: float, flag: int) -> float:
+        big = cv2.resize(small, (0, 0), fx=factor, fy=factor, interpolation=flag)
+        return pixel_repeats(metrics.luma(big))
+
+    photo = pixel_repeats(metrics.luma(small))
+    nearest = [enlarged(f, cv2.INTER_NEAREST) for f in (1.5, 2, 3)]
+    assert photo < 0.3 < nearest[0] < nearest[1] < nearest[2], (photo, nearest)
+    assert enlarged(2, cv2.INTER_CUBIC) < photo + 0.05  # smooth enlargement repeats no pixels (blur is seen)
+    assert np.isnan(pixel_repeats(np.full((64, 64), 0.5, np.float32)))  # no detail to judge

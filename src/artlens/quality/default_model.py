@@ -23,8 +23,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped model's files.
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "bc4beeefdde308b20affa3d56ccd88d69c1206a1228a211ec69ce810c5dd52b2",
-    WEIGHTS_FILE: "e6ea09bd05a7069c195f2ed705c795a0a89eb46cb7453cbd56752be6f6681caf",
+    CONFIG_FILE: "2b6faa061a2d82f823dc935156d9436c033f51f0787dac14b5d87a0342a535ff",
+    WEIGHTS_FILE: "c9fc1b67d9889922e194c2d858f0c44adf63704de9f5c27a0d7bfe9bcbb59686",
 }
 
 

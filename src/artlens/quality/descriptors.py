@@ -3,7 +3,7 @@
 The learned quality model (:mod:`artlens.quality.learned`) has a second, small head that reads these
 descriptors beside the CNN features. The CNN sees content and global appearance; the descriptors see the
 local statistics that noise, blur and compression disturb in every photo alike, which a head fitted on a
-hundred photos does not learn from CNN features alone. Per image (47 numbers):
+hundred photos does not learn from CNN features alone. Per image (48 numbers):
 
 * the 36 BRISQUE features (GGD fit of the MSCN coefficients and AGGD fits of their neighbour products at two
   scales) [1]_;
@@ -13,7 +13,11 @@ hundred photos does not learn from CNN features alone. Per image (47 numbers):
 * the detail energy in four octave bands: the standard deviation of the differences of Gaussian-blurred
   copies (sigma 0-1, 1-2, 2-4, 4-8 px), the levels of a Laplacian pyramid [4]_. BRISQUE and NIQE divide
   out the local contrast, so they are blind to detail lost everywhere at once (fog, zoom blur, a dimmed
-  exposure); these bands see it, and their ratios say which scales it went from, as focus measures do [5]_.
+  exposure); these bands see it, and their ratios say which scales it went from, as focus measures do [5]_;
+* the share of repeated pixels where the picture has detail: neighbours within one grey level of each other
+  although an edge is near. An image enlarged by pixel repetition (nearest neighbour, "pixelated") repeats
+  most of its pixels even in busy areas; a camera photo rarely does. It is the simplest trace of the
+  resampling that Popescu and Farid detect by its periodic correlations [6]_.
 
 Heavy-tailed values are compressed with ``sign(x) * log1p(|x|)``; the head standardises them.
 
@@ -28,6 +32,8 @@ References
    Communications 31(4), 1983.
 .. [5] S. Pertuz, D. Puig and M. A. Garcia, "Analysis of focus measure operators for shape-from-focus",
    Pattern Recognition 46(5), 2013.
+.. [6] A. C. Popescu and H. Farid, "Exposing digital forgeries by detecting traces of resampling", IEEE
+   Trans. Signal Processing 53(2), 2005.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from artlens.quality.brisque import brisque_features
 from artlens.quality.niqe import niqe
 
 __all__ = ["DESCRIPTOR_NAMES", "DETAIL_BANDS", "MIN_SIDE", "describe", "descriptor_columns",
-           "detail_energies", "quality_descriptors"]
+           "detail_energies", "pixel_repeats", "quality_descriptors"]
 
 _PHOTOMETRIC = ("mean_luminance", "highlights_clipped", "shadows_clipped", "contrast", "colourfulness",
                 "blockiness")
@@ -54,7 +60,7 @@ _DETAIL = tuple(f"detail_{inner}_{outer}" for inner, outer in DETAIL_BANDS)
 
 #: Names of the descriptor vector's entries, in order.
 DESCRIPTOR_NAMES: tuple[str, ...] = (*(f"brisque_{i:02d}" for i in range(36)), "niqe", *_PHOTOMETRIC,
-                                     *_DETAIL)
+                                     *_DETAIL, "pixel_repeats")
 
 #: Smaller images are enlarged (bicubic) to this shortest side first: NIQE needs 96 x 96 pixels.
 MIN_SIDE = 96
@@ -78,6 +84,27 @@ def detail_energies(grey: np.ndarray) -> np.ndarray:
     blurred = {s: image if s == 0 else cv2.GaussianBlur(image, (0, 0), s, borderType=cv2.BORDER_REFLECT)
                for s in sigmas}
     return np.array([float((blurred[inner] - blurred[outer]).std()) for inner, outer in DETAIL_BANDS])
+
+
+#: Grey levels (of 255): neighbours this close count as repeated; a step above ``_EDGE`` marks detail, and
+#: pairs within ``_NEAR`` pixels of one are looked at.
+_REPEAT, _EDGE, _NEAR = 1.0, 6.0, 2
+
+
+def pixel_repeats(grey: np.ndarray) -> float:
+    """Share of horizontal and vertical neighbour pairs near an edge that repeat a grey level (0-1).
+
+    ``grey`` is in 0-1. A pair is near an edge when a neighbour step above 6 levels lies within 2 pixels;
+    NaN when no pair is (a flat image).
+    """
+    image = grey.astype(np.float32) * np.float32(255.0)
+    kernel = np.ones((2 * _NEAR + 1, 2 * _NEAR + 1), np.uint8)
+    repeated = busy = 0
+    for step in (np.abs(np.diff(image, axis=1)), np.abs(np.diff(image, axis=0))):
+        near_edge = cv2.dilate((step > _EDGE).astype(np.uint8), kernel).astype(bool)
+        busy += int(near_edge.sum())
+        repeated += int((step[near_edge] <= _REPEAT).sum())
+    return repeated / busy if busy else float("nan")
 
 
 def quality_descriptors(rgb: np.ndarray, *, names: Sequence[str] = DESCRIPTOR_NAMES,
@@ -110,6 +137,7 @@ def quality_descriptors(rgb: np.ndarray, *, names: Sequence[str] = DESCRIPTOR_NA
         [niqe_value if niqe_value is not None else niqe(rgb)],
         photometric,
         detail_energies(grey),
+        [pixel_repeats(grey)],
     ]).astype(np.float64)
     return (np.sign(values) * np.log1p(np.abs(values))).astype(np.float32)[columns]
 

@@ -21,7 +21,7 @@ poisson_noise  photons at full scale (shot noise)      400   120   45    18    7
 impulse_noise  fraction of salt/pepper pixels          0.004 0.012 0.03  0.07  0.15
 jpeg           JPEG quality (OpenCV, 4:2:0)            55    30    16    9     4
 webp           WebP quality (OpenCV)                   40    18    8     3     1
-pixelate       block size (px), area mean per block    2     3     5     8     13
+pixelate       block size (px), area mean per block    1.5   2.5   4     7     12
 overexpose     exposure gain in linear light (stops)   +0.3  +0.7  +1.2  +1.8  +2.6
 underexpose    exposure gain in linear light (stops)   -0.4  -0.9  -1.5  -2.2  -3.0
 low_contrast   contrast kept around the mean           0.85  0.68  0.5   0.34  0.2
@@ -66,7 +66,7 @@ _PHOTONS = (400.0, 120.0, 45.0, 18.0, 7.0)
 _IMPULSE_FRACTION = (0.004, 0.012, 0.03, 0.07, 0.15)
 _JPEG_QUALITY = (55, 30, 16, 9, 4)
 _WEBP_QUALITY = (40, 18, 8, 3, 1)
-_PIXEL_BLOCK = (2, 3, 5, 8, 13)
+_PIXEL_BLOCK = (1.5, 2.5, 4, 7, 12)
 _OVER_STOPS = (0.3, 0.7, 1.2, 1.8, 2.6)
 _UNDER_STOPS = (-0.4, -0.9, -1.5, -2.2, -3.0)
 _CONTRAST_KEPT = (0.85, 0.68, 0.5, 0.34, 0.2)
@@ -216,7 +216,9 @@ def webp(rgb: np.ndarray, level: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def pixelate(rgb: np.ndarray, level: int, rng: np.random.Generator) -> np.ndarray:
-    """Low resolution shown large: mean over square blocks, repeated (nearest neighbour) back to size."""
+    """Low resolution shown large: the image shrunk by the block size (area mean) and enlarged back by pixel
+    repetition (nearest neighbour). Block sizes need not be whole: a picture enlarged 1.5 times repeats every
+    other pixel, as an upload blown up to a shop's minimum size does."""
     _check(rgb, level)
     block = _PIXEL_BLOCK[level - 1]
     h, w = rgb.shape[:2]
