@@ -138,6 +138,19 @@ def test_build_training_set_structure(photos):
         np.testing.assert_array_equal(a, b)
 
 
+def test_build_training_set_draws_crop_sides_up_to_max_size(photos):
+    pristine = [photos["astronaut"], photos["coffee"]]
+    images, _, _ = build_training_set(pristine, per_image=6, rng=np.random.default_rng(0), size=48,
+                                      per_crop=1, max_size=160)
+    sides = {im.shape[:2] for im in images}
+    assert all(h == w and 48 <= h <= 160 for h, w in sides)
+    assert len(sides) > 3  # the side varies from crop to crop
+    clean_and_distorted = images[:6]  # one crop: its distortions keep its size
+    assert len({im.shape for im in clean_and_distorted}) == 1
+    with pytest.raises(ArtlensError, match="max_size"):
+        build_training_set(pristine, per_image=1, rng=np.random.default_rng(0), size=64, max_size=32)
+
+
 def test_build_training_set_reads_files_and_rejects_bad_ones(photos, tmp_path):
     from PIL import Image
 

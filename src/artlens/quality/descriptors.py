@@ -114,7 +114,8 @@ def quality_descriptors(rgb: np.ndarray, *, names: Sequence[str] = DESCRIPTOR_NA
     Parameters
     ----------
     rgb
-        (H, W, 3) uint8 image, as the CNN sees it (the same working size).
+        (H, W, 3) uint8 image: the one the model scores, at its own size (``artlens assess`` passes its
+        768-px working image; the CNN shrinks it further to the model's ``sizes``).
     names
         The descriptors wanted, in this order (a model's ``config.descriptors``); all of them by default.
     brisque, niqe_value

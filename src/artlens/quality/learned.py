@@ -792,7 +792,7 @@ def _load_rgb(item: str | Path | np.ndarray) -> np.ndarray:
 
 
 def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: int, rng: np.random.Generator,
-                    size: int, per_crop: int, distortions: Sequence[str] | None
+                    size: int, per_crop: int, distortions: Sequence[str] | None, max_size: int | None = None
                     ) -> Iterator[tuple[list[np.ndarray], list[float], list[tuple[int, int]]]]:
     """Per pristine crop: its images (clean first), targets and local ranking pairs."""
     names = list(distortions) if distortions is not None else list(DISTORTIONS)
@@ -801,18 +801,22 @@ def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: i
         raise ArtlensError(f"unknown distortions {unknown}; available: {', '.join(DISTORTIONS)}")
     if per_image < 1 or per_crop < 1 or size < _STRIDE:
         raise ArtlensError(f"need per_image >= 1, per_crop >= 1 and size >= {_STRIDE}")
+    if max_size is not None and max_size < size:
+        raise ArtlensError(f"max_size ({max_size}) must be at least size ({size})")
     queue: list[str] = []
     for item in pristine:
         full = _load_rgb(item)
         for _ in range(per_image):
             img = full
+            # drawn only when asked, so sets made without max_size stay as they were
+            crop_side = size if max_size is None else int(rng.integers(size, max_size + 1))
             # a random downscale first: photos are judged after resizing, and it removes sensor noise
-            longest = int(rng.integers(size, 2 * size + 1))
+            longest = int(rng.integers(crop_side, 2 * crop_side + 1))
             scale = longest / max(img.shape[:2])
             if scale < 1.0:
                 new_size = (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale)))
                 img = cv2.resize(img, new_size, interpolation=cv2.INTER_AREA)
-            side = min(size, *img.shape[:2])
+            side = min(crop_side, *img.shape[:2])
             top = int(rng.integers(0, img.shape[0] - side + 1))
             left = int(rng.integers(0, img.shape[1] - side + 1))
             crop = np.ascontiguousarray(img[top:top + side, left:left + side])
@@ -839,7 +843,7 @@ def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: i
 
 def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image: int = 2,
                        rng: np.random.Generator, size: int = 448, per_crop: int = 3,
-                       distortions: Sequence[str] | None = None
+                       distortions: Sequence[str] | None = None, max_size: int | None = None
                        ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Clean crops of pristine photos and graded distortions of them, with targets and ranking pairs.
 
@@ -854,6 +858,11 @@ def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image
         Source of every random choice; the set is deterministic given its state.
     size
         Crop side in pixels.
+    max_size
+        When given, each crop's side is drawn uniformly from ``[size, max_size]`` (and the downscale range
+        follows it). The model sees every image at most ``sizes[0]`` wide while the distortions are made at
+        the crop's own resolution, as on a large upload: a defect of a few pixels then shrinks on the way
+        in, and the head learns how much of it is still visible.
     per_crop
         Different distortions per crop, each applied at all five levels; distortions are used in turn so
         each is used about equally often.
@@ -879,7 +888,8 @@ def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image
     targets: list[float] = []
     pairs: list[tuple[int, int]] = []
     for crop_images, crop_targets, crop_pairs in _training_crops(
-            pristine, per_image=per_image, rng=rng, size=size, per_crop=per_crop, distortions=distortions):
+            pristine, per_image=per_image, rng=rng, size=size, per_crop=per_crop, distortions=distortions,
+            max_size=max_size):
         base = len(images)
         images.extend(crop_images)
         targets.extend(crop_targets)
@@ -890,7 +900,8 @@ def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image
 def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, seed: int = 0,
                        per_image: int = 2, size: int = 448, per_crop: int = 3,
                        distortions: Sequence[str] | None = None, cache: str | Path | None = None,
-                       batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       batch_size: int | None = None, max_size: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Like :func:`build_training_set` followed by :meth:`QualityModel.embed`, one crop at a time.
 
     Only one crop's images are held in memory. With ``cache``, the features are stored in that ``.npz``
@@ -912,7 +923,7 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
         count = 0
         for crop_images, crop_targets, crop_pairs in _training_crops(
                 files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
-                distortions=distortions):
+                distortions=distortions, max_size=max_size):
             feats.append(model.embed(crop_images, batch_size=batch_size).numpy())
             targets.extend(crop_targets)
             pairs.extend((count + a, count + b) for a, b in crop_pairs)
@@ -922,14 +933,14 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
                 "targets": np.asarray(targets, np.float32),
                 "pairs": np.asarray(pairs, np.int64).reshape(-1, 2)}
 
-    data = _cached(cache, _set_key(files, seed, per_image, size, per_crop, distortions, config=embedding),
-                   compute)
+    data = _cached(cache, _set_key(files, seed, per_image, size, per_crop, distortions, max_size,
+                                   config=embedding), compute)
     return data["features"], data["targets"], data["pairs"]
 
 
 def describe_training_set(pristine: Sequence[str | Path], *, seed: int = 0, per_image: int = 2,
                           size: int = 448, per_crop: int = 3, distortions: Sequence[str] | None = None,
-                          cache: str | Path | None = None) -> np.ndarray:
+                          cache: str | Path | None = None, max_size: int | None = None) -> np.ndarray:
     """The NSS descriptors (:mod:`artlens.quality.descriptors`) of the images of :func:`embed_training_set`.
 
     Same arguments, same images in the same order (the set is rebuilt from ``seed``); cached in its own
@@ -942,19 +953,21 @@ def describe_training_set(pristine: Sequence[str | Path], *, seed: int = 0, per_
     def compute() -> dict[str, np.ndarray]:
         parts = [describe(crop_images) for crop_images, _, _ in _training_crops(
             files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
-            distortions=distortions)]
+            distortions=distortions, max_size=max_size)]
         return {"descriptors": np.concatenate(parts) if parts
                 else np.zeros((0, len(DESCRIPTOR_NAMES)), np.float32)}
 
-    key = _set_key(files, seed, per_image, size, per_crop, distortions, descriptors=list(DESCRIPTOR_NAMES))
+    key = _set_key(files, seed, per_image, size, per_crop, distortions, max_size,
+                   descriptors=list(DESCRIPTOR_NAMES))
     return _cached(cache, key, compute)["descriptors"]
 
 
 def _set_key(files: Sequence[Path], seed: int, per_image: int, size: int, per_crop: int,
-             distortions: Sequence[str] | None, **extra: object) -> str:
+             distortions: Sequence[str] | None, max_size: int | None, **extra: object) -> str:
     """A hash of everything that determines a training set's arrays (files by size and modification time)."""
     key_data = {
         **extra,
+        **({} if max_size is None else {"max_size": max_size}),  # keys made before it existed still match
         "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
         "seed": seed, "per_image": per_image, "size": size, "per_crop": per_crop,
         "distortions": list(distortions) if distortions is not None else list(DISTORTIONS),
