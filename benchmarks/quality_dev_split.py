@@ -29,28 +29,15 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from artlens.errors import ConfigError
 from artlens.imageio import load_image
 from artlens.quality import metrics
 from artlens.quality.learned import QualityModel, _cached, known_descriptors
-from artlens.quality.recipe import RECIPE, pristine_files, train_on_pristine
+from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
 from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor, severity_series
 
 #: The set-aside photos: ``train[DEV_ROWS]``.
 DEV_ROWS = slice(0, 60, 4)
-
-
-def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``KEY=VALUE`` recipe overrides; values are read as JSON (numbers) when they parse."""
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in RECIPE:
-            sys.exit(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(RECIPE)}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: Callable[..., np.ndarray]
@@ -117,7 +104,10 @@ def main() -> None:
     if not MANIFEST.is_file():
         sys.exit(f"{MANIFEST} not found: run scripts/prepare_pristine.py first")
 
-    overrides = parse_overrides(args.overrides)
+    try:
+        overrides = parse_overrides(args.overrides)
+    except ConfigError as exc:
+        sys.exit(f"--set: {exc}")
     files = pristine_files(MANIFEST)
     dev = files[DEV_ROWS]
     set_aside = set(dev)

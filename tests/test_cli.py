@@ -125,3 +125,9 @@ def test_train_evaluate_and_assess_with_own_quality_model(tmp_path: Path) -> Non
     assert quality["good00"] > quality["bad00"]
     both = artlens("train", "quality", "--out", str(model))
     assert both.returncode == 2 and "exactly one of --pristine and --labels" in both.stderr
+    recipe_for_labels = artlens("train", "quality", "--labels", str(labels), "--out", str(model),
+                                "--set", "max_size=768")
+    assert recipe_for_labels.returncode == 2 and "--pristine recipe" in recipe_for_labels.stderr
+    unknown = artlens("train", "quality", "--pristine", str(tmp_path), "--out", str(model),
+                      "--set", "crops=9")
+    assert unknown.returncode != 0 and "'crops=9'" in unknown.stderr and "max_size" in unknown.stderr

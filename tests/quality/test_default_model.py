@@ -97,13 +97,24 @@ def test_recipe_trains_a_loadable_model(tmp_path: Path, photos: dict[str, np.nda
     files = pristine_files(folder)
     assert len(files) == len(photos)
     lines: list[str] = []
-    summary = train_on_pristine(files, tmp_path / "model", per_image=1, per_crop=2, size=128, epochs=5,
-                                progress=lines.append)
+    summary = train_on_pristine(files, tmp_path / "model", per_image=1, per_crop=2, size=128, max_size=160,
+                                epochs=5, progress=lines.append)
     assert summary["images"] == len(photos) * (1 + 2 * len(LEVELS))
     assert lines and "saved" in lines[-1]
     model = QualityModel.load(tmp_path / "model")
     assert model.config.notes["pristine_photos"] == str(len(photos))
     assert 0 <= model.score([photos["coffee"]])[0] <= 100
+
+
+def test_recipe_overrides_are_parsed() -> None:
+    from artlens.quality.recipe import parse_overrides
+
+    assert parse_overrides(["max_size=768", "descriptor_weight=2.5", "max_size=null"]) == {
+        "max_size": None, "descriptor_weight": 2.5}  # JSON values; a later setting wins
+    assert parse_overrides([]) == {}
+    for bad in ("crops=3", "max_size", "=1"):
+        with pytest.raises(ConfigError, match="KEY=VALUE"):
+            parse_overrides([bad])
 
 
 def test_pristine_sources_are_checked(tmp_path: Path) -> None:

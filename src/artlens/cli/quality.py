@@ -182,20 +182,26 @@ def train_quality(
     seed: Annotated[int, typer.Option(help="Random seed (runs are deterministic on the CPU).")] = 0,
     cache: Annotated[Path | None, typer.Option(help="With --pristine: feature cache (.npz) reused when data "
                                                "and settings match.")] = None,
+    recipe_set: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="KEY=VALUE", help="With --pristine: change a recipe setting (artlens.quality.recipe."
+        "RECIPE, e.g. --set max_size=768); repeatable.")] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a quality model: on pristine photos (--pristine) or on your own labels (--labels)."""
     if (pristine is None) == (labels is None):
         raise typer.BadParameter("give exactly one of --pristine and --labels")
+    if recipe_set and pristine is None:
+        raise typer.BadParameter("--set changes the --pristine recipe; it does not apply to --labels")
     say = (lambda _line: None) if quiet else (lambda line: err.print(line, highlight=False, markup=False))
     if pristine is not None:
         from dataclasses import replace
 
         from artlens.quality.learned import QualityModelConfig
-        from artlens.quality.recipe import pristine_files, train_on_pristine
+        from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
 
-        overrides = {"seed": seed} | ({"epochs": epochs} if epochs else {})
+        overrides = ({"seed": seed} | ({"epochs": epochs} if epochs else {})
+                     | parse_overrides(recipe_set or []))
         summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache, progress=say,
                                     config=replace(QualityModelConfig(), backbone=backbone), **overrides)
     else:

@@ -5,7 +5,8 @@ model (``artlens/quality/models/default``) was made with; its settings are store
 ``config.json`` notes so the run can be repeated (``docs/models.md`` gives the command and data preparation).
 
 1. Pristine photos (files under a folder, or the ``train`` rows of a ``manifest.csv`` written by
-   ``scripts/prepare_pristine.py``) are cut into random crops after a random downscale.
+   ``scripts/prepare_pristine.py``) are cut into random square crops of ``size`` px after a random
+   downscale (``max_size``, off in this recipe, draws each crop's side from ``size`` ... ``max_size``).
 2. Each crop is distorted with several of the 14 synthetic distortions of
    :mod:`artlens.quality.distortions`, each at its five levels, and everything is embedded once with the
    frozen backbone (multi-scale pooled features, :meth:`QualityModel.embed`).
@@ -30,6 +31,7 @@ Assessment", ICCV 2017.
 from __future__ import annotations
 
 import csv
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -52,7 +54,7 @@ from artlens.quality.learned import (
     train_head,
 )
 
-__all__ = ["RECIPE", "pristine_files", "train_on_pristine"]
+__all__ = ["RECIPE", "parse_overrides", "pristine_files", "train_on_pristine"]
 
 #: Settings of the shipped model's training run.
 RECIPE: dict[str, Any] = {
@@ -60,6 +62,7 @@ RECIPE: dict[str, Any] = {
     "per_image": 3,  # random crops per pristine photo
     "per_crop": 4,  # distortions per crop, each at 5 levels
     "size": 448,  # crop side
+    "max_size": None,  # when set, crop sides are drawn from [size, max_size] (tried: docs/benchmarks.md)
     "epochs": 60,
     "rank_weight": 1.0,
     "margin": 0.05,
@@ -73,6 +76,22 @@ RECIPE: dict[str, Any] = {
 }
 
 ProgressFn = Callable[[str], None]
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` recipe overrides (``artlens train quality --set``); values are read as JSON when they
+    parse (numbers, ``null``), else kept as text. Raises ConfigError for a key not in :data:`RECIPE`."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in RECIPE:
+            raise ConfigError(f"recipe setting {item!r}: expected KEY=VALUE with KEY one of "
+                              f"{', '.join(RECIPE)}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
 
 
 def pristine_files(source: str | Path) -> list[Path]:
@@ -149,12 +168,12 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
     start = time.perf_counter()
     features, targets, pairs = embed_training_set(
         model, files, seed=recipe["seed"], per_image=recipe["per_image"], size=recipe["size"],
-        per_crop=recipe["per_crop"], cache=cache)
+        per_crop=recipe["per_crop"], cache=cache, max_size=recipe["max_size"])
     say(f"{len(features)} images embedded; computing their NSS descriptors")
     descriptor_cache = None if cache is None else Path(cache).with_name(Path(cache).stem + "-descriptors.npz")
     descriptors = describe_training_set(
         files, seed=recipe["seed"], per_image=recipe["per_image"], size=recipe["size"],
-        per_crop=recipe["per_crop"], cache=descriptor_cache)
+        per_crop=recipe["per_crop"], cache=descriptor_cache, max_size=recipe["max_size"])
     # undefined statistics (flat crops: no local structure to fit) read as the column mean, as at inference
     descriptors = np.where(np.isfinite(descriptors), descriptors, np.nanmean(descriptors, axis=0))
     embed_s = time.perf_counter() - start
@@ -179,7 +198,9 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
     trained = QualityModel(fused, head=head, backbone=model.backbone, descriptor_head=descriptor_head)
     raw = trained.raw_scores(features, descriptors)
     calibration = _fit_calibration(raw, targets)
-    notes = {"recipe": repr(recipe), "pristine_photos": str(len(files)),
+    # settings that are off (None) are left out, so models trained before they existed keep their notes
+    stated = {k: v for k, v in recipe.items() if v is not None}
+    notes = {"recipe": repr(stated), "pristine_photos": str(len(files)),
              "training_images": str(len(features))}
     final = QualityModel(replace(fused, calibration=calibration, notes=notes), head=head,
                          backbone=model.backbone, descriptor_head=descriptor_head)
