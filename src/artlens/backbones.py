@@ -32,6 +32,7 @@ from artlens.errors import ArtlensError, ConfigError, WeightsError
 __all__ = [
     "Backbone",
     "BackboneSpec",
+    "StageMaps",
     "configure_threads",
     "get_backbone",
     "list_backbones",
@@ -409,6 +410,59 @@ def trunk_blocks(trunk: nn.Module) -> list[nn.Module]:
         else:
             joined.append(b)
     return joined
+
+
+class StageMaps(nn.Module):
+    """The output maps of chosen :func:`trunk_blocks` of a trunk, shallow to deep: multi-level features.
+
+    Early blocks keep the local statistics that blur, noise and compression change; the last ones mostly
+    content. Pooling the outputs of blocks at every depth is the multi-level spatially pooled (MLSP) feature
+    of Hosu, Goldluecke and Saupe, "Effective aesthetics prediction with multi-level spatially pooled
+    features", CVPR 2019. The trunk runs only as deep as the deepest chosen block when it is a plain
+    sequence of its blocks (MobileNetV2); otherwise it runs whole. Shares parameters with ``trunk``.
+
+    Parameters
+    ----------
+    trunk
+        A backbone's trunk (:attr:`Backbone.trunk`).
+    stages
+        Distinct indices into :func:`trunk_blocks` of ``trunk``, increasing.
+
+    Attributes
+    ----------
+    channels
+        Channels of each chosen block's output.
+    """
+
+    def __init__(self, trunk: nn.Module, stages: Sequence[int]) -> None:
+        super().__init__()
+        blocks = trunk_blocks(trunk)
+        stages = [int(s) for s in stages]
+        if not stages or stages != sorted(set(stages)) or stages[0] < 0 or stages[-1] >= len(blocks):
+            raise ConfigError(f"stages must be increasing, distinct block numbers 0-{len(blocks) - 1} of the "
+                              f"trunk, got {stages}")
+        self.stages = tuple(stages)
+        sequence = isinstance(trunk, nn.Sequential) and len(trunk) == len(blocks) \
+            and all(a is b for a, b in zip(trunk, blocks, strict=True))
+        self.trunk = trunk[:stages[-1] + 1] if sequence else trunk
+        # a joined "convolution, normalisation" block is a list: its output is the normalisation's
+        self._taps = [b[-1] if isinstance(b, nn.ModuleList) else b for b in (blocks[s] for s in stages)]
+        param = next(trunk.parameters())
+        with torch.inference_mode():
+            probe = self(torch.zeros(1, 3, 64, 64, device=param.device, dtype=param.dtype))
+        self.channels = tuple(int(m.shape[1]) for m in probe)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """A preprocessed batch (N, 3, H, W) in; one (N, C_i, h_i, w_i) map per stage out."""
+        outputs: dict[int, torch.Tensor] = {}
+        hooks = [tap.register_forward_hook(lambda _m, _in, out, i=i: outputs.__setitem__(i, out))
+                 for i, tap in enumerate(self._taps)]
+        try:
+            self.trunk(x)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return tuple(outputs[i] for i in range(len(self._taps)))
 
 
 def tunable_blocks(trunk: nn.Module, n: int) -> list[nn.Module]:

@@ -8,8 +8,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from artlens import weights
+from artlens.backbones import StageMaps
 from artlens.errors import ArtlensError, ConfigError, WeightsError
 from artlens.quality.learned import (
     QualityHead,
@@ -49,11 +51,59 @@ def test_config_round_trip_and_dimensions(tiny_model):
 
 @pytest.mark.parametrize("bad", [
     {"pooling": ["median"]}, {"pooling": []}, {"sizes": [16]}, {"schema": "artlens.quality-model/9"},
-    {"calibration": [1.0]}, {"dropout": 1.5}, {"colour": "red"},
+    {"calibration": [1.0]}, {"dropout": 1.5}, {"colour": "red"}, {"stages": [3, 1]}, {"stages": [2, 2]},
+    {"stages": [-1]},
 ])
 def test_invalid_config_raises(bad):
     with pytest.raises(ConfigError):
         QualityModelConfig.from_dict({**QualityModelConfig().to_dict(), **bad})
+
+
+def test_stages_pool_each_chosen_block_and_round_trip(tiny_backbone, photos, tmp_path):
+    config = QualityModelConfig(backbone="tiny", sizes=(96, 48), pooling=("mean", "std"), stages=(0, 1),
+                                hidden=16)
+    model = QualityModel(config, backbone=tiny_backbone)
+    assert model.config.feature_dim == 16 and model.config.embed_dim == 16 * 2 * 2
+    assert "stages" not in QualityModelConfig().to_dict()  # older models keep their file layout
+    again = QualityModelConfig.from_dict(json.loads(json.dumps(model.config.to_dict())))
+    assert again == model.config and again.stages == (0, 1)
+    image = photos["astronaut"]
+    feats = model.embed([image])[0]
+    # the first stage is the first convolution's output (before its ReLU), pooled at the largest scale
+    x, _ = model._prepare(image, 96)
+    with torch.inference_mode():
+        first = tiny_backbone.trunk[0](torch.from_numpy(x)[None]).flatten(2)
+    torch.testing.assert_close(feats[:8], first.mean(2)[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(feats[8:16], first.std(2, correction=0)[0], rtol=1e-5, atol=1e-5)
+    loaded = QualityModel.load(model.save(tmp_path / "m"), backbone=tiny_backbone)
+    np.testing.assert_array_equal(loaded.score([image]), model.score([image]))
+    with pytest.raises(ConfigError, match="stages"):  # the tiny trunk has two blocks
+        QualityModel(QualityModelConfig(backbone="tiny", stages=(0, 2)), backbone=tiny_backbone)
+
+
+def test_stage_maps_stop_a_sequential_trunk_at_the_deepest_stage():
+    torch.manual_seed(0)
+    trunk = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.Conv2d(4, 6, 3, stride=2), nn.Conv2d(6, 5, 3))
+    maps = StageMaps(trunk, [0, 1])
+    assert maps.channels == (4, 6) and len(maps.trunk) == 2 and maps.trunk[0] is trunk[0]
+    x = torch.randn(2, 3, 40, 30)
+    with torch.inference_mode():
+        a, b = maps(x)
+        torch.testing.assert_close(a, trunk[0](x))
+        torch.testing.assert_close(b, trunk[1](trunk[0](x)))
+    assert not trunk[0]._forward_hooks  # the taps are removed after each pass
+
+
+def test_onnx_trunk_gives_every_stage(tiny_backbone, photos, tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("ARTLENS_CACHE", str(tmp_path))
+    config = QualityModelConfig(backbone="tiny", sizes=(96, 48), pooling=("mean", "max"), stages=(0, 1),
+                                hidden=16)
+    model = QualityModel(config, backbone=tiny_backbone)
+    images = [photos["astronaut"], photos["coffee"][:101, :157]]
+    eager = model.embed(images)
+    assert model.use_onnx()
+    torch.testing.assert_close(model.embed(images), eager, rtol=1e-4, atol=1e-4)
 
 
 # -- embedding and scores ----------------------------------------------------------------------------------

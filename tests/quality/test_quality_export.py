@@ -36,6 +36,10 @@ def _model(kind: str, backbone: Backbone) -> QualityModel:
         descriptor_head = QualityHead(len(DESCRIPTOR_NAMES), 16).eval()
         descriptor_head.feature_mean.uniform_(-2.0, 2.0)  # NaN descriptors must read as these, not as 0
         return QualityModel(config, backbone=backbone, descriptor_head=descriptor_head)
+    if kind == "stages":
+        config = QualityModelConfig(backbone="tiny", sizes=(96, 48), pooling=("mean", "std", "q90"),
+                                    stages=(0, 1), hidden=16, calibration=(40.0, -3.0))
+        return QualityModel(config, backbone=backbone)
     if kind == "classes":
         config = QualityModelConfig(backbone="tiny", sizes=(64,), hidden=16, task="classes",
                                     classes=("bad", "ok", "good"))
@@ -54,7 +58,7 @@ def _sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("kind", ["plain", "fused", "classes"])
+@pytest.mark.parametrize("kind", ["plain", "fused", "classes", "stages"])
 def test_export_agrees_with_pytorch(kind, tiny_backbone, photos, tmp_path):
     model = _model(kind, tiny_backbone)
     folder = model.save(tmp_path / kind)

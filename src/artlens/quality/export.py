@@ -5,7 +5,8 @@ The graph is the whole network after preprocessing (:func:`artlens.quality.learn
 * inputs ``scale_0``, ``scale_1``, ... (one per ``config.sizes``, largest first): the images as
   :func:`~artlens.quality.learned.prepare_image` returns them, (N, 3, Hp, Wp) float32 with Hp and Wp multiples
   of 32. No cell counts are passed: the padding adds no feature cell, so the graph crops the maps to
-  ``(Hp / 32, Wp / 32)`` cells, exactly the ones :class:`~artlens.quality.learned.QualityModel` pools. Images
+  ``(Hp / 32, Wp / 32)`` cells, exactly the ones :class:`~artlens.quality.learned.QualityModel` pools (a
+  model with ``stages`` pools each stage's whole map, in PyTorch as here). Images
   batched together must share their padded shape at every scale; batch, height and width are dynamic.
 * ``descriptors`` (N, D) float32, D = ``len(config.descriptors)``, only for a model with a descriptor head
   (:func:`artlens.quality.descriptors.describe`; NaN entries read as the training mean, as in PyTorch).
@@ -92,6 +93,7 @@ class _QualityGraph(nn.Module):
         super().__init__()
         self.config = model.config
         self.trunk = model.backbone.trunk
+        self.stages = model.stage_maps  # None: the last convolution alone
         self.head = model.head
         self.descriptor_head = model.descriptor_head
 
@@ -99,8 +101,11 @@ class _QualityGraph(nn.Module):
         c = self.config
         pooled = []
         for x in inputs[:len(c.sizes)]:
-            maps = self.trunk(x)[:, :, :x.shape[2] // _STRIDE, :x.shape[3] // _STRIDE]
-            pooled.extend(_graph_pool(maps, p) for p in c.pooling)
+            if self.stages is None:
+                maps = (self.trunk(x)[:, :, :x.shape[2] // _STRIDE, :x.shape[3] // _STRIDE],)
+            else:
+                maps = self.stages(x)
+            pooled.extend(_graph_pool(m, p) for m in maps for p in c.pooling)
         descriptors = inputs[len(c.sizes)] if self.descriptor_head is not None else None
         raw = fuse_heads(self.head(torch.cat(pooled, dim=1)), descriptors, c, self.descriptor_head)
         return raw, quality_from_raw(raw, c)

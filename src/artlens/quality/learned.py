@@ -1,10 +1,11 @@
 """A learned no-reference quality model: frozen pretrained features and a small trained head.
 
-The backbone (MobileNetV2 by default) is never fine-tuned. :meth:`QualityModel.embed` runs its last
-convolution on the whole frame, downscaled so its longest side is at most ``sizes[0]`` (then at each smaller
-size in ``sizes``), padded to a multiple of 32 rather than centre-cropped, and pools the cells that cover the
-image with several statistics (mean, and spread or peak statistics that keep a small sharp or damaged region
-visible in a large frame). The pooled vectors of all scales are concatenated; a head
+The backbone (MobileNetV2 by default) is frozen. :meth:`QualityModel.embed` runs it on the whole frame,
+downscaled so its longest side is at most ``sizes[0]`` (then at each smaller size in ``sizes``), padded to a
+multiple of 32 rather than centre-cropped, and pools its last convolution's maps, or the maps of several
+blocks from shallow to deep (``stages``: multi-level features [3]_, which keep the local statistics that
+distortions change), with several statistics (mean, and spread or peak statistics that keep a small sharp or
+damaged region visible in a large frame). The pooled vectors of all scales are concatenated; a head
 (standardise -> Linear -> ReLU -> Dropout -> Linear) maps them to a raw score, and
 ``quality = 100 * sigmoid(a * raw + b)`` maps that to 0-100, higher is better.
 
@@ -30,6 +31,8 @@ References
 .. [1] X. Liu, J. van de Weijer and A. D. Bagdanov, "RankIQA: Learning from Rankings for No-reference Image
    Quality Assessment", ICCV 2017.
 .. [2] M. Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018.
+.. [3] V. Hosu, B. Goldluecke and D. Saupe, "Effective aesthetics prediction with multi-level spatially pooled
+   features", CVPR 2019.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.backbones import Backbone, get_backbone
+from artlens.backbones import Backbone, StageMaps, get_backbone
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, WeightsError
 from artlens.evaluation import softmax
 from artlens.quality.distortions import DISTORTIONS, LEVELS
@@ -72,6 +75,8 @@ __all__ = [
 ]
 
 SCHEMA = "artlens.quality-model/1"
+#: The config keys that determine :meth:`QualityModel.embed`'s features (feature caches are keyed by them).
+EMBEDDING_KEYS = frozenset({"backbone", "sizes", "pooling", "stages"})
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_FILE = "model.onnx"
@@ -99,8 +104,14 @@ class QualityModelConfig:
     pooling
         Spatial statistics per channel, per scale: ``mean``, ``std``, ``max`` or ``qNN`` (the NN-th
         percentile over the cells, e.g. ``q90``).
+    stages
+        Blocks of the trunk (indices into :func:`artlens.backbones.trunk_blocks`) whose output maps are
+        pooled, shallow to deep (multi-level features, :class:`artlens.backbones.StageMaps`); empty: the
+        last convolution alone. A stage's map is pooled whole, so on an image padded to a multiple of 32 the
+        early stages' statistics include the mirrored pad (under 32 px).
     feature_dim
-        Channels of the backbone's last convolution (0: taken from the backbone when the model is built).
+        Channels pooled per scale: the backbone's last convolution's, or the stages' together (0: taken from
+        the backbone when the model is built).
     hidden
         Width of the head's hidden layer (a descriptor head's width is read from its weights: an average of
         several heads is one wider head, :func:`average_heads`).
@@ -132,6 +143,7 @@ class QualityModelConfig:
     backbone: str = "mobilenet_v2"
     sizes: tuple[int, ...] = (448, 224)
     pooling: tuple[str, ...] = ("mean", "std", "max")
+    stages: tuple[int, ...] = ()
     feature_dim: int = 0
     hidden: int = 128
     dropout: float = 0.25
@@ -148,6 +160,7 @@ class QualityModelConfig:
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         object.__setattr__(self, "pooling", tuple(str(p) for p in self.pooling))
+        object.__setattr__(self, "stages", tuple(int(s) for s in self.stages))
         object.__setattr__(self, "calibration", tuple(float(c) for c in self.calibration))
         object.__setattr__(self, "descriptors", tuple(str(d) for d in self.descriptors))
         object.__setattr__(self, "fusion", tuple(float(f) for f in self.fusion))
@@ -159,6 +172,9 @@ class QualityModelConfig:
             raise ConfigError("pooling needs at least one statistic")
         for p in self.pooling:
             _check_pool(p)
+        if list(self.stages) != sorted(set(self.stages)) or any(s < 0 for s in self.stages):
+            raise ConfigError(f"stages must be increasing, distinct block numbers (0 or more), got "
+                              f"{list(self.stages)}")
         if self.hidden < 1 or not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"invalid head: hidden={self.hidden}, dropout={self.dropout}")
         if len(self.calibration) != 2 or not all(math.isfinite(c) for c in self.calibration):
@@ -199,6 +215,10 @@ class QualityModelConfig:
         d = asdict(self)
         d["sizes"] = list(self.sizes)
         d["pooling"] = list(self.pooling)
+        if self.stages:
+            d["stages"] = list(self.stages)
+        else:  # models of the last convolution alone keep the original file layout, byte for byte
+            del d["stages"]
         d["calibration"] = list(self.calibration)
         if self.task == "score":  # score models keep the original file layout, byte for byte
             del d["task"], d["classes"]
@@ -448,6 +468,9 @@ class QualityModel:
     backbone_keys
         Keys of ``backbone.trunk.state_dict()`` that were fine-tuned; :meth:`save` stores them (prefixed
         ``backbone.``) beside the head. Empty for a frozen backbone.
+    stage_maps
+        The :class:`~artlens.backbones.StageMaps` of ``config.stages`` over the backbone's trunk, or None
+        (the last convolution alone).
     """
 
     def __init__(self, config: QualityModelConfig | None = None, head: QualityHead | None = None,
@@ -455,12 +478,15 @@ class QualityModel:
                  descriptor_head: QualityHead | None = None) -> None:
         config = config or QualityModelConfig()
         self.backbone = backbone if backbone is not None else get_backbone(config.backbone, device=device)
-        dim = int(self.backbone.spec.feature_dim)
+        self.stage_maps = StageMaps(self.backbone.trunk, config.stages) if config.stages else None
+        dim = (sum(self.stage_maps.channels) if self.stage_maps is not None
+               else int(self.backbone.spec.feature_dim))
         if config.feature_dim == 0:
             config = replace(config, feature_dim=dim)
         elif config.feature_dim != dim:
             raise ConfigError(f"config expects {config.feature_dim} backbone channels but "
-                              f"{self.backbone.spec.name!r} gives {dim}")
+                              f"{self.backbone.spec.name!r} gives {dim}"
+                              + (f" at stages {list(config.stages)}" if config.stages else ""))
         self.config = config
         if head is None:
             head = _new_head(config.embed_dim, config.hidden, config.dropout, out_dim=config.n_outputs)
@@ -483,7 +509,8 @@ class QualityModel:
 
     def __repr__(self) -> str:
         c = self.config
-        return f"QualityModel(backbone={c.backbone!r}, sizes={c.sizes}, pooling={c.pooling})"
+        stages = f", stages={c.stages}" if c.stages else ""
+        return f"QualityModel(backbone={c.backbone!r}, sizes={c.sizes}, pooling={c.pooling}{stages})"
 
     # -- persistence
     def save(self, directory: str | Path) -> Path:
@@ -612,11 +639,20 @@ class QualityModel:
                     chunk = idx[start:start + batch_size]
                     x = torch.from_numpy(np.stack([prepared[i][0] for i in chunk]))
                     fast = self._onnx is not None and not torch.is_grad_enabled()
-                    maps = self._onnx(x) if fast else self.backbone.feature_maps(x)
-                    maps = maps[:, :, :rows, :cols].float()
-                    pooled = torch.cat([_pool(maps, p) for p in c.pooling], dim=1).to(out.device)
+                    maps = self._onnx(x) if fast else self.trunk_maps(x)
+                    if self.stage_maps is None:
+                        maps = (maps[0][:, :, :rows, :cols],)
+                    pooled = torch.cat([_pool(m.float(), p) for m in maps for p in c.pooling],
+                                       dim=1).to(out.device)
                     out[chunk, s * per_scale:(s + 1) * per_scale] = pooled
         return out
+
+    def trunk_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The maps this model pools for a preprocessed batch (N, 3, H, W): one per stage, or the last
+        convolution's alone. Runs under the caller's autograd mode."""
+        if self.stage_maps is None:
+            return (self.backbone.feature_maps(x),)
+        return self.stage_maps(x.to(self.backbone.device, memory_format=torch.channels_last))
 
     def use_onnx(self, enabled: bool = True) -> bool:
         """Run the trunk with ONNX Runtime (CPU only, checked against PyTorch); returns whether it does.
@@ -625,7 +661,7 @@ class QualityModel:
         """
         from artlens.quality.onnx_trunk import onnx_trunk
 
-        self._onnx = onnx_trunk(self.backbone) if enabled else None
+        self._onnx = onnx_trunk(self.backbone, self.config.stages) if enabled else None
         return self._onnx is not None
 
     # -- scores
@@ -914,7 +950,7 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
         ``(features (N, D) float32, level_targets (N,), pairs (P, 2))``.
     """
     files = [Path(p) for p in pristine]
-    embedding = {k: v for k, v in model.config.to_dict().items() if k in {"backbone", "sizes", "pooling"}}
+    embedding = {k: v for k, v in model.config.to_dict().items() if k in EMBEDDING_KEYS}
 
     def compute() -> dict[str, np.ndarray]:
         feats: list[np.ndarray] = []
