@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 from artlens.errors import ConfigError
 from artlens.imageio import load_image
 from artlens.quality import metrics
-from artlens.quality.learned import QualityModel, _cached, known_descriptors
+from artlens.quality.learned import EMBEDDING_KEYS, QualityModel, _cached, known_descriptors
 from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
 from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor, severity_series
 
@@ -43,7 +43,7 @@ DEV_ROWS = slice(0, 60, 4)
 def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: Callable[..., np.ndarray]
                  ) -> dict[str, np.ndarray]:
     """CNN features, descriptors and (photo, corruption, severity) rows of corrupted dev photos, cached."""
-    embedding = {k: v for k, v in model.config.to_dict().items() if k in {"backbone", "sizes", "pooling"}}
+    embedding = {k: v for k, v in model.config.to_dict().items() if k in EMBEDDING_KEYS}
     key = hashlib.sha256(json.dumps({"photos": [str(p) for p in photos], "side": SIDE,
                                      "corruptions": CORRUPTIONS, "embedding": embedding,
                                      "descriptors": list(model.config.descriptors)},

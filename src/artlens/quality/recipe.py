@@ -9,10 +9,11 @@ model (``artlens/quality/models/default``) was made with; its settings are store
    downscale (``max_size``, off in this recipe, draws each crop's side from ``size`` ... ``max_size``).
 2. Each crop is distorted with several of the 14 synthetic distortions of
    :mod:`artlens.quality.distortions`, each at its five levels, and everything is embedded once with the
-   frozen backbone (multi-scale pooled features, :meth:`QualityModel.embed`).
+   frozen backbone: the mean and spread of the output maps of six MobileNetV2 blocks, shallow to deep, at
+   two scales (multi-level spatially pooled features; :meth:`QualityModel.embed`, ``stages``).
 3. The head is fit with a regression onto the level targets plus RankIQA's margin ranking loss over pairs
    known to be ordered (:func:`~artlens.quality.learned.train_head`), with strong weight decay and dropout:
-   a hundred photos give few independent contents for 7,680 CNN features.
+   a hundred photos give few independent contents for 2,784 CNN features.
 4. A second head is fit the same way on the NSS descriptors of the same images
    (:mod:`artlens.quality.descriptors`), ``descriptor_heads`` times from different seeds and averaged into
    one head (:func:`~artlens.quality.learned.average_heads`; a single head's figures move with its seed,
@@ -26,6 +27,8 @@ References
 ----------
 X. Liu, J. van de Weijer and A. D. Bagdanov, "RankIQA: Learning from Rankings for No-reference Image Quality
 Assessment", ICCV 2017.
+V. Hosu, B. Goldluecke and D. Saupe, "Effective aesthetics prediction with multi-level spatially pooled
+features", CVPR 2019.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ RECIPE: dict[str, Any] = {
     "per_crop": 4,  # distortions per crop, each at 5 levels
     "size": 448,  # crop side
     "max_size": None,  # when set, crop sides are drawn from [size, max_size] (tried: docs/benchmarks.md)
+    # MobileNetV2 blocks pooled: the last of each group of equal width from stride 4 on (24, 32, 64, 96, 160
+    # and 320 channels); None pools the last convolution alone, as the models shipped before 2026-11-24 did
+    "stages": [3, 6, 10, 13, 16, 17],
+    "pooling": ["mean", "std"],
     "epochs": 60,
     "rank_weight": 1.0,
     "margin": 0.05,
@@ -116,6 +123,13 @@ def pristine_files(source: str | Path) -> list[Path]:
     return files
 
 
+def _as_tuple(value: Any) -> tuple:
+    """A recipe list setting as a tuple: None is empty, a single value is one item."""
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list | tuple) else (value,)
+
+
 def _fit_calibration(raw: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
     """``(a, b)`` of ``100 * sigmoid(a * raw + b)`` by least squares on the logits of the level targets.
 
@@ -141,7 +155,8 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
     out_dir
         Model folder to write.
     config
-        Embedding settings (default: :class:`QualityModelConfig` defaults).
+        Backbone and ``sizes`` (default: :class:`QualityModelConfig` defaults); ``stages``, ``pooling``,
+        ``hidden`` and ``dropout`` come from the recipe.
     cache
         ``.npz`` feature cache: a second run with the same data and settings skips the embedding (the
         descriptors go to a sibling file, ``<name>-descriptors.npz``).
@@ -159,9 +174,14 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
     if unknown:
         raise ConfigError(f"unknown training settings: {', '.join(sorted(unknown))}")
     recipe = {**RECIPE, **overrides}
+    base = config or QualityModelConfig()
+    if recipe["stages"] and base.backbone != "mobilenet_v2" and "stages" not in overrides:
+        raise ConfigError(f"the recipe's stages are MobileNetV2 block numbers; with backbone "
+                          f"{base.backbone!r} choose its own (--set stages=[...]) or the last convolution "
+                          "(--set stages=null)")
     say = progress or (lambda _line: None)
-    model = QualityModel(replace(config or QualityModelConfig(), hidden=recipe["hidden"],
-                                 dropout=recipe["dropout"]))
+    model = QualityModel(replace(base, hidden=recipe["hidden"], dropout=recipe["dropout"],
+                                 stages=_as_tuple(recipe["stages"]), pooling=_as_tuple(recipe["pooling"])))
     files = [Path(p) for p in pristine]
     say(f"embedding {len(files)} pristine photos x {recipe['per_image']} crops x "
         f"(1 + {recipe['per_crop']} distortions x 5 levels)")
