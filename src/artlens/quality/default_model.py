@@ -23,8 +23,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped model's files.
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "2b6faa061a2d82f823dc935156d9436c033f51f0787dac14b5d87a0342a535ff",
-    WEIGHTS_FILE: "c9fc1b67d9889922e194c2d858f0c44adf63704de9f5c27a0d7bfe9bcbb59686",
+    CONFIG_FILE: "552c9332faa97197e2d562a73a971491ac9088f7bc07ed8f38fdd66f33149ae4",
+    WEIGHTS_FILE: "ec26ddfed8543f4b3fc496ec095fdd64000433c40e6658035a3f029caa97706a",
 }
 
 
