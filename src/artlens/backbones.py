@@ -412,14 +412,19 @@ def trunk_blocks(trunk: nn.Module) -> list[nn.Module]:
     return joined
 
 
+_HOOK_LOCK = threading.Lock()  # one hooked pass at a time: hooks on shared blocks see every caller's pass
+
+
 class StageMaps(nn.Module):
     """The output maps of chosen :func:`trunk_blocks` of a trunk, shallow to deep: multi-level features.
 
     Early blocks keep the local statistics that blur, noise and compression change; the last ones mostly
     content. Pooling the outputs of blocks at every depth is the multi-level spatially pooled (MLSP) feature
     of Hosu, Goldluecke and Saupe, "Effective aesthetics prediction with multi-level spatially pooled
-    features", CVPR 2019. The trunk runs only as deep as the deepest chosen block when it is a plain
-    sequence of its blocks (MobileNetV2); otherwise it runs whole. Shares parameters with ``trunk``.
+    features", CVPR 2019. A trunk that is a plain sequence of its blocks (MobileNetV2) runs block by block,
+    only as deep as the deepest chosen one; any other runs whole while forward hooks take the chosen blocks'
+    outputs, one pass at a time (a lock keeps concurrent passes from reading each other's maps). Shares
+    parameters with ``trunk``.
 
     Parameters
     ----------
@@ -442,9 +447,9 @@ class StageMaps(nn.Module):
             raise ConfigError(f"stages must be increasing, distinct block numbers 0-{len(blocks) - 1} of the "
                               f"trunk, got {stages}")
         self.stages = tuple(stages)
-        sequence = isinstance(trunk, nn.Sequential) and len(trunk) == len(blocks) \
+        self._sequence = isinstance(trunk, nn.Sequential) and len(trunk) == len(blocks) \
             and all(a is b for a, b in zip(trunk, blocks, strict=True))
-        self.trunk = trunk[:stages[-1] + 1] if sequence else trunk
+        self.trunk = trunk[:stages[-1] + 1] if self._sequence else trunk
         # a joined "convolution, normalisation" block is a list: its output is the normalisation's
         self._taps = [b[-1] if isinstance(b, nn.ModuleList) else b for b in (blocks[s] for s in stages)]
         param = next(trunk.parameters())
@@ -454,14 +459,22 @@ class StageMaps(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """A preprocessed batch (N, 3, H, W) in; one (N, C_i, h_i, w_i) map per stage out."""
+        if self._sequence:
+            maps = []
+            for i, block in enumerate(self.trunk):
+                x = block(x)
+                if i in self.stages:
+                    maps.append(x)
+            return tuple(maps)
         outputs: dict[int, torch.Tensor] = {}
-        hooks = [tap.register_forward_hook(lambda _m, _in, out, i=i: outputs.__setitem__(i, out))
-                 for i, tap in enumerate(self._taps)]
-        try:
-            self.trunk(x)
-        finally:
-            for hook in hooks:
-                hook.remove()
+        with _HOOK_LOCK:
+            hooks = [tap.register_forward_hook(lambda _m, _in, out, i=i: outputs.__setitem__(i, out))
+                     for i, tap in enumerate(self._taps)]
+            try:
+                self.trunk(x)
+            finally:
+                for hook in hooks:
+                    hook.remove()
         return tuple(outputs[i] for i in range(len(self._taps)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import numpy as np
 import pytest
@@ -91,7 +92,38 @@ def test_stage_maps_stop_a_sequential_trunk_at_the_deepest_stage():
         a, b = maps(x)
         torch.testing.assert_close(a, trunk[0](x))
         torch.testing.assert_close(b, trunk[1](trunk[0](x)))
-    assert not trunk[0]._forward_hooks  # the taps are removed after each pass
+    assert not trunk[0]._forward_hooks  # a sequence runs block by block, without hooks
+
+
+class _SlowTrunk(nn.Module):
+    """Two convolutions with a pause between them (not a sequence: its stages are taken by hooks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.first, self.second = nn.Conv2d(3, 4, 3, stride=2), nn.Conv2d(4, 5, 3, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.first(x)
+        time.sleep(0.02)  # lets other threads' passes run in between
+        return self.second(torch.relu(x))
+
+
+def test_stage_maps_of_a_hooked_trunk_are_per_pass_under_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    trunk = _SlowTrunk()
+    maps = StageMaps(trunk, [0, 1])
+    assert maps.trunk is trunk and maps.channels == (4, 5)
+    inputs = [torch.randn(1, 3, 32, 48, generator=torch.Generator().manual_seed(i)) for i in range(8)]
+    with torch.inference_mode():
+        expected = [(trunk.first(x), trunk(x)) for x in inputs]
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(maps, inputs))
+    for (first, last), (a, b) in zip(expected, got, strict=True):
+        torch.testing.assert_close(a, first)
+        torch.testing.assert_close(b, last)
+    assert not trunk.first._forward_hooks  # the taps are removed after each pass
 
 
 def test_onnx_trunk_gives_every_stage(tiny_backbone, photos, tmp_path, monkeypatch):

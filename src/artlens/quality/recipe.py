@@ -67,7 +67,7 @@ RECIPE: dict[str, Any] = {
     "size": 448,  # crop side
     "max_size": None,  # when set, crop sides are drawn from [size, max_size] (tried: docs/benchmarks.md)
     # MobileNetV2 blocks pooled: the last of each group of equal width from stride 4 on (24, 32, 64, 96, 160
-    # and 320 channels); None pools the last convolution alone, as the models shipped before 2026-11-24 did
+    # and 320 channels); None pools the last convolution alone, as the earlier shipped models did
     "stages": [3, 6, 10, 13, 16, 17],
     "pooling": ["mean", "std"],
     "epochs": 60,
