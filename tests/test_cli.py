@@ -131,3 +131,6 @@ def test_train_evaluate_and_assess_with_own_quality_model(tmp_path: Path) -> Non
     unknown = artlens("train", "quality", "--pristine", str(tmp_path), "--out", str(model),
                       "--set", "crops=9")
     assert unknown.returncode != 0 and "'crops=9'" in unknown.stderr and "max_size" in unknown.stderr
+    twice = artlens("train", "quality", "--pristine", str(tmp_path), "--out", str(model), "--seed", "3",
+                    "--set", "seed=4")
+    assert twice.returncode == 2 and "--seed and --set seed=... both given" in twice.stderr

@@ -179,7 +179,8 @@ def train_quality(
                                        "stratified validation split).")] = 0,
     epochs: Annotated[int | None, typer.Option(min=1, help="Training epochs (default: the recipe's).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed (runs are deterministic on the CPU).")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed (runs are deterministic on the CPU; default 0).")] = None,
     cache: Annotated[Path | None, typer.Option(help="With --pristine: feature cache (.npz) reused when data "
                                                "and settings match.")] = None,
     recipe_set: Annotated[list[str] | None, typer.Option(
@@ -200,8 +201,11 @@ def train_quality(
         from artlens.quality.learned import QualityModelConfig
         from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
 
-        overrides = ({"seed": seed} | ({"epochs": epochs} if epochs else {})
-                     | parse_overrides(recipe_set or []))
+        recipe = parse_overrides(recipe_set or [])
+        for name, value in (("seed", seed), ("epochs", epochs)):
+            if value is not None and name in recipe:
+                raise typer.BadParameter(f"--{name} and --set {name}=... both given; use one")
+        overrides = {"seed": 0 if seed is None else seed} | ({"epochs": epochs} if epochs else {}) | recipe
         summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache, progress=say,
                                     config=replace(QualityModelConfig(), backbone=backbone), **overrides)
     else:
@@ -210,7 +214,8 @@ def train_quality(
         label_set = read_labels(labels)
         with progress_bar(quiet, "training") as bar:
             summary = train_from_labels(label_set, out_dir, backbone=backbone, finetune=finetune, kfold=kfold,
-                                        seed=seed, epochs=epochs, progress=stage_reporter(bar))
+                                        seed=0 if seed is None else seed, epochs=epochs,
+                                        progress=stage_reporter(bar))
         _print_label_training(summary, quiet)
     if as_json:
         print_json(summary)
