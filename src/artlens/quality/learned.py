@@ -661,7 +661,7 @@ class QualityModel:
         """
         from artlens.quality.onnx_trunk import onnx_trunk
 
-        self._onnx = onnx_trunk(self.backbone, self.config.stages) if enabled else None
+        self._onnx = onnx_trunk(self.backbone, self.stage_maps) if enabled else None
         return self._onnx is not None
 
     # -- scores

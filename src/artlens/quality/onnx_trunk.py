@@ -13,7 +13,6 @@ mismatch) leaves the model on PyTorch.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +28,10 @@ __all__ = ["OnnxTrunk", "export_trunk", "onnx_trunk"]
 _TOLERANCE = 1e-3  # max abs difference of feature maps (values up to ~10) on the probe input
 
 
-def _fingerprint(backbone: Backbone, stages: Sequence[int]) -> str:
+def _fingerprint(backbone: Backbone, stage_maps: StageMaps | None) -> str:
     digest = hashlib.sha256(backbone.spec.name.encode())
-    if stages:  # exports of the last convolution alone keep their earlier names
-        digest.update(repr(tuple(stages)).encode())
+    if stage_maps is not None:  # exports of the last convolution alone keep their earlier names
+        digest.update(repr(tuple(stage_maps.stages)).encode())
     for name, tensor in backbone.trunk.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -40,22 +39,23 @@ def _fingerprint(backbone: Backbone, stages: Sequence[int]) -> str:
     return digest.hexdigest()[:24]
 
 
-def _maps_module(backbone: Backbone, stages: Sequence[int]) -> nn.Module:
-    """The trunk, or its :class:`~artlens.backbones.StageMaps` (a tuple of maps), on the CPU."""
-    trunk = backbone.trunk.eval().to("cpu")
-    return StageMaps(trunk, stages) if stages else trunk
+def _maps_module(backbone: Backbone, stage_maps: StageMaps | None) -> nn.Module:
+    """What is exported: the trunk, or ``stage_maps`` over it (a tuple of maps), in eval mode on the CPU."""
+    return (stage_maps if stage_maps is not None else backbone.trunk).eval().to("cpu")
 
 
-def export_trunk(backbone: Backbone, path: str | Path, stages: Sequence[int] = ()) -> Path:
+def export_trunk(backbone: Backbone, path: str | Path, stage_maps: StageMaps | None = None) -> Path:
     """Write the backbone's trunk as ONNX (batch, height and width dynamic) and return the path.
 
-    Outputs: ``maps``, the last convolution's; or with ``stages``, ``maps_0``, ``maps_1`` ... one per stage.
+    Outputs: ``maps``, the last convolution's; or with ``stage_maps`` (a
+    :class:`~artlens.backbones.StageMaps` over the backbone's trunk), ``maps_0``, ``maps_1`` ... one per
+    stage.
     """
     probe = torch.zeros((1, 3, 224, 224), dtype=torch.float32)
-    names = [f"maps_{i}" for i in range(len(stages))] if stages else ["maps"]
+    names = ["maps"] if stage_maps is None else [f"maps_{i}" for i in range(len(stage_maps.stages))]
     axes = {"image": {0: "n", 2: "h", 3: "w"}} | {
         name: {0: "n", 2: f"rows{i}", 3: f"cols{i}"} for i, name in enumerate(names)}
-    return export_module(_maps_module(backbone, stages), (probe,), path, input_names=["image"],
+    return export_module(_maps_module(backbone, stage_maps), (probe,), path, input_names=["image"],
                          output_names=names, dynamic_axes=axes, source=backbone.spec.name)
 
 
@@ -72,19 +72,20 @@ class OnnxTrunk:
         return tuple(torch.from_numpy(m) for m in self.session.run(None, {"image": array}))
 
 
-def onnx_trunk(backbone: Backbone, stages: Sequence[int] = ()) -> OnnxTrunk | None:
-    """An ONNX Runtime trunk equal to ``backbone``'s (with ``stages``: to its
-    :class:`~artlens.backbones.StageMaps`), or None where it cannot be had (see module notes)."""
+def onnx_trunk(backbone: Backbone, stage_maps: StageMaps | None = None) -> OnnxTrunk | None:
+    """An ONNX Runtime trunk equal to ``backbone``'s (with ``stage_maps``, a
+    :class:`~artlens.backbones.StageMaps` over that trunk: equal to it), or None where it cannot be had (see
+    module notes)."""
     if backbone.device.type != "cpu":
         return None  # on an accelerator PyTorch is the faster path
     try:
-        path = cache_dir() / "onnx" / f"{backbone.spec.name}-{_fingerprint(backbone, stages)}.onnx"
+        path = cache_dir() / "onnx" / f"{backbone.spec.name}-{_fingerprint(backbone, stage_maps)}.onnx"
         if not path.is_file():
-            export_trunk(backbone, path, stages)
+            export_trunk(backbone, path, stage_maps)
         trunk = OnnxTrunk(path, torch.get_num_threads())
         probe = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 3, 96, 128)).astype(np.float32))
         with torch.inference_mode():
-            expected = _maps_module(backbone, stages)(probe)
+            expected = _maps_module(backbone, stage_maps)(probe)
         got = trunk(probe)
         expected = expected if isinstance(expected, tuple) else (expected,)
         if len(got) != len(expected) or any(float((g - e.float()).abs().max()) > _TOLERANCE
