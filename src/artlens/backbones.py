@@ -33,6 +33,7 @@ __all__ = [
     "Backbone",
     "BackboneSpec",
     "StageMaps",
+    "check_stages",
     "configure_threads",
     "get_backbone",
     "list_backbones",
@@ -412,6 +413,16 @@ def trunk_blocks(trunk: nn.Module) -> list[nn.Module]:
     return joined
 
 
+def check_stages(stages: Sequence[int], n_blocks: int | None = None) -> tuple[int, ...]:
+    """``stages`` as a tuple of ints after checking that they are increasing, distinct block numbers from 0
+    (below ``n_blocks`` when it is known); raises ConfigError otherwise."""
+    out = tuple(int(s) for s in stages)
+    top = "" if n_blocks is None else f" below {n_blocks}"
+    if list(out) != sorted(set(out)) or any(s < 0 or (n_blocks is not None and s >= n_blocks) for s in out):
+        raise ConfigError(f"stages must be increasing, distinct block numbers from 0{top}, got {list(out)}")
+    return out
+
+
 _HOOK_LOCK = threading.Lock()  # one hooked pass at a time: hooks on shared blocks see every caller's pass
 
 
@@ -442,11 +453,9 @@ class StageMaps(nn.Module):
     def __init__(self, trunk: nn.Module, stages: Sequence[int]) -> None:
         super().__init__()
         blocks = trunk_blocks(trunk)
-        stages = [int(s) for s in stages]
-        if not stages or stages != sorted(set(stages)) or stages[0] < 0 or stages[-1] >= len(blocks):
-            raise ConfigError(f"stages must be increasing, distinct block numbers 0-{len(blocks) - 1} of the "
-                              f"trunk, got {stages}")
-        self.stages = tuple(stages)
+        if not stages:
+            raise ConfigError("StageMaps needs at least one stage")
+        self.stages = stages = check_stages(stages, len(blocks))
         self._sequence = isinstance(trunk, nn.Sequential) and len(trunk) == len(blocks) \
             and all(a is b for a, b in zip(trunk, blocks, strict=True))
         self.trunk = trunk[:stages[-1] + 1] if self._sequence else trunk

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.backbones import Backbone, StageMaps, get_backbone
+from artlens.backbones import Backbone, StageMaps, check_stages, get_backbone
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, WeightsError
 from artlens.evaluation import softmax
 from artlens.quality.distortions import DISTORTIONS, LEVELS
@@ -160,7 +160,7 @@ class QualityModelConfig:
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         object.__setattr__(self, "pooling", tuple(str(p) for p in self.pooling))
-        object.__setattr__(self, "stages", tuple(int(s) for s in self.stages))
+        object.__setattr__(self, "stages", check_stages(self.stages))
         object.__setattr__(self, "calibration", tuple(float(c) for c in self.calibration))
         object.__setattr__(self, "descriptors", tuple(str(d) for d in self.descriptors))
         object.__setattr__(self, "fusion", tuple(float(f) for f in self.fusion))
@@ -172,9 +172,6 @@ class QualityModelConfig:
             raise ConfigError("pooling needs at least one statistic")
         for p in self.pooling:
             _check_pool(p)
-        if list(self.stages) != sorted(set(self.stages)) or any(s < 0 for s in self.stages):
-            raise ConfigError(f"stages must be increasing, distinct block numbers (0 or more), got "
-                              f"{list(self.stages)}")
         if self.hidden < 1 or not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"invalid head: hidden={self.hidden}, dropout={self.dropout}")
         if len(self.calibration) != 2 or not all(math.isfinite(c) for c in self.calibration):
