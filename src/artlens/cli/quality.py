@@ -195,6 +195,7 @@ def train_quality(
     if recipe_set and pristine is None:
         raise typer.BadParameter("--set changes the --pristine recipe; it does not apply to --labels")
     say = (lambda _line: None) if quiet else (lambda line: err.print(line, highlight=False, markup=False))
+    seed_used = 0 if seed is None else seed
     if pristine is not None:
         from dataclasses import replace
 
@@ -205,7 +206,7 @@ def train_quality(
         for name, value in (("seed", seed), ("epochs", epochs)):
             if value is not None and name in recipe:
                 raise typer.BadParameter(f"--{name} and --set {name}=... both given; use one")
-        overrides = {"seed": 0 if seed is None else seed} | ({"epochs": epochs} if epochs else {}) | recipe
+        overrides = {"seed": seed_used} | ({"epochs": epochs} if epochs else {}) | recipe
         summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache, progress=say,
                                     config=replace(QualityModelConfig(), backbone=backbone), **overrides)
     else:
@@ -214,8 +215,7 @@ def train_quality(
         label_set = read_labels(labels)
         with progress_bar(quiet, "training") as bar:
             summary = train_from_labels(label_set, out_dir, backbone=backbone, finetune=finetune, kfold=kfold,
-                                        seed=0 if seed is None else seed, epochs=epochs,
-                                        progress=stage_reporter(bar))
+                                        seed=seed_used, epochs=epochs, progress=stage_reporter(bar))
         _print_label_training(summary, quiet)
     if as_json:
         print_json(summary)
