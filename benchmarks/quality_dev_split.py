@@ -32,7 +32,13 @@ from scipy.stats import spearmanr
 from artlens.errors import ConfigError
 from artlens.imageio import load_image
 from artlens.quality import metrics
-from artlens.quality.learned import EMBEDDING_KEYS, QualityModel, _cached, known_descriptors
+from artlens.quality.learned import (
+    EMBEDDING_KEYS,
+    QualityModel,
+    _cached,
+    _set_code_digest,
+    known_descriptors,
+)
 from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
 from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor, severity_series
 
@@ -46,7 +52,8 @@ def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: 
     embedding = {k: v for k, v in model.config.to_dict().items() if k in EMBEDDING_KEYS}
     key = hashlib.sha256(json.dumps({"photos": [str(p) for p in photos], "side": SIDE,
                                      "corruptions": CORRUPTIONS, "embedding": embedding,
-                                     "descriptors": list(model.config.descriptors)},
+                                     "descriptors": list(model.config.descriptors),
+                                     "code": _set_code_digest()},
                                     sort_keys=True).encode()).hexdigest()
 
     def compute() -> dict[str, np.ndarray]:

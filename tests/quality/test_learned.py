@@ -268,6 +268,47 @@ def test_embed_training_set_caches(tiny_model, photos, tmp_path):
     np.testing.assert_array_equal(pairs, p1)
 
 
+def test_training_set_cache_is_not_reused_after_the_distortion_code_changed(tiny_model, photos, tmp_path,
+                                                                           monkeypatch):
+    from PIL import Image
+
+    from artlens.quality import distortions, learned
+
+    path = tmp_path / "p.png"
+    Image.fromarray(photos["coffee"]).save(path)
+    cache = tmp_path / "feats.npz"
+    settings = {"seed": 3, "per_image": 1, "size": 64, "per_crop": 1, "distortions": ["gaussian_blur"],
+                "cache": cache}
+    before, _, _ = embed_training_set(tiny_model, [path], **settings)
+    stamp = cache.stat().st_mtime_ns
+
+    def no_blur(rgb, level, rng):  # the blur of an older or newer artlens: here, none at all
+        return rgb.copy()
+
+    monkeypatch.setattr(learned, "_set_code_digest", lambda: "other code")
+    monkeypatch.setitem(distortions.DISTORTIONS, "gaussian_blur", no_blur)
+    after, _, _ = embed_training_set(tiny_model, [path], **settings)
+    assert cache.stat().st_mtime_ns != stamp
+    np.testing.assert_allclose(after, np.repeat(after[:1], len(after), axis=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before, after)
+
+
+def test_training_set_code_digest_follows_the_distortion_source(monkeypatch):
+    import inspect
+
+    from artlens.quality import learned
+
+    digest = learned._set_code_digest()
+    learned._set_code_digest.cache_clear()
+    real = inspect.getsource
+    edited = learned.level_target
+    monkeypatch.setattr(inspect, "getsource", lambda obj: real(obj) + ("# edited" if obj is edited else ""))
+    try:
+        assert learned._set_code_digest() != digest
+    finally:
+        learned._set_code_digest.cache_clear()
+
+
 # -- head training -----------------------------------------------------------------------------------------
 
 def test_train_head_learns_an_ordering_and_is_deterministic():

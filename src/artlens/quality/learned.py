@@ -37,7 +37,9 @@ References
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -939,7 +941,8 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
 
     Only one crop's images are held in memory. With ``cache``, the features are stored in that ``.npz``
     file together with a key of everything that determines them (embedding config, files with their size
-    and modification time, seed and set parameters) and reused when the key matches.
+    and modification time, seed and set parameters, the source of the code that makes the images) and
+    reused when the key matches.
 
     Returns
     -------
@@ -1001,11 +1004,27 @@ def _set_key(files: Sequence[Path], seed: int, per_image: int, size: int, per_cr
     key_data = {
         **extra,
         **({} if max_size is None else {"max_size": max_size}),  # keys made before it existed still match
+        "code": _set_code_digest(),
         "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
         "seed": seed, "per_image": per_image, "size": size, "per_crop": per_crop,
         "distortions": list(distortions) if distortions is not None else list(DISTORTIONS),
     }
     return hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _set_code_digest() -> str:
+    """SHA-256 of the code that makes a training set's images (the distortions, the cropping, the targets)
+    and their descriptors, so that a cache made by other code is never reused."""
+    from artlens.quality import descriptors, distortions
+
+    try:
+        parts = [inspect.getsource(obj) for obj in (distortions, descriptors, _training_crops, level_target)]
+    except OSError:  # installed without sources: the release stands for its code
+        from artlens import __version__
+
+        parts = [__version__]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _cached(cache: str | Path | None, key: str, compute: Callable[[], dict[str, np.ndarray]]
