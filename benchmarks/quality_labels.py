@@ -1,0 +1,137 @@
+"""Training on your own labels (``artlens train quality --labels``): held-out photos, independent labels.
+
+A shop's good/bad judgement is stood in for by ImageNet-C corruptions (Hendrycks & Dietterich 2019, the
+``imagecorruptions-imaug`` package: code artlens never trains on) of the pristine photos of
+``.data/pristine/manifest.csv`` at the benchmark's 768-px size. Every photo gives its clean version and three
+seeded corruptions at severities 1-5 (16 images). Two label files are written for each side:
+
+* classes: ``good`` (clean or severity 1) and ``bad`` (severity 3-5; severity 2 is left out as borderline);
+* scores: a 0-5 rating, ``5 - severity``.
+
+Heads are trained (:func:`artlens.quality.labels.train_from_labels`, frozen backbone) on the real ``train``
+photos and judged (:func:`artlens.quality.labels.evaluate_model`) on the ``heldout`` photos, so no photo is
+on both sides. Compared in one run: the shipped model as it is (no labels; its 0-100 score), and heads on
+the backbone's last convolution (mean, spread, max) or on six of its blocks (mean, spread; the shipped
+model's embedding).
+
+Needs ``imagecorruptions-imaug`` (see ``quality_accuracy.py``). Images and label files are written once to
+``--data`` (about 1,500 PNGs) and reused.
+
+    .venv/bin/python benchmarks/quality_labels.py [--data .data/bench-labels] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from artlens.imageio import load_image
+from artlens.quality import metrics
+from artlens.quality.default_model import DEFAULT_MODEL_DIR
+from artlens.quality.labels import evaluate_model, read_labels, train_from_labels
+from artlens.quality.learned import QualityModelConfig
+from artlens.quality.recipe import RECIPE
+from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor
+
+PER_PHOTO = 3  # corruptions per photo
+EMBEDDINGS: dict[str, QualityModelConfig] = {
+    "last conv": QualityModelConfig(),
+    "six blocks": QualityModelConfig(stages=tuple(RECIPE["stages"]), pooling=tuple(RECIPE["pooling"])),
+}
+
+
+def photos(split: str) -> list[Path]:
+    """The real photos (not the studio renders) of one split of the manifest."""
+    with MANIFEST.open(newline="") as handle:
+        return [Path(r["path"]) for r in csv.DictReader(handle)
+                if r["split"] == split and r["source"] != "studio-renders"]
+
+
+def write_side(split: str, out: Path, corrupt: Callable[..., np.ndarray], rng: np.random.Generator
+               ) -> tuple[Path, Path]:
+    """Corrupted copies of one split's photos as PNG, and its class and score label files."""
+    folder = out / split
+    folder.mkdir(parents=True, exist_ok=True)
+    class_rows, score_rows = [], []
+    for photo in photos(split):
+        clean = metrics.working_image(load_image(photo).rgb, SIDE)
+        series = [(f"{photo.stem}-clean.png", clean, 0)]
+        for c in rng.choice(len(CORRUPTIONS), PER_PHOTO, replace=False):
+            series += [(f"{photo.stem}-{CORRUPTIONS[c]}-{s}.png", None, s) for s in range(1, 6)]
+        for name, image, severity in series:
+            path = folder / name
+            if not path.is_file():
+                if image is None:
+                    corruption = name[len(photo.stem) + 1:-6]
+                    image = np.ascontiguousarray(corrupt(clean, corruption_name=corruption,
+                                                         severity=severity)).astype(np.uint8)
+                cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            score_rows.append((str(path), 5 - severity))
+            if severity != 2:
+                class_rows.append((str(path), "good" if severity <= 1 else "bad"))
+    files = []
+    for kind, rows in (("classes", class_rows), ("scores", score_rows)):
+        file = out / f"{split}-{kind}.csv"
+        with file.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "label" if kind == "classes" else "score"])
+            writer.writerows(rows)
+        files.append(file)
+    return files[0], files[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT / ".data/bench-labels")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the heads' training")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if not MANIFEST.is_file():
+        sys.exit(f"{MANIFEST} not found: run scripts/prepare_pristine.py first")
+    corrupt = corruptor()
+    np.random.seed(0)  # imagecorruptions draws its noise from NumPy's global generator
+    rng = np.random.default_rng(0)
+    train = dict(zip(("classes", "scores"), write_side("train", args.data, corrupt, rng), strict=True))
+    test = dict(zip(("classes", "scores"), write_side("heldout", args.data, corrupt, rng), strict=True))
+    results: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "seed": args.seed,
+                                  "train_images": len(read_labels(train["scores"])),
+                                  "test_images": len(read_labels(test["scores"])), "methods": {}}
+    rows = {"shipped model, no labels": {kind: evaluate_model(DEFAULT_MODEL_DIR, test[kind])["metrics"]
+                                         for kind in ("classes", "scores")}}
+    for name, config in EMBEDDINGS.items():
+        rows[f"labels, {name}"] = {}
+        for kind in ("classes", "scores"):
+            start = time.perf_counter()
+            folder = args.data / "models" / f"{name.replace(' ', '-')}-{kind}-seed{args.seed}"
+            train_from_labels(train[kind], folder, config=config, seed=args.seed)
+            rows[f"labels, {name}"][kind] = evaluate_model(folder, test[kind])["metrics"]
+            print(f"{name}, {kind}: trained and evaluated in {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"\n{results['train_images']} training images ({len(photos('train'))} photos), "
+          f"{results['test_images']} test images ({len(photos('heldout'))} other photos)")
+    print(f"{'method':>28}  accuracy  macro F1  ROC-AUC  | SRCC (scores)  PLCC")
+    for name, row in rows.items():
+        c, s = row["classes"], row["scores"]
+        f1 = c.get("macro", {}).get("f1")
+        print(f"{name:>28}  {_fmt(c.get('accuracy'))}  {_fmt(f1)}  {_fmt(c.get('roc_auc'))}"
+              f"  | {_fmt(s.get('srcc'))}  {_fmt(s.get('plcc'))}")
+        results["methods"][name] = {
+            "accuracy": c.get("accuracy"), "macro_f1": f1, "roc_auc": c.get("roc_auc"),
+            "class_srcc": c.get("srcc"), "srcc": s.get("srcc"), "plcc": s.get("plcc"), "rmse": s.get("rmse")}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _fmt(value: float | None) -> str:
+    return f"{value:8.3f}" if value is not None else f"{'-':>8}"
+
+
+if __name__ == "__main__":
+    main()
