@@ -30,6 +30,7 @@ from artlens._efficientnet_lite import EfficientNetLite
 from artlens.errors import ArtlensError, ConfigError, WeightsError
 
 __all__ = [
+    "MULTI_LEVEL_STAGES",
     "Backbone",
     "BackboneSpec",
     "StageMaps",
@@ -423,6 +424,11 @@ def check_stages(stages: Sequence[int], n_blocks: int | None = None) -> tuple[in
     return out
 
 
+#: Blocks of :func:`trunk_blocks` that a quality model pools by default (:class:`StageMaps`), per backbone:
+#: for MobileNetV2 the last block of each group of equal width from stride 4 on (24, 32, 64, 96, 160 and
+#: 320 channels). A backbone not listed pools its last convolution.
+MULTI_LEVEL_STAGES: dict[str, tuple[int, ...]] = {"mobilenet_v2": (3, 6, 10, 13, 16, 17)}
+
 _HOOK_LOCK = threading.Lock()  # one hooked pass at a time: hooks on shared blocks see every caller's pass
 
 
@@ -487,12 +493,16 @@ class StageMaps(nn.Module):
         return tuple(outputs[i] for i in range(len(self._taps)))
 
 
-def tunable_blocks(trunk: nn.Module, n: int) -> list[nn.Module]:
-    """The last ``n`` of :func:`trunk_blocks`: the deepest, most task-specific features.
+def tunable_blocks(trunk: nn.Module, n: int, *, deepest: int | None = None) -> list[nn.Module]:
+    """The last ``n`` of :func:`trunk_blocks`, or of those up to block ``deepest`` (a model that pools
+    :class:`StageMaps` never runs the blocks after its deepest stage): the most task-specific features.
 
     Yosinski et al., "How transferable are features in deep neural networks?", NeurIPS 2014.
     """
-    return trunk_blocks(trunk)[-n:] if n > 0 else []
+    blocks = trunk_blocks(trunk)
+    if deepest is not None:
+        blocks = blocks[:deepest + 1]
+    return blocks[-n:] if n > 0 else []
 
 
 class _LiteTrunk(nn.Module):

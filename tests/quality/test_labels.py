@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -177,6 +178,36 @@ def test_frozen_scores_and_kfold(labelled, tmp_path):
     folds = classes["evaluation"]["folds"]
     assert len(folds) == 3 and all(f["per_class"]["good"]["support"] == 4 for f in folds)
     assert classes["evaluation"]["mean"]["accuracy"] > 0.5
+
+
+@needs_weights
+@pytest.mark.weights
+def test_default_embedding_is_the_multi_level_one_and_fine_tunes_up_to_its_deepest_block(labelled, tmp_path):
+    from artlens.backbones import MULTI_LEVEL_STAGES
+
+    ls = read_labels(labelled["labels"])
+    summary = train_from_labels(ls, tmp_path / "frozen", epochs=60, kfold=3)
+    model = QualityModel.load(tmp_path / "frozen")
+    assert model.config.stages == MULTI_LEVEL_STAGES["mobilenet_v2"]
+    assert model.config.pooling == ("mean", "std")
+    assert summary["evaluation"]["mean"]["accuracy"] > 0.5  # chance is 0.5
+
+    out = tmp_path / "ft"
+    train_from_labels(ls.subset(range(8)), out, finetune=True, epochs=1, val_split=0, finetune_blocks=2)
+    from safetensors.torch import load_file
+
+    tuned = {k.split(".")[1] for k in load_file(str(out / "model.safetensors")) if k.startswith("backbone.")}
+    assert tuned == {"16", "17"}  # block 18, after the deepest stage, never runs
+    tuned_model = QualityModel.load(out)
+    assert tuned_model.config.stages == MULTI_LEVEL_STAGES["mobilenet_v2"] and tuned_model.backbone_keys
+    images = [np.asarray(Image.open(p)) for p in ls.paths[:2]]
+    fresh = QualityModel(replace(tuned_model.config, notes={}))  # the pretrained trunk, same embedding
+    features = tuned_model.embed(images).numpy()
+    assert not np.allclose(features, fresh.embed(images).numpy())
+    # blocks 16 and 17 feed only the last two stages: the four shallower ones are unchanged
+    shallow = sum(fresh.stage_maps.channels[:4]) * len(fresh.config.pooling)
+    np.testing.assert_allclose(features[:, :shallow], fresh.embed(images).numpy()[:, :shallow], rtol=1e-4,
+                               atol=1e-5)
 
 
 @needs_weights

@@ -56,7 +56,7 @@ from artlens.evaluation import (
     stratified_kfold,
     stratified_split,
 )
-from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, train_head
+from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, multi_level, train_head
 from artlens.seeding import seeded
 
 __all__ = [
@@ -397,7 +397,8 @@ def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _
     """Train the head and the last blocks of a private copy of the backbone together, in place."""
     trunk = model.backbone.trunk
     trunk.eval()  # batch-norm statistics stay as pretrained: the batches are small
-    blocks = tunable_blocks(trunk, s.finetune_blocks)
+    stages = model.config.stages
+    blocks = tunable_blocks(trunk, s.finetune_blocks, deepest=stages[-1] if stages else None)
     for block in blocks:
         for p in block.parameters():
             p.requires_grad_(True)
@@ -543,8 +544,11 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     progress
         ``progress(stage, done, total)``, stages ``load``, ``embed``, ``fold``, ``finetune``, ``final``.
     config
-        Embedding and head settings (sizes, pooling, hidden, dropout); default :class:`QualityModelConfig`,
-        with ``sizes=(224,)`` when fine-tuning. Its ``task`` and ``classes`` are set from the labels.
+        Embedding and head settings (sizes, pooling, stages, hidden, dropout); default
+        :class:`QualityModelConfig` with the backbone's multi-level embedding (:func:`artlens.quality.
+        learned.multi_level`: for MobileNetV2 the shipped model's six blocks, which beat the last
+        convolution on held-out photos, ``benchmarks/quality_labels.py``) and ``sizes=(224,)`` when
+        fine-tuning. Its ``task`` and ``classes`` are set from the labels.
     finetune_blocks, lr, batch_size
         Blocks to unfreeze, the head's learning rate (the backbone's is a tenth), images per fine-tuning
         step.
@@ -583,7 +587,8 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     ft_epochs = (3 if epochs is None else epochs) if finetune else 0
     if head_epochs < 1 or (finetune and ft_epochs < 1):
         raise ConfigError(f"epochs must be positive, got {epochs}")
-    base = config or QualityModelConfig(sizes=(_FINETUNE_SIZE,) if finetune else QualityModelConfig().sizes)
+    base = config or QualityModelConfig(sizes=(_FINETUNE_SIZE,) if finetune else QualityModelConfig().sizes,
+                                        **multi_level(backbone))
     cfg = replace(base, backbone=backbone, task=ls.task, classes=ls.classes, feature_dim=0)
     shared = get_backbone(backbone, device=device)
     probe = QualityModel(cfg, backbone=shared)

@@ -51,13 +51,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.backbones import Backbone, StageMaps, check_stages, get_backbone
+from artlens.backbones import MULTI_LEVEL_STAGES, Backbone, StageMaps, check_stages, get_backbone
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, WeightsError
 from artlens.evaluation import softmax
 from artlens.quality.distortions import DISTORTIONS, LEVELS
 from artlens.seeding import seeded
 
 __all__ = [
+    "MULTI_LEVEL_POOLING",
     "SCHEMA",
     "QualityHead",
     "QualityModel",
@@ -70,6 +71,7 @@ __all__ = [
     "fuse_heads",
     "level_target",
     "load_config",
+    "multi_level",
     "normaliser",
     "prepare_image",
     "quality_from_raw",
@@ -79,6 +81,8 @@ __all__ = [
 SCHEMA = "artlens.quality-model/1"
 #: The config keys that determine :meth:`QualityModel.embed`'s features (feature caches are keyed by them).
 EMBEDDING_KEYS = frozenset({"backbone", "sizes", "pooling", "stages"})
+#: Statistics pooled per channel of each multi-level stage: mean and spread.
+MULTI_LEVEL_POOLING: tuple[str, ...] = ("mean", "std")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_FILE = "model.onnx"
@@ -92,6 +96,14 @@ DESCRIPTOR_PREFIX = "descriptor_head."
 # ------------------------------------------------------------------------------------------------------------
 # Configuration
 # ------------------------------------------------------------------------------------------------------------
+
+def multi_level(backbone: str) -> dict[str, tuple]:
+    """``stages`` and ``pooling`` of ``backbone``'s multi-level embedding (mean and spread of the maps of
+    its :data:`~artlens.backbones.MULTI_LEVEL_STAGES` blocks; Hosu et al., CVPR 2019), or ``{}`` for a
+    backbone without one, which then pools its last convolution (:class:`QualityModelConfig` defaults)."""
+    stages = MULTI_LEVEL_STAGES.get(backbone)
+    return {"stages": stages, "pooling": MULTI_LEVEL_POOLING} if stages else {}
+
 
 @dataclass(frozen=True)
 class QualityModelConfig:

@@ -54,6 +54,7 @@ from artlens.quality.learned import (
     average_heads,
     describe_training_set,
     embed_training_set,
+    multi_level,
     train_head,
 )
 
@@ -66,10 +67,9 @@ RECIPE: dict[str, Any] = {
     "per_crop": 4,  # distortions per crop, each at 5 levels
     "size": 448,  # crop side
     "max_size": None,  # when set, crop sides are drawn from [size, max_size] (tried: docs/benchmarks.md)
-    # MobileNetV2 blocks pooled: the last of each group of equal width from stride 4 on (24, 32, 64, 96, 160
-    # and 320 channels); None pools the last convolution alone, as the earlier shipped models did
-    "stages": [3, 6, 10, 13, 16, 17],
-    "pooling": ["mean", "std"],
+    # the multi-level embedding, MobileNetV2's blocks 3, 6, 10, 13, 16 and 17 (artlens.backbones.
+    # MULTI_LEVEL_STAGES); None pools the last convolution alone, as the earlier shipped models did
+    **{key: list(value) for key, value in multi_level("mobilenet_v2").items()},
     "epochs": 60,
     "rank_weight": 1.0,
     "margin": 0.05,
