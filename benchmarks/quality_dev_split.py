@@ -6,7 +6,8 @@ rows of ``.data/pristine/manifest.csv`` (15 real photos; the studio renders come
 the recipe (:func:`artlens.quality.recipe.train_on_pristine`, with any ``--set`` overrides) trains on the
 other train photos, and the set-aside photos are scored at 768 px under the 13 ImageNet-C corruptions of
 ``quality_accuracy.py`` at severities 1-5. It reports mean per-(photo, corruption) and pooled Spearman with
-severity for the fused model and for each of its two heads alone, and the mean per corruption.
+severity for the fused model and for each of its two heads alone, and the mean per corruption. Two more figures
+show where the pooled one is lost (:func:`pooled_losses`).
 
 Needs ``imagecorruptions-imaug`` (see ``quality_accuracy.py``). The training features are cached under
 ``--cache-dir`` (a first run embeds about 5,900 crops: about 7 min on 2 CPU cores; later runs with the same
@@ -87,6 +88,22 @@ def head_outputs(model: QualityModel, data: dict[str, np.ndarray]) -> dict[str, 
     return out
 
 
+def pooled_losses(scores: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
+    """Where the pooled Spearman is lost: its value with each photo's clean score subtracted from all of the
+    photo's scores (content offsets gone), and with every score replaced by the mean over photos of its
+    (corruption, severity) (only the corruptions' mean curves left: the most any spread across photos
+    could give back)."""
+    shifted = scores.astype(np.float64).copy()
+    curves = np.empty_like(shifted)
+    for p in np.unique(rows[:, 0]):
+        mine = rows[:, 0] == p
+        shifted[mine] -= scores[mine & (rows[:, 2] == 0)].mean()
+    for c, s in {(int(c), int(s)) for _, c, s in rows}:
+        cell = (rows[:, 1] == c) & (rows[:, 2] == s)
+        curves[cell] = scores[cell].mean()
+    return (float(spearmanr(shifted, -rows[:, 2])[0]), float(spearmanr(curves, -rows[:, 2])[0]))
+
+
 def agreement(scores: np.ndarray, rows: np.ndarray) -> tuple[float, float, dict[str, float]]:
     """Mean per-(photo, corruption) Spearman with quality order, pooled Spearman, mean per corruption."""
     per_corruption: dict[str, list[float]] = {c: [] for c in CORRUPTIONS}
@@ -130,14 +147,17 @@ def main() -> None:
                                   "train_spearman": summary["train_spearman"], "heads": {}}
     print(f"\n{len(train)} training photos; {len(dev)} dev photos x {len(CORRUPTIONS)} ImageNet-C "
           f"corruptions x 5 severities; overrides {overrides or 'none'}")
-    print(f"{'':>16}  mean SRCC  pooled SRCC")
+    print(f"{'':>16}  mean SRCC  pooled SRCC  (clean offsets removed, mean curves only)")
     per_corruption: dict[str, float] = {}
     for name, scores in head_outputs(model, data).items():
         mean_rho, pooled, per = agreement(scores, data["rows"])
+        offsets_removed, curves_only = pooled_losses(scores, data["rows"])
         per_corruption = per_corruption or per  # the fused model's, printed below
         results["heads"][name] = {"mean_srcc": round(mean_rho, 3), "pooled_srcc": round(pooled, 3),
+                                  "pooled_srcc_clean_offsets_removed": round(offsets_removed, 3),
+                                  "pooled_srcc_mean_curves_only": round(curves_only, 3),
                                   "per_corruption_srcc": {c: round(v, 3) for c, v in per.items()}}
-        print(f"{name:>16}  {mean_rho:9.3f}  {pooled:11.3f}")
+        print(f"{name:>16}  {mean_rho:9.3f}  {pooled:11.3f}  ({offsets_removed:.3f}, {curves_only:.3f})")
     print("fused, per corruption: " + ", ".join(f"{c} {v:.2f}" for c, v in per_corruption.items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
