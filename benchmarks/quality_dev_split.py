@@ -6,8 +6,8 @@ rows of ``.data/pristine/manifest.csv`` (15 real photos; the studio renders come
 the recipe (:func:`artlens.quality.recipe.train_on_pristine`, with any ``--set`` overrides) trains on the
 other train photos, and the set-aside photos are scored at 768 px under the 13 ImageNet-C corruptions of
 ``quality_accuracy.py`` at severities 1-5. It reports mean per-(photo, corruption) and pooled Spearman with
-severity for the fused model and for each of its two heads alone, and the mean per corruption. Two more figures
-show where the pooled one is lost (:func:`pooled_losses`).
+severity for the fused model and for each of its two heads alone, and the mean per corruption. Two more
+figures show where the pooled one is lost (:func:`pooled_losses`).
 
 Needs ``imagecorruptions-imaug`` (see ``quality_accuracy.py``). The training features are cached under
 ``--cache-dir`` (a first run embeds about 5,900 crops: about 7 min on 2 CPU cores; later runs with the same
@@ -37,7 +37,7 @@ from artlens.quality.learned import (
     EMBEDDING_KEYS,
     QualityModel,
     _cached,
-    _set_code_digest,
+    _descriptor_code_digest,
     known_descriptors,
 )
 from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
@@ -54,7 +54,7 @@ def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: 
     key = hashlib.sha256(json.dumps({"photos": [str(p) for p in photos], "side": SIDE,
                                      "corruptions": CORRUPTIONS, "embedding": embedding,
                                      "descriptors": list(model.config.descriptors),
-                                     "code": _set_code_digest()},
+                                     "descriptor_code": _descriptor_code_digest()},
                                     sort_keys=True).encode()).hexdigest()
 
     def compute() -> dict[str, np.ndarray]:

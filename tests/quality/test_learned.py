@@ -293,20 +293,23 @@ def test_training_set_cache_is_not_reused_after_the_distortion_code_changed(tiny
     assert not np.allclose(before, after)
 
 
-def test_training_set_code_digest_follows_the_distortion_source(monkeypatch):
+@pytest.mark.parametrize(("digest_name", "edited_name"), [("_set_code_digest", "level_target"),
+                                                        ("_descriptor_code_digest", "niqe")])
+def test_cache_code_digests_follow_the_source(digest_name, edited_name, monkeypatch):
     import inspect
 
-    from artlens.quality import learned
+    from artlens.quality import learned, niqe
 
-    digest = learned._set_code_digest()
-    learned._set_code_digest.cache_clear()
+    digest = getattr(learned, digest_name)
+    before = digest()
+    digest.cache_clear()
+    edited = {"level_target": learned.level_target, "niqe": niqe}[edited_name]
     real = inspect.getsource
-    edited = learned.level_target
     monkeypatch.setattr(inspect, "getsource", lambda obj: real(obj) + ("# edited" if obj is edited else ""))
     try:
-        assert learned._set_code_digest() != digest
+        assert digest() != before
     finally:
-        learned._set_code_digest.cache_clear()
+        digest.cache_clear()
 
 
 # -- head training -----------------------------------------------------------------------------------------

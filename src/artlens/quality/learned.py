@@ -953,7 +953,7 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
 
     Only one crop's images are held in memory. With ``cache``, the features are stored in that ``.npz``
     file together with a key of everything that determines them (embedding config, files with their size
-    and modification time, seed and set parameters, the source of the code that makes the images) and
+    and modification time, seed and set parameters, a digest of the code that makes the images) and
     reused when the key matches.
 
     Returns
@@ -1006,7 +1006,7 @@ def describe_training_set(pristine: Sequence[str | Path], *, seed: int = 0, per_
                 else np.zeros((0, len(DESCRIPTOR_NAMES)), np.float32)}
 
     key = _set_key(files, seed, per_image, size, per_crop, distortions, max_size,
-                   descriptors=list(DESCRIPTOR_NAMES))
+                   descriptors=list(DESCRIPTOR_NAMES), descriptor_code=_descriptor_code_digest())
     return _cached(cache, key, compute)["descriptors"]
 
 
@@ -1024,19 +1024,32 @@ def _set_key(files: Sequence[Path], seed: int, per_image: int, size: int, per_cr
     return hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()
 
 
-@functools.cache
-def _set_code_digest() -> str:
-    """SHA-256 of the code that makes a training set's images (the distortions, the cropping, the targets)
-    and their descriptors, so that a cache made by other code is never reused."""
-    from artlens.quality import descriptors, distortions
-
+def _source_digest(*objects: object) -> str:
+    """SHA-256 of the source of modules or functions (of the release, when installed without sources)."""
     try:
-        parts = [inspect.getsource(obj) for obj in (distortions, descriptors, _training_crops, level_target)]
-    except OSError:  # installed without sources: the release stands for its code
+        parts = [inspect.getsource(obj) for obj in objects]
+    except OSError:
         from artlens import __version__
 
         parts = [__version__]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@functools.cache
+def _set_code_digest() -> str:
+    """Digest of the code that makes a training set's images (the distortions, the cropping, the targets),
+    in the key of every cache of a training set, so that one made by other code is never reused."""
+    from artlens.quality import distortions
+
+    return _source_digest(distortions, _training_crops, level_target)
+
+
+@functools.cache
+def _descriptor_code_digest() -> str:
+    """Digest of the code that computes the NSS descriptors, in the key of every cache of descriptors."""
+    from artlens.quality import _nss, brisque, descriptors, metrics, niqe
+
+    return _source_digest(descriptors, brisque, niqe, _nss, metrics)
 
 
 def _cached(cache: str | Path | None, key: str, compute: Callable[[], dict[str, np.ndarray]]
