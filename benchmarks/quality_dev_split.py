@@ -34,7 +34,6 @@ from artlens.errors import ConfigError
 from artlens.imageio import load_image
 from artlens.quality import metrics
 from artlens.quality.learned import (
-    EMBEDDING_KEYS,
     QualityModel,
     _cached,
     _descriptor_code_digest,
@@ -50,7 +49,7 @@ DEV_ROWS = slice(0, 60, 4)
 def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: Callable[..., np.ndarray]
                  ) -> dict[str, np.ndarray]:
     """CNN features, descriptors and (photo, corruption, severity) rows of corrupted dev photos, cached."""
-    embedding = {k: v for k, v in model.config.to_dict().items() if k in EMBEDDING_KEYS}
+    embedding = model.config.embedding_settings()
     key = hashlib.sha256(json.dumps({"photos": [str(p) for p in photos], "side": SIDE,
                                      "corruptions": CORRUPTIONS, "embedding": embedding,
                                      "descriptors": list(model.config.descriptors),

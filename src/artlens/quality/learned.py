@@ -221,6 +221,10 @@ class QualityModelConfig:
         """Length of the pooled multi-scale feature vector."""
         return self.feature_dim * len(self.pooling) * len(self.sizes)
 
+    def embedding_settings(self) -> dict:
+        """The settings of :data:`EMBEDDING_KEYS` as :meth:`to_dict` gives them (feature cache keys)."""
+        return {k: v for k, v in self.to_dict().items() if k in EMBEDDING_KEYS}
+
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         d = asdict(self)
@@ -962,7 +966,7 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
         ``(features (N, D) float32, level_targets (N,), pairs (P, 2))``.
     """
     files = [Path(p) for p in pristine]
-    embedding = {k: v for k, v in model.config.to_dict().items() if k in EMBEDDING_KEYS}
+    embedding = model.config.embedding_settings()
 
     def compute() -> dict[str, np.ndarray]:
         feats: list[np.ndarray] = []
