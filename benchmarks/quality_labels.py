@@ -37,14 +37,13 @@ from artlens.imageio import load_image
 from artlens.quality import metrics
 from artlens.quality.default_model import DEFAULT_MODEL_DIR
 from artlens.quality.labels import evaluate_model, read_labels, train_from_labels
-from artlens.quality.learned import QualityModelConfig
-from artlens.quality.recipe import RECIPE
+from artlens.quality.learned import QualityModelConfig, multi_level
 from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor
 
 PER_PHOTO = 3  # corruptions per photo
 EMBEDDINGS: dict[str, QualityModelConfig] = {
     "last conv": QualityModelConfig(),
-    "six blocks": QualityModelConfig(stages=tuple(RECIPE["stages"]), pooling=tuple(RECIPE["pooling"])),
+    "six blocks": QualityModelConfig(**multi_level("mobilenet_v2")),
 }
 
 
@@ -61,18 +60,17 @@ def write_side(split: str, out: Path, corrupt: Callable[..., np.ndarray], rng: n
     folder = out / split
     folder.mkdir(parents=True, exist_ok=True)
     class_rows, score_rows = [], []
-    for photo in photos(split):
+    for number, photo in enumerate(photos(split)):
+        stem = f"{number:03d}-{photo.stem}"  # numbered: wallpapers of different packages share file names
         clean = metrics.working_image(load_image(photo).rgb, SIDE)
-        series = [(f"{photo.stem}-clean.png", clean, 0)]
+        series = [("clean", 0)]
         for c in rng.choice(len(CORRUPTIONS), PER_PHOTO, replace=False):
-            series += [(f"{photo.stem}-{CORRUPTIONS[c]}-{s}.png", None, s) for s in range(1, 6)]
-        for name, image, severity in series:
-            path = folder / name
+            series += [(CORRUPTIONS[c], s) for s in range(1, 6)]
+        for corruption, severity in series:
+            path = folder / (f"{stem}-clean.png" if severity == 0 else f"{stem}-{corruption}-{severity}.png")
             if not path.is_file():
-                if image is None:
-                    corruption = name[len(photo.stem) + 1:-6]
-                    image = np.ascontiguousarray(corrupt(clean, corruption_name=corruption,
-                                                         severity=severity)).astype(np.uint8)
+                image = clean if severity == 0 else np.ascontiguousarray(
+                    corrupt(clean, corruption_name=corruption, severity=severity)).astype(np.uint8)
                 cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             score_rows.append((str(path), 5 - severity))
             if severity != 2:
