@@ -5,7 +5,9 @@ Figures (images per second, 2 worker processes unless stated):
   2. BRISQUE + NIQE (decode + both on the IQA working image),
   3. the full default run (``artlens assess --policy general``: the learned quality model included, store
      disabled), and the same with ``--technical`` (hand-made quality score only),
-  4. the full Amazon run (adds background, borders, segmentation and the text detector);
+  4. the full Amazon run (adds background, borders, segmentation and the text detector),
+  5. a cold ``artlens assess`` command on the photos (a new Python process: imports, worker start-up and
+     model loading included, as a user running it once sees it);
 and single-thread BRISQUE latency, ours against ``cv2.quality.QualityBRISQUE_compute`` on the same images
 (with the LIVE model files of Debian's opencv-data), printed as a ratio.
 
@@ -20,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,6 +88,23 @@ def _full_run(policy: str, paths: list[str], workers: int, repeat: int, learned:
     return len(catalogue) / elapsed
 
 
+def _cold_command(paths: list[str], workers: int) -> float:
+    """Images per second of one ``python -m artlens assess`` command, timed from process start to exit."""
+    unique = sorted(set(paths))
+    with tempfile.TemporaryDirectory(dir=ROOT / ".data") as tmp:
+        report = Path(tmp) / "report.json"
+        command = [sys.executable, "-m", "artlens", "assess", *unique, "--no-db", "--workers", str(workers),
+                   "--out", str(report)]
+        start = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"artlens assess exited with {done.returncode}:\n{done.stderr}")
+        assessed = json.loads(report.read_text())["summary"]["assessed"]
+    assert assessed == len(unique), f"{assessed} of {len(unique)} assessed"
+    return len(unique) / elapsed
+
+
 def _brisque_latency(paths: list[str]) -> dict[str, float] | None:
     model, ranges = OPENCV_QUALITY / "brisque_model_live.yml", OPENCV_QUALITY / "brisque_range_live.yml"
     if not model.is_file():
@@ -132,6 +152,9 @@ def main() -> None:
         results[key] = round(speed, 1)
         label = f"assess --policy {policy}{'' if learned else ' --technical'}"
         print(f"{label:>35}: {results[key]} images/s", flush=True)
+    results["assess_cold_command_images_per_s"] = round(_cold_command(photos, args.workers), 1)
+    print(f"{'cold command, assess --policy general':>35}: {results['assess_cold_command_images_per_s']} "
+          f"images/s ({args.images} files, process start included)", flush=True)
     latency = _brisque_latency(photos[: args.images])
     if latency is not None:
         results["brisque_latency"] = {k: round(v, 2) for k, v in latency.items()}

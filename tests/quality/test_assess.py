@@ -216,3 +216,17 @@ def test_python_api(catalogue: Path) -> None:
     assert report["schema"] == "artlens.assess/1"
     assert report["images"][0]["verdict"] in {"pass", "review"}
     assert report["policy"]["name"] == "amazon"
+
+
+def test_main_process_does_not_import_torch_to_key_a_run(tmp_path: Path) -> None:
+    """The parent of the worker pool only names and hashes the model's files: PyTorch (seconds to import)
+    is loaded by the workers, not by the process that hands out the images."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    code = ("import sys\n"
+            "from artlens.quality.analyse import AnalysisSettings\n"
+            "AnalysisSettings().key()\n"
+            f"AnalysisSettings(quality_model={str(model)!r}).key()\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

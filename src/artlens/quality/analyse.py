@@ -71,7 +71,7 @@ class AnalysisSettings:
 
 def _model_fingerprint(folder: str | None) -> str:
     from artlens.quality.default_model import DEFAULT_MODEL_SHA256
-    from artlens.quality.learned import CONFIG_FILE, WEIGHTS_FILE
+    from artlens.quality.model_files import CONFIG_FILE, WEIGHTS_FILE
     from artlens.weights import sha256_file
 
     if folder is None:

@@ -107,7 +107,10 @@ def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
         return
     ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context()
     if ctx.get_start_method() == "forkserver":  # imported once in the server, inherited by every worker
-        preload = ["artlens.quality.analyse"] + (["artlens.quality.learned"] if settings.learned else [])
+        # the learned model's backbone is a torchvision network: its import (about 1.5 s, torch._dynamo
+        # included) is then paid once in the server, not again in every worker
+        learned = ["artlens.quality.learned", "torchvision"] if settings.learned else []
+        preload = ["artlens.quality.analyse", *learned]
         ctx.set_forkserver_preload(preload)
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                 initargs=(settings,)) as pool:

@@ -12,10 +12,14 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from artlens.errors import WeightsError
-from artlens.quality.learned import CONFIG_FILE, WEIGHTS_FILE, QualityModel
+from artlens.quality.model_files import CONFIG_FILE, WEIGHTS_FILE
 from artlens.weights import sha256_file
+
+if TYPE_CHECKING:
+    from artlens.quality.learned import QualityModel
 
 __all__ = ["DEFAULT_MODEL_DIR", "DEFAULT_MODEL_SHA256", "load_quality_model", "verify_default_model"]
 
@@ -42,6 +46,8 @@ def verify_default_model() -> None:
 
 @functools.lru_cache(maxsize=4)
 def _load(folder: str, shipped: bool) -> QualityModel:
+    from artlens.quality.learned import QualityModel  # PyTorch: imported only where a model is loaded
+
     if shipped:
         verify_default_model()
     model = QualityModel.load(folder)

@@ -55,6 +55,7 @@ from artlens.backbones import MULTI_LEVEL_STAGES, Backbone, StageMaps, check_sta
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, WeightsError
 from artlens.evaluation import softmax
 from artlens.quality.distortions import DISTORTIONS, LEVELS
+from artlens.quality.model_files import CONFIG_FILE, ONNX_FILE, WEIGHTS_FILE
 from artlens.seeding import seeded
 
 __all__ = [
@@ -83,9 +84,6 @@ SCHEMA = "artlens.quality-model/1"
 EMBEDDING_KEYS = frozenset({"backbone", "sizes", "pooling", "stages"})
 #: Statistics pooled per channel of each multi-level stage: mean and spread.
 MULTI_LEVEL_POOLING: tuple[str, ...] = ("mean", "std")
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-ONNX_FILE = "model.onnx"
 _STRIDE = 32
 _POOLS = ("mean", "std", "max")
 _TASKS = ("score", "classes")
