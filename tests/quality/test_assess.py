@@ -230,3 +230,20 @@ def test_main_process_does_not_import_torch_to_key_a_run(tmp_path: Path) -> None
             f"AnalysisSettings(quality_model={str(model)!r}).key()\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_pool_worker_runs_the_model_on_one_thread() -> None:
+    """Each worker of the pool keeps to one thread in PyTorch and in ONNX Runtime (the pool is the
+    parallelism), even though loading the backbone applies artlens's default thread count."""
+    code = ("import torch\n"
+            "from artlens.quality.analyse import AnalysisSettings\n"
+            "from artlens.quality.assess import _init_worker\n"
+            "from artlens.quality.default_model import load_quality_model\n"
+            "_init_worker(AnalysisSettings())\n"
+            "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
+            "trunk = load_quality_model()._onnx\n"
+            "assert trunk is None or trunk.session.get_session_options().intra_op_num_threads == 1\n"
+            )
+    env = {**os.environ, "ARTLENS_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
