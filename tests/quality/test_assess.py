@@ -242,8 +242,7 @@ def test_a_pool_worker_runs_the_model_on_one_thread() -> None:
             "_init_worker(AnalysisSettings())\n"
             "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
             "trunk = load_quality_model()._onnx\n"
-            "assert trunk is None or trunk.session.get_session_options().intra_op_num_threads == 1\n"
-            )
+            "assert trunk is None or trunk.session.get_session_options().intra_op_num_threads == 1\n")
     env = {**os.environ, "ARTLENS_THREADS": "2"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
