@@ -63,22 +63,19 @@ def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
 
 # -- worker side -------------------------------------------------------------------------------------------
 
-def _init_worker(settings: AnalysisSettings | None = None, threads: int | None = 1) -> None:
-    """Load the quality model up front; with ``threads``, cap OpenCV, PyTorch and ONNX Runtime at that many
-    threads (a pool's workers take one each: the pool provides the parallelism)."""
-    if threads is not None:
-        import cv2
+def _init_worker(settings: AnalysisSettings | None = None) -> None:
+    """One thread per worker process (the pool provides the parallelism); load the quality model up front."""
+    import cv2
 
-        cv2.setNumThreads(threads)
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    cv2.setNumThreads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     if settings is not None and settings.learned:
         from artlens.backbones import configure_threads
         from artlens.quality.default_model import load_quality_model
 
-        if threads is not None:
-            # through artlens's setting, which the backbone loader keeps: a bare torch.set_num_threads was
-            # overridden there, and every worker ran PyTorch and ONNX Runtime on all the cores
-            configure_threads(threads)
+        # through artlens's setting, which the backbone loader keeps: a bare torch.set_num_threads(1) was
+        # overridden there, and every worker ran PyTorch and ONNX Runtime on all the cores
+        configure_threads(1)
         load_quality_model(settings.quality_model)
 
 
@@ -104,8 +101,8 @@ def _default_workers() -> int:
 def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
                  on_result: Callable[[str, dict[str, Any] | None, str | None], None]) -> None:
     """Analyse ``paths`` with ``workers`` processes, at most 2 x workers images in flight (bounded memory)."""
-    if workers <= 1 or len(paths) <= 1:  # in this process, with the threads it has
-        _init_worker(settings, threads=None)
+    if workers <= 1 or len(paths) <= 1:
+        _init_worker(settings)
         for path in paths:
             on_result(*_analyse_path(path, settings))
         return
