@@ -50,12 +50,17 @@ CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise",
 SIDE = 768
 
 
-def held_out_photos(sources: Sequence[str] = ()) -> list[Path]:
-    """The held-out photos of the manifest, of the given sources only when any are named."""
+def manifest_rows(split: str) -> list[dict[str, str]]:
+    """The rows of one split (``train`` or ``heldout``) of the pristine manifest, or exit if there is none."""
     if not MANIFEST.is_file():
         sys.exit(f"{MANIFEST} not found: run scripts/prepare_pristine.py first")
     with MANIFEST.open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["split"] == "heldout"]
+        return [r for r in csv.DictReader(handle) if r["split"] == split]
+
+
+def held_out_photos(sources: Sequence[str] = ()) -> list[Path]:
+    """The held-out photos of the manifest, of the given sources only when any are named."""
+    rows = manifest_rows("heldout")
     unknown = set(sources) - {r["source"] for r in rows}
     if unknown:
         sys.exit(f"no held-out photos from {', '.join(sorted(unknown))} in {MANIFEST}")

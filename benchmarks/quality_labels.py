@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +37,7 @@ from artlens.quality import metrics
 from artlens.quality.default_model import DEFAULT_MODEL_DIR
 from artlens.quality.labels import evaluate_model, read_labels, train_from_labels
 from artlens.quality.learned import QualityModelConfig, multi_level
-from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor
+from quality_accuracy import CORRUPTIONS, ROOT, SIDE, corruptor, manifest_rows
 
 PER_PHOTO = 3  # corruptions per photo
 EMBEDDINGS: dict[str, QualityModelConfig] = {
@@ -49,9 +48,7 @@ EMBEDDINGS: dict[str, QualityModelConfig] = {
 
 def photos(split: str) -> list[Path]:
     """The real photos (not the studio renders) of one split of the manifest."""
-    with MANIFEST.open(newline="") as handle:
-        return [Path(r["path"]) for r in csv.DictReader(handle)
-                if r["split"] == split and r["source"] != "studio-renders"]
+    return [Path(r["path"]) for r in manifest_rows(split) if r["source"] != "studio-renders"]
 
 
 def write_side(split: str, out: Path, corrupt: Callable[..., np.ndarray], rng: np.random.Generator
@@ -92,8 +89,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the heads' training")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if not MANIFEST.is_file():
-        sys.exit(f"{MANIFEST} not found: run scripts/prepare_pristine.py first")
     corrupt = corruptor()
     np.random.seed(0)  # imagecorruptions draws its noise from NumPy's global generator
     rng = np.random.default_rng(0)
