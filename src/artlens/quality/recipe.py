@@ -60,6 +60,9 @@ from artlens.quality.learned import (
 
 __all__ = ["RECIPE", "parse_overrides", "pristine_files", "train_on_pristine"]
 
+#: The backbone the recipe's block numbers belong to: the default of :class:`QualityModelConfig`.
+_RECIPE_BACKBONE = QualityModelConfig().backbone
+
 #: Settings of the shipped model's training run.
 RECIPE: dict[str, Any] = {
     "seed": 0,
@@ -69,7 +72,7 @@ RECIPE: dict[str, Any] = {
     "max_size": None,  # when set, crop sides are drawn from [size, max_size] (tried: docs/benchmarks.md)
     # the multi-level embedding, MobileNetV2's blocks 3, 6, 10, 13, 16 and 17 (artlens.backbones.
     # MULTI_LEVEL_STAGES); None pools the last convolution alone, as the earlier shipped models did
-    **{key: list(value) for key, value in multi_level("mobilenet_v2").items()},
+    **{key: list(value) for key, value in multi_level(_RECIPE_BACKBONE).items()},
     "epochs": 60,
     "rank_weight": 1.0,
     "margin": 0.05,
@@ -175,7 +178,7 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
         raise ConfigError(f"unknown training settings: {', '.join(sorted(unknown))}")
     recipe = {**RECIPE, **overrides}
     base = config or QualityModelConfig()
-    if recipe["stages"] and base.backbone != "mobilenet_v2" and "stages" not in overrides:
+    if recipe["stages"] and base.backbone != _RECIPE_BACKBONE and "stages" not in overrides:
         raise ConfigError(f"the recipe's stages are MobileNetV2 block numbers; with backbone "
                           f"{base.backbone!r} choose its own (--set stages=[...]) or the last convolution "
                           "(--set stages=null)")
