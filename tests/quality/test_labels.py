@@ -202,12 +202,11 @@ def test_default_embedding_is_the_multi_level_one_and_fine_tunes_up_to_its_deepe
     assert tuned_model.config.stages == MULTI_LEVEL_STAGES["mobilenet_v2"] and tuned_model.backbone_keys
     images = [np.asarray(Image.open(p)) for p in ls.paths[:2]]
     fresh = QualityModel(replace(tuned_model.config, notes={}))  # the pretrained trunk, same embedding
-    features = tuned_model.embed(images).numpy()
-    assert not np.allclose(features, fresh.embed(images).numpy())
+    features, pretrained = tuned_model.embed(images).numpy(), fresh.embed(images).numpy()
+    assert not np.allclose(features, pretrained)
     # blocks 16 and 17 feed only the last two stages: the four shallower ones are unchanged
     shallow = sum(fresh.stage_maps.channels[:4]) * len(fresh.config.pooling)
-    np.testing.assert_allclose(features[:, :shallow], fresh.embed(images).numpy()[:, :shallow], rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(features[:, :shallow], pretrained[:, :shallow], rtol=1e-4, atol=1e-5)
 
 
 @needs_weights
