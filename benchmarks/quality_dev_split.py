@@ -11,7 +11,7 @@ figures show where the pooled one is lost (:func:`pooled_losses`).
 
 Needs ``imagecorruptions-imaug`` (see ``quality_accuracy.py``). The training features are cached under
 ``--cache-dir`` (a first run embeds about 5,900 crops: about 7 min on 2 CPU cores; later runs with the same
-data and embedding settings take minutes).
+data and embedding settings take minutes; ``--set finetune_blocks=7`` adds about 26 min of fine-tuning).
 
     .venv/bin/python benchmarks/quality_dev_split.py [--set per_crop=5 --set descriptor_weight=3] [--json F]
 """

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from scipy.stats import spearmanr
 
@@ -106,6 +107,37 @@ def test_recipe_trains_a_loadable_model(tmp_path: Path, photos: dict[str, np.nda
     assert model.config.stages == tuple(RECIPE["stages"]) and model.config.pooling == tuple(RECIPE["pooling"])
     assert model.config.embed_dim == 696 * 2 * 2  # MobileNetV2's blocks of 24 ... 320 channels
     assert 0 <= model.score([photos["coffee"]])[0] <= 100
+
+
+@needs_backbone
+def test_recipe_finetunes_the_last_blocks(tmp_path: Path, photos: dict[str, np.ndarray]) -> None:
+    from safetensors.torch import load_file
+
+    from artlens.backbones import get_backbone
+    from artlens.quality.learned import BACKBONE_PREFIX
+    from artlens.quality.recipe import train_on_pristine
+
+    files = []
+    for name, rgb in photos.items():
+        files.append(tmp_path / f"{name}.png")
+        Image.fromarray(rgb[::2, ::2]).save(files[-1])
+    lines: list[str] = []
+    summary = train_on_pristine(files, tmp_path / "model", per_image=1, per_crop=2, size=96, epochs=3,
+                                descriptor_heads=1, finetune_blocks=2, finetune_epochs=1, finetune_lr=1e-3,
+                                progress=lines.append)
+    assert any("fine-tuning epoch 1/1" in line for line in lines)
+    state = load_file(str(tmp_path / "model" / WEIGHTS_FILE))
+    tuned = {k[len(BACKBONE_PREFIX):]: v for k, v in state.items() if k.startswith(BACKBONE_PREFIX)}
+    assert tuned and all(v.dtype == torch.float16 for v in tuned.values())  # rounded, stored compactly
+    pretrained = get_backbone("mobilenet_v2").trunk.state_dict()
+    assert any(not torch.equal(v.float(), pretrained[k]) for k, v in tuned.items())
+    blocks = {k.split(".")[0] for k in tuned}
+    assert blocks == {"16", "17"}, blocks  # the recipe's deepest stage is block 17
+    model = QualityModel.load(tmp_path / "model")
+    assert model.backbone.trunk is not get_backbone("mobilenet_v2").trunk  # a private, tuned copy
+    rgb = photos["coffee"]
+    assert 0 <= model.score([rgb])[0] <= 100
+    assert summary["images"] == len(photos) * (1 + 2 * len(LEVELS))
 
 
 def test_recipe_stages_belong_to_mobilenet_v2(tmp_path: Path) -> None:

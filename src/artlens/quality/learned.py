@@ -460,6 +460,14 @@ def quality_from_raw(raw: torch.Tensor, config: QualityModelConfig) -> torch.Ten
 # The model
 # ------------------------------------------------------------------------------------------------------------
 
+def _compact(tensor: torch.Tensor) -> torch.Tensor:
+    """A backbone tensor to store: float16 when that holds it exactly (the recipe's fine-tuning rounds to
+    it, :mod:`artlens.quality.synthetic_finetune`), else float32. :meth:`QualityModel.load` converts back."""
+    value = tensor.detach().to("cpu", torch.float32).contiguous()
+    half = value.half()
+    return half if torch.equal(half.float(), value) else value
+
+
 class QualityModel:
     """Frozen backbone + trained head, scoring RGB images 0-100 (higher is better).
 
@@ -544,8 +552,7 @@ class QualityModel:
                           for k, v in self.descriptor_head.state_dict().items()})
         if self.backbone_keys:
             trunk = self.backbone.trunk.state_dict()
-            state.update({BACKBONE_PREFIX + k: trunk[k].detach().to("cpu", torch.float32).contiguous()
-                          for k in self.backbone_keys})
+            state.update({BACKBONE_PREFIX + k: _compact(trunk[k]) for k in self.backbone_keys})
         save_file(state, str(out / WEIGHTS_FILE), metadata={"schema": SCHEMA})
         return out
 
