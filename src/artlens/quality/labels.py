@@ -57,6 +57,7 @@ from artlens.evaluation import (
     stratified_split,
 )
 from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, multi_level, train_head
+from artlens.quality.synthetic_finetune import ordered_pairs_loss
 from artlens.seeding import seeded
 
 __all__ = [
@@ -428,10 +429,7 @@ def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _
                     loss = ce(out, target[idx].to(out.device))
                 else:
                     t = target[idx].to(out.device)
-                    diff = out[:, None] - out[None, :]
-                    ordered = t[:, None] > t[None, :]
-                    rank = torch.relu(0.05 - diff)[ordered].mean() if ordered.any() else out.sum() * 0
-                    loss = nn.functional.mse_loss(out, t) + rank
+                    loss = nn.functional.mse_loss(out, t) + ordered_pairs_loss(out, t, 0.05)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
