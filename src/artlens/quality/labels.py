@@ -45,7 +45,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.backbones import tunable_blocks
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError
 from artlens.evaluation import (
     classification_metrics,
@@ -56,8 +55,8 @@ from artlens.evaluation import (
     stratified_kfold,
     stratified_split,
 )
+from artlens.quality.finetune import ordered_pairs_loss, tuning_last_blocks
 from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, multi_level, train_head
-from artlens.quality.synthetic_finetune import ordered_pairs_loss
 from artlens.seeding import seeded
 
 __all__ = [
@@ -396,17 +395,7 @@ def _fit_head(x: torch.Tensor, y: np.ndarray, config: QualityModelConfig, s: _Se
 def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _Settings,
               progress: Progress | None) -> QualityModel:
     """Train the head and the last blocks of a private copy of the backbone together, in place."""
-    trunk = model.backbone.trunk
-    trunk.eval()  # batch-norm statistics stay as pretrained: the batches are small
-    stages = model.config.stages
-    blocks = tunable_blocks(trunk, s.finetune_blocks, deepest=stages[-1] if stages else None)
-    for block in blocks:
-        for p in block.parameters():
-            p.requires_grad_(True)
-    tuned = [p for p in trunk.parameters() if p.requires_grad]
     head = model.head
-    opt = torch.optim.AdamW([{"params": list(head.parameters()), "lr": s.lr},
-                             {"params": tuned, "lr": s.lr / 10.0}], weight_decay=1e-3)
     if s.task == "classes":
         ce = nn.CrossEntropyLoss(weight=_class_weights(y, s.n_classes).to(model.backbone.device))
         target = torch.as_tensor(y, dtype=torch.int64)
@@ -417,7 +406,10 @@ def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _
     n = len(images)
     steps = s.finetune_epochs * -(-n // s.batch_size)
     step = 0
-    with seeded(s.seed):
+    # batch-norm statistics stay as pretrained: the batches are small
+    with tuning_last_blocks(model, s.finetune_blocks) as tuned, seeded(s.seed):
+        opt = torch.optim.AdamW([{"params": list(head.parameters()), "lr": s.lr},
+                                 {"params": tuned, "lr": s.lr / 10.0}], weight_decay=1e-3)
         for _ in range(s.finetune_epochs):
             order = rng.permutation(n)
             for start in range(0, n, s.batch_size):
@@ -436,12 +428,6 @@ def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _
                 step += 1
                 if progress is not None:
                     progress("finetune", step, steps)
-    head.eval()
-    names = [k for k, p in trunk.named_parameters() if p.requires_grad and p.grad is not None]
-    for p in trunk.parameters():
-        p.requires_grad_(False)
-        p.grad = None
-    model.backbone_keys = tuple(sorted(names))
     return model
 
 

@@ -462,7 +462,7 @@ def quality_from_raw(raw: torch.Tensor, config: QualityModelConfig) -> torch.Ten
 
 def _compact(tensor: torch.Tensor) -> torch.Tensor:
     """A backbone tensor to store: float16 when that holds it exactly (the recipe's fine-tuning rounds to
-    it, :mod:`artlens.quality.synthetic_finetune`), else float32. :meth:`QualityModel.load` converts back."""
+    it, :mod:`artlens.quality.finetune`), else float32. :meth:`QualityModel.load` converts back."""
     value = tensor.detach().to("cpu", torch.float32).contiguous()
     half = value.half()
     return half if torch.equal(half.float(), value) else value

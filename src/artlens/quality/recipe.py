@@ -15,7 +15,7 @@ model (``artlens/quality/models/default``) was made with; its settings are store
    known to be ordered (:func:`~artlens.quality.learned.train_head`), with strong weight decay and dropout:
    a hundred photos give few independent contents for 2,784 CNN features. With ``finetune_blocks`` set
    (off in this recipe), that head and the last blocks of the backbone are then trained together, one crop
-   and its distortions per batch (:mod:`artlens.quality.synthetic_finetune`), and the training set is
+   and its distortions per batch (:mod:`artlens.quality.finetune`), and the training set is
    embedded again with the tuned blocks, which the model folder stores (float16; 3 MB for 7 blocks).
 4. A second head is fit the same way on the NSS descriptors of the same images
    (:mod:`artlens.quality.descriptors`), ``descriptor_heads`` times from different seeds and averaged into
@@ -52,6 +52,7 @@ from scipy.stats import spearmanr
 from artlens.errors import ConfigError
 from artlens.imageio import iter_image_files
 from artlens.quality.descriptors import DESCRIPTOR_NAMES
+from artlens.quality.finetune import finetune_on_synthetic
 from artlens.quality.learned import (
     QualityModel,
     QualityModelConfig,
@@ -61,7 +62,6 @@ from artlens.quality.learned import (
     multi_level,
     train_head,
 )
-from artlens.quality.synthetic_finetune import finetune_on_synthetic
 
 __all__ = ["RECIPE", "parse_overrides", "pristine_files", "train_on_pristine"]
 
@@ -89,7 +89,7 @@ RECIPE: dict[str, Any] = {
     "descriptor_weight": 2.0,
     "descriptor_heads": 5,  # descriptor heads averaged, seeds seed ... seed + 4
     # fine-tuning the last backbone blocks with the CNN head after it is fitted (artlens.quality.
-    # synthetic_finetune), then embedding the training set again; off (None) in the shipped recipe: 7 blocks
+    # finetune), then embedding the training set again; off (None) in the shipped recipe: 7 blocks
     # for 2 epochs gained on the development split but not on the held-out photos (docs/benchmarks.md)
     "finetune_blocks": None,
     "finetune_epochs": None,  # 2 when fine-tuning
@@ -221,14 +221,10 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
                       weight_decay=recipe["weight_decay"], **shared)
     if recipe["finetune_blocks"]:
         model = QualityModel(model.config, head=head, backbone=copy.deepcopy(model.backbone))
-        tuning = {k: recipe[k] if recipe[k] is not None else v for k, v in _FINETUNE_DEFAULTS.items()}
-        recipe.update(tuning)  # stated in the model's notes
-        finetune_on_synthetic(model, files, blocks=recipe["finetune_blocks"],
-                              epochs=tuning["finetune_epochs"], lr=tuning["finetune_lr"],
-                              margin=recipe["margin"], progress=say, **crop_set)
-        say("embedding the training set again with the fine-tuned blocks")
-        model.use_onnx()  # the tuned trunk, exported and checked against PyTorch
-        features, _, _ = embed_training_set(model, files, **crop_set)  # not cached: tuned weights
+        recipe.update({k: v for k, v in _FINETUNE_DEFAULTS.items() if recipe[k] is None})  # stated in notes
+        features = finetune_on_synthetic(model, files, blocks=recipe["finetune_blocks"],
+                                         epochs=recipe["finetune_epochs"], lr=recipe["finetune_lr"],
+                                         margin=recipe["margin"], progress=say, **crop_set)
     descriptor_head = average_heads([
         train_head(descriptors, targets, pairs, epochs=recipe["descriptor_epochs"],
                    dropout=recipe["descriptor_dropout"], **{**shared, "seed": recipe["seed"] + k})
