@@ -22,6 +22,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -39,8 +40,10 @@ __all__ = [
     "Policy",
     "RuleSpec",
     "evaluate",
+    "format_comparison",
     "list_presets",
     "load_policy",
+    "reason_checks",
     "verdict_of",
 ]
 
@@ -53,28 +56,76 @@ _SET_KEYS = ("allowed", "review")
 _OFF = {"off", "false", "no", "disabled"}
 
 
-def _pct(v: float) -> str:
-    return f"{v * 100:.0f}%" if abs(v * 100 - round(v * 100)) < 0.05 or v >= 0.1 else f"{v * 100:.1f}%"
+# Formatters: ``fmt(value, extra)`` shows a value with ``extra`` more decimals than its usual precision.
+
+def _pct(v: float, extra: int = 0) -> str:
+    base = 0 if abs(v * 100 - round(v * 100)) < 0.05 or v >= 0.1 else 1
+    return f"{v * 100:.{base + extra}f}%"
 
 
-def _px(v: float) -> str:
-    return f"{v:.0f} px"
+def _px(v: float, extra: int = 0) -> str:
+    return f"{v:.{extra}f} px"
 
 
-def _num(v: float) -> str:
-    return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
+def _score(v: float, extra: int = 0) -> str:
+    return f"{v:.{extra}f}/100"
 
 
-def _score(v: float) -> str:
-    return f"{v:.0f}/100"
+def _mb(v: float, extra: int = 0) -> str:
+    return f"{v:.{1 + extra}f} MB"
 
 
-def _mb(v: float) -> str:
-    return f"{v:.1f} MB"
+def _mp(v: float, extra: int = 0) -> str:
+    return f"{v:.{1 + extra}f} MP"
 
 
-def _ratio(v: float) -> str:
-    return f"{v:.2f}:1"
+def _ratio(v: float, extra: int = 0) -> str:
+    return f"{v:.{2 + extra}f}:1"
+
+
+def _count(v: float, extra: int = 0) -> str:
+    return f"{v:.{extra}f}"
+
+
+def _word(v: object, extra: int = 0) -> str:
+    return str(v)
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+#: Most extra decimals a message shows (a value this close to its threshold is shown in full beyond it).
+_MAX_EXTRA = 12
+
+
+def _shown(text: str) -> float:
+    """The number a formatted value shows (its first number)."""
+    match = _NUMBER.search(text)
+    if match is None:
+        raise PolicyError(f"formatted value {text!r} shows no number")
+    return float(match.group())
+
+
+def format_comparison(fmt: Callable[[float, int], str], value: float, threshold: float,
+                      below: bool) -> tuple[str, str]:
+    """``value`` and ``threshold`` as a message shows them, so that the shown comparison is the one made.
+
+    The threshold gets the fewest extra decimals that show it exactly (0.955 as "95.5%", not "96%"); the
+    value at least as many, and more until the shown value lies on the same side of the shown threshold as
+    the value does of the threshold: below it when ``below`` (a ``min``/``review_min`` missed), above it
+    otherwise. So 0.9476 against 0.95 reads "94.8%, needs 95%", never "95%, needs 95%", and 19.99 against
+    20 reads "19.99/100".
+    """
+    def exact(t: float, extra: int) -> bool:
+        return math.isclose(_shown(fmt(t, extra)), _shown(fmt(t, _MAX_EXTRA)), rel_tol=1e-12, abs_tol=1e-12)
+
+    t_extra = next((e for e in range(_MAX_EXTRA) if exact(threshold, e)), _MAX_EXTRA)
+    shown_threshold = fmt(threshold, t_extra)
+    limit = _shown(shown_threshold)
+    for extra in range(t_extra, _MAX_EXTRA + 1):
+        shown_value = fmt(value, extra)
+        v = _shown(shown_value)
+        if (v < limit) if below else (v > limit):
+            return shown_value, shown_threshold
+    return repr(value), repr(threshold)
 
 
 @dataclass(frozen=True)
@@ -84,7 +135,7 @@ class RuleSpec:
     id: str
     kind: str  # "numeric" or "set"
     label: str  # what the value is, for messages: "background is {value} white"
-    fmt: Callable[[float], str]
+    fmt: Callable[[float, int], str]  # (value, extra decimals) -> words, see format_comparison
     fraction: bool = False  # thresholds must lie in [0, 1]
     group: str = "quality"  # "quality", "size", "compliance"
     too_low: str = ""  # message templates; {value} and {threshold} are formatted with fmt
@@ -118,7 +169,7 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("shortest_side", "numeric", "shortest side", _px, group="size",
                  too_low="image is {value} on its shortest side, needs at least {threshold}",
                  too_high="image is {value} on its shortest side, at most {threshold} allowed"),
-        RuleSpec("megapixels", "numeric", "resolution", lambda v: f"{v:.1f} MP", group="size",
+        RuleSpec("megapixels", "numeric", "resolution", _mp, group="size",
                  too_low="image has {value}, needs at least {threshold}",
                  too_high="image has {value}, at most {threshold} allowed"),
         RuleSpec("aspect_ratio", "numeric", "aspect ratio (width:height)", _ratio, group="size",
@@ -126,13 +177,13 @@ RULES: dict[str, RuleSpec] = {
                  too_high="aspect ratio is {value} (width:height), at most {threshold} allowed"),
         RuleSpec("file_size_mb", "numeric", "file size", _mb, group="size",
                  too_high="file is {value}, limit {threshold}"),
-        RuleSpec("file_format", "set", "file format", str, group="size"),
+        RuleSpec("file_format", "set", "file format", _word, group="size"),
         RuleSpec("background_white", "numeric", "white background", _pct, fraction=True, group="compliance",
                  too_low="background is {value} white, needs {threshold}"),
         RuleSpec("product_fill", "numeric", "product fill", _pct, fraction=True, group="compliance",
                  too_low="product fills {value} of the frame, needs {threshold}",
                  too_high="product fills {value} of the frame, at most {threshold}"),
-        RuleSpec("border", "numeric", "added border", lambda v: f"{v:.0f}", group="compliance",
+        RuleSpec("border", "numeric", "added border", _count, group="compliance",
                  too_high="image has an added border or frame on {value} side(s)"),
         RuleSpec("text_overlay", "numeric", "text or watermark", _pct, fraction=True, group="compliance",
                  too_high="text, logo or watermark added over the image (covers {value} of the frame)"),
@@ -358,17 +409,20 @@ class CheckResult:
 
 
 def _check_numeric(rule: Rule, spec: RuleSpec, value: float, detail: str) -> CheckResult:
-    def say(template: str, threshold: float) -> str:
-        return template.format(value=spec.fmt(value), threshold=spec.fmt(threshold), detail=detail)
+    def say(template: str, threshold: float, below: bool) -> str:
+        shown_value, shown_threshold = format_comparison(spec.fmt, value, threshold, below)
+        return template.format(value=shown_value, threshold=shown_threshold, detail=detail)
 
     if rule.min is not None and value < rule.min:
-        return CheckResult(rule.id, "fail", value, rule.min, say(spec.too_low, rule.min))
+        return CheckResult(rule.id, "fail", value, rule.min, say(spec.too_low, rule.min, True))
     if rule.max is not None and value > rule.max:
-        return CheckResult(rule.id, "fail", value, rule.max, say(spec.too_high, rule.max))
+        return CheckResult(rule.id, "fail", value, rule.max, say(spec.too_high, rule.max, False))
     if rule.review_min is not None and value < rule.review_min:
-        return CheckResult(rule.id, "review", value, rule.review_min, say(spec.too_low, rule.review_min))
+        return CheckResult(rule.id, "review", value, rule.review_min,
+                           say(spec.too_low, rule.review_min, True))
     if rule.review_max is not None and value > rule.review_max:
-        return CheckResult(rule.id, "review", value, rule.review_max, say(spec.too_high, rule.review_max))
+        return CheckResult(rule.id, "review", value, rule.review_max,
+                           say(spec.too_high, rule.review_max, False))
     bounds = (rule.review_min, rule.min, rule.review_max, rule.max)
     threshold = next((t for t in bounds if t is not None), None)
     return CheckResult(rule.id, "pass", value, threshold, f"{spec.label} {spec.fmt(value)} is fine")
@@ -407,12 +461,16 @@ def evaluate(policy: Policy, measurements: Mapping[str, Any],
     return results
 
 
+def reason_checks(checks: list[CheckResult]) -> list[CheckResult]:
+    """The checks behind a verdict's reasons: the failed ones first, then those that ask for review."""
+    return [c for c in checks if c.status == "fail"] + [c for c in checks if c.status == "review"]
+
+
 def verdict_of(checks: list[CheckResult]) -> tuple[str, list[str]]:
-    """``fail`` if any check fails, else ``review`` if any is borderline, else ``pass``; with the reasons."""
-    fails = [c.message for c in checks if c.status == "fail"]
-    reviews = [c.message for c in checks if c.status == "review"]
-    if fails:
-        return "fail", fails + reviews
-    if reviews:
-        return "review", reviews
-    return "pass", []
+    """``fail`` if any check fails, else ``review`` if any is borderline, else ``pass``; with the reasons.
+
+    The reasons are the messages of :func:`reason_checks`, in its order (each one's status is there).
+    """
+    behind = reason_checks(checks)
+    verdict = "fail" if any(c.status == "fail" for c in behind) else "review" if behind else "pass"
+    return verdict, [c.message for c in behind]
