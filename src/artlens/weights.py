@@ -420,3 +420,12 @@ register(WeightFile(
     license="Apache-2.0",
     description="PP-OCRv4 text detection (DB, Liao et al. 2020), ONNX",
 ))
+register(WeightFile(
+    name="ppocr_rec_v4",
+    filename="ch_PP-OCRv4_rec_infer.onnx",
+    sha256="48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+    sources=(WheelSource("rapidocr-onnxruntime", "1.4.4",
+                         "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"),),
+    license="Apache-2.0",
+    description="PP-OCRv4 text recognition (SVTR-LCNet, CTC; 6623-character dictionary in metadata), ONNX",
+))

@@ -127,3 +127,79 @@ def test_bad_arguments_raise() -> None:
         detect_text(np.zeros((2, 2, 3), np.uint8))
     with pytest.raises(ArtlensError, match="threads"):
         detect_text(np.zeros((64, 64, 3), np.uint8), threads=0)
+
+
+# -- confirmation by the recogniser ------------------------------------------------------------------------
+
+
+def _drops(seed: int = 0) -> np.ndarray:
+    """Water drops on a pane: bright discs with dark rims, softly blurred (no lettering anywhere)."""
+    rng = np.random.default_rng(seed)
+    img = np.full((800, 1080, 3), (60, 90, 120), np.float32)
+    for _ in range(300):
+        x, y, r = int(rng.integers(0, 1080)), int(rng.integers(0, 800)), int(rng.integers(4, 18))
+        cv2.circle(img, (x, y), r, (200, 220, 240), -1, cv2.LINE_AA)
+        cv2.circle(img, (x, y), r, (20, 30, 40), 2, cv2.LINE_AA)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 1), 0, 255).astype(np.uint8)
+
+
+def _gravel() -> np.ndarray:
+    from skimage import data
+
+    grey = np.tile(data.gravel()[..., None], (4, 4, 3))  # a real photo of gravel, 4 x 4 tiles, at 1024 px
+    return cv2.resize(grey, (1024, 1024), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.weights
+@pytest.mark.usefixtures("_model", "_recogniser")
+@pytest.mark.parametrize("texture", [_drops, _gravel], ids=["drops", "gravel"])
+def test_texture_the_detector_fires_on_is_not_text(texture) -> None:
+    img = texture()
+    unread = detect_text(img, confirm=False)
+    assert unread, "the detector alone finds regions here; without them this test would prove nothing"
+    assert detect_text(img) == []
+
+
+@pytest.fixture(scope="module")
+def _recogniser() -> None:
+    status = weights.local_status("ppocr_rec_v4")
+    if status.state != "verified":
+        pytest.skip(f"weight file 'ppocr_rec_v4' is {status.state}: {status.detail}")
+
+
+@pytest.mark.weights
+@pytest.mark.usefixtures("_model", "_recogniser")
+def test_rendered_text_on_a_photo_is_read(photos: dict[str, np.ndarray]) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.fromarray(cv2.resize(photos["coffee"], (1080, 800)))
+    draw = ImageDraw.Draw(img)
+    draw.text((60, 60), "Free shipping 24h", fill=(255, 255, 255), font=ImageFont.load_default(size=56),
+              stroke_width=3, stroke_fill=(0, 0, 0))  # Pillow's bundled font
+    draw.text((500, 700), "Studio Nord", fill=(255, 255, 255), font=ImageFont.load_default(size=28))
+    boxes = detect_text(np.asarray(img))
+    read = {b.text: b for b in boxes}
+    assert set(read) == {"Free shipping 24h", "Studio Nord"}
+    caption = read["Free shipping 24h"]
+    assert caption.x0 < 80 and caption.y0 < 80 and caption.x1 > 480 and caption.y1 > 110
+    assert caption.text_score is not None and caption.text_score > 0.9 and caption.score > 0.6
+
+
+@pytest.mark.weights
+@pytest.mark.usefixtures("_model", "_recogniser")
+def test_banner_and_rotated_watermark_are_read(photos: dict[str, np.ndarray]) -> None:
+    banner, _ = _banner(photos["astronaut"])
+    assert [b.text for b in detect_text(banner)] == ["SALE -50%"]
+    watermark, _ = _watermark(photos["chelsea"])  # 30 degrees: read from the straightened rotated crop
+    assert [b.text for b in detect_text(watermark)] == ["SAMPLE"]
+
+
+@pytest.mark.weights
+@pytest.mark.usefixtures("_model", "_recogniser")
+def test_confirmation_thresholds_decide(photos: dict[str, np.ndarray]) -> None:
+    from artlens.quality.textdetect import DetectorSettings
+
+    img, _ = _banner(photos["astronaut"])
+    assert detect_text(img, settings=DetectorSettings(min_characters=6))  # "SALE -50%": 6 letters and digits
+    assert detect_text(img, settings=DetectorSettings(min_characters=7)) == []
+    assert detect_text(img, settings=DetectorSettings(min_text_score=1.01)) == []

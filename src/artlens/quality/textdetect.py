@@ -1,11 +1,13 @@
 """Text and watermark overlays: the PP-OCRv4 text detector (a DB network) run with ONNX Runtime.
 
-Only detection is done (where is text?), never recognition (what does it say?): marketplaces forbid text,
-logos and watermarks on main images whatever they read.
+Detection says where text may be; each region is then confirmed by reading it with PP-OCRv4's recogniser
+(:mod:`artlens.quality.textrecog`): marketplaces forbid text, logos and watermarks on main images whatever
+they say, but a region where no characters can be read is texture, not text.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from dataclasses import dataclass
@@ -33,13 +35,19 @@ CHANNEL_ORDER = "RGB"
 
 @dataclass(frozen=True)
 class TextBox:
-    """An axis-aligned text box in input pixels, ``[x0, x1) x [y0, y1)``, with its mean probability."""
+    """An axis-aligned text box in input pixels, ``[x0, x1) x [y0, y1)``.
+
+    ``score`` is the detector's mean text probability inside the region; ``text`` and ``text_score`` are what
+    the recogniser read there and its mean character probability (empty and None when not recognised).
+    """
 
     x0: int
     y0: int
     x1: int
     y1: int
     score: float
+    text: str = ""
+    text_score: float | None = None
 
     @property
     def area(self) -> int:
@@ -54,6 +62,8 @@ class DetectorSettings:
     region for it to count; ``unclip_ratio`` grows each region by ``area x ratio / perimeter`` on every side
     (DB shrinks text regions in training, so detections are grown back); ``min_side`` drops regions whose
     short side is below this many map pixels. ``blob_*`` set the blob filter (see :func:`detect_text`).
+    A region is confirmed as text when the recogniser reads at least ``min_characters`` letters, digits or
+    ideographs in it with a mean character probability of at least ``min_text_score``.
     """
 
     threshold: float = 0.3
@@ -63,6 +73,8 @@ class DetectorSettings:
     blob_side: float = 0.08
     blob_aspect: float = 2.0
     blob_edges: float = 0.12
+    min_characters: int = 2
+    min_text_score: float = 0.8
 
 
 _SESSION_LOCK = threading.Lock()
@@ -137,18 +149,37 @@ def text_probability(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
     return prob[0, 0]
 
 
-def _region_shape(labels: np.ndarray, index: int, box: tuple[int, int, int, int]) -> tuple[float, float]:
-    """Short and long side of the rotated rectangle around region ``index`` (map pixels)."""
+def _region_contour(labels: np.ndarray, index: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Outer contour points of region ``index`` in map pixels, (N, 2) float32."""
     x, y, w, h = box
     roi = (labels[y:y + h, x:x + w] == index).astype(np.uint8)
     contours, _ = cv2.findContours(roi, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    (_, _), (rw, rh), _ = cv2.minAreaRect(np.concatenate(contours))
-    return min(rw, rh), max(rw, rh)
+    return (np.concatenate(contours).reshape(-1, 2) + np.array([x, y])).astype(np.float32)
+
+
+def _ordered_corners(rect: tuple) -> np.ndarray:
+    """A rotated rectangle's corners in PP-OCR's order: top-left, top-right, bottom-right, bottom-left."""
+    pts = sorted(cv2.boxPoints(rect).tolist(), key=lambda p: p[0])
+    left = sorted(pts[:2], key=lambda p: p[1])
+    right = sorted(pts[2:], key=lambda p: p[1])
+    return np.array([left[0], right[0], right[1], left[1]], np.float32)
+
+
+@dataclass(frozen=True)
+class _Region:
+    """A detected region in map pixels: its grown axis-aligned box, rotated corners and mean probability."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    score: float
+    quad: np.ndarray  # (4, 2), see _ordered_corners
 
 
 def _boxes_from_map(prob: np.ndarray, settings: DetectorSettings,
-                    grey: np.ndarray | None = None) -> list[tuple[float, float, float, float, float]]:
-    """Regions of the binarised map as grown, axis-aligned boxes in map pixels: (x0, y0, x1, y1, score).
+                    grey: np.ndarray | None = None) -> list[_Region]:
+    """Regions of the binarised map, grown, in map pixels.
 
     ``grey`` (the network input as 8-bit grey) enables the blob filter of :func:`detect_text`, Notes.
     """
@@ -159,7 +190,7 @@ def _boxes_from_map(prob: np.ndarray, settings: DetectorSettings,
     sums = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n)
     map_short = min(prob.shape)
     edges = None
-    boxes = []
+    regions = []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
         if min(w, h) < settings.min_side:
@@ -171,21 +202,24 @@ def _boxes_from_map(prob: np.ndarray, settings: DetectorSettings,
         # and its box perimeter stand for the polygon's
         grow = area * settings.unclip_ratio / (2.0 * (w + h))
         x0, y0, x1, y1 = x - grow, y - grow, x + w + grow, y + h + grow
-        if grey is not None and min(w, h) > settings.blob_side * map_short:
-            short, long = _region_shape(labels, i, (x, y, w, h))
-            if short > settings.blob_side * map_short and long < settings.blob_aspect * short:
-                if edges is None:
-                    edges = cv2.Canny(grey, 50, 150) > 0
-                ys = slice(max(0, int(y0)), int(np.ceil(y1)))
-                xs = slice(max(0, int(x0)), int(np.ceil(x1)))
-                if float(edges[ys, xs].mean()) < settings.blob_edges:
-                    continue
-        boxes.append((x0, y0, x1, y1, score))
-    return boxes
+        (cx, cy), (rw, rh), angle = cv2.minAreaRect(_region_contour(labels, i, (x, y, w, h)))
+        short, long = min(rw, rh), max(rw, rh)
+        compact = short > settings.blob_side * map_short and long < settings.blob_aspect * short
+        if grey is not None and compact:
+            if edges is None:
+                edges = cv2.Canny(grey, 50, 150) > 0
+            ys = slice(max(0, int(y0)), int(np.ceil(y1)))
+            xs = slice(max(0, int(x0)), int(np.ceil(x1)))
+            if float(edges[ys, xs].mean()) < settings.blob_edges:
+                continue
+        # pixel centres to pixel edges (+1), then the same growth on every side of the rotated rectangle
+        quad = _ordered_corners(((cx, cy), (rw + 1 + 2 * grow, rh + 1 + 2 * grow), angle))
+        regions.append(_Region(x0, y0, x1, y1, score, quad))
+    return regions
 
 
 def detect_text(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
-                settings: DetectorSettings | None = None) -> list[TextBox]:
+                settings: DetectorSettings | None = None, confirm: bool = True) -> list[TextBox]:
     """Find text (captions, banners, watermarks, logos with lettering) in an image.
 
     Parameters
@@ -197,12 +231,16 @@ def detect_text(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
     threads : int
         ONNX Runtime intra-op threads; 1 (the default) suits one worker process per core.
     settings : DetectorSettings, optional
-        Post-processing constants.
+        Post-processing and confirmation constants.
+    confirm : bool
+        Read each detected region with the recogniser (:mod:`artlens.quality.textrecog`) and keep only the
+        regions where text is read (see Notes). False returns every detected region, unread.
 
     Returns
     -------
     list of TextBox
-        Axis-aligned boxes in input pixels, clipped to the image, highest score first.
+        Axis-aligned boxes in input pixels, clipped to the image, highest detection score first; with
+        ``confirm``, only confirmed boxes, each with the text read and its score.
 
     Notes
     -----
@@ -221,7 +259,15 @@ def detect_text(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
     (8%) of the map's short side and whose long side is under ``blob_aspect`` (2) times that is dropped
     unless at least ``blob_edges`` (12%) of its grown box are Canny edge pixels (measured: such false
     regions 1-10%, rendered text 10-22%). A single huge glyph or a blurred, compact word is missed.
-    Rotated text gives the axis-aligned box around each detected region.
+
+    **Confirmation.** The detector also fires on fine, regular texture (grass, water drops, foliage, fabric:
+    up to a quarter of the frame on such photos). So each region's rotated rectangle, grown as above, is cut
+    from the full-resolution input, straightened and read by PP-OCRv4's recogniser
+    (:func:`artlens.quality.textrecog.read_crops`); the region counts as text when at least
+    ``min_characters`` (2) letters, digits or ideographs are read with a mean character probability of at
+    least ``min_text_score`` (0.8). ``docs/benchmarks.md`` gives the measurements behind both numbers. A
+    single letter or a logo without lettering is not confirmed. The returned box is the axis-aligned box
+    around the region (rotated text gives a larger box).
 
     References
     ----------
@@ -237,12 +283,22 @@ def detect_text(rgb: np.ndarray, max_side: int = 640, threads: int = 1,
     grey = cv2.cvtColor(cv2.resize(arr, (prob.shape[1], prob.shape[0]), interpolation=cv2.INTER_AREA),
                         cv2.COLOR_RGB2GRAY)
     sy, sx = h / prob.shape[0], w / prob.shape[1]
-    out = []
-    for x0, y0, x1, y1, score in _boxes_from_map(prob, settings, grey):
-        bx0, by0 = max(0, int(np.floor(x0 * sx))), max(0, int(np.floor(y0 * sy)))
-        bx1, by1 = min(w, int(np.ceil(x1 * sx))), min(h, int(np.ceil(y1 * sy)))
+    found: list[tuple[TextBox, np.ndarray]] = []
+    for region in _boxes_from_map(prob, settings, grey):
+        bx0, by0 = max(0, int(np.floor(region.x0 * sx))), max(0, int(np.floor(region.y0 * sy)))
+        bx1, by1 = min(w, int(np.ceil(region.x1 * sx))), min(h, int(np.ceil(region.y1 * sy)))
         if bx1 > bx0 and by1 > by0:
-            out.append(TextBox(bx0, by0, bx1, by1, round(score, 4)))
+            found.append((TextBox(bx0, by0, bx1, by1, round(region.score, 4)),
+                          region.quad * np.array([sx, sy], np.float32)))
+    if confirm and found:
+        from artlens.quality.textrecog import read_regions
+
+        readings = read_regions(arr, [quad for _, quad in found], threads=threads)
+        out = [dataclasses.replace(box, text=r.text.strip(), text_score=r.score)
+               for (box, _), r in zip(found, readings, strict=True)
+               if r.characters >= settings.min_characters and r.score >= settings.min_text_score]
+    else:
+        out = [box for box, _ in found]
     return sorted(out, key=lambda b: -b.score)
 
 
