@@ -439,3 +439,74 @@ def test_explain_heat_map_validates_and_shows_in_the_card(report: dict[str, Any]
     broken["images"][0]["explanation"]["worst_region"] = [0, 0]
     with pytest.raises(ArtlensError):
         validate_report(broken)
+
+
+# -- text boxes and each reason's own status ----------------------------------------------------------------
+
+
+def _with_text_and_reason_checks(report: dict[str, Any]) -> dict[str, Any]:
+    """The failing image also has a text check (review) with a box, and reason_checks beside its reasons."""
+    bad = report["images"][2]
+    text = _check("text_overlay", "review", 0.012, 0.01, "text, logo or watermark added over the image "
+                  "(covers 1.2% of the frame)")
+    text["boxes"] = [{"box": [20, 300, 180, 340], "text": "SALE -50%", "score": 0.97}]
+    bad["checks"].append(text)
+    bad["reasons"].append(text["message"])
+    statuses = {c["message"]: (c["id"], c["status"]) for c in bad["checks"]}
+    bad["reason_checks"] = [{"id": statuses[r][0], "status": statuses[r][1], "message": r}
+                            for r in bad["reasons"]]
+    return report
+
+
+def test_report_with_text_boxes_and_reason_checks_is_valid(report: dict[str, Any], engine: str) -> None:
+    validate_report(_with_text_and_reason_checks(report))
+
+
+@pytest.mark.parametrize(("spoil", "where"), [
+    (lambda im: im["checks"][-1]["boxes"][0].update(box=[20, 300, 180]), "boxes[0].box"),
+    (lambda im: im["checks"][-1]["boxes"][0].update(score=1.5), "boxes[0].score"),
+    (lambda im: im["reason_checks"][0].update(status="pass"), "reason_checks[0].status"),
+    (lambda im: im["reason_checks"].reverse(), "reason_checks"),
+])
+def test_bad_boxes_or_reason_checks_are_rejected(report: dict[str, Any], engine: str, spoil: Any,
+                                                 where: str) -> None:
+    report = _with_text_and_reason_checks(report)
+    spoil(report["images"][2])
+    with pytest.raises(ArtlensError, match=re.escape(where)):
+        validate_report(report)
+
+
+def _card_of(page: str, name: str) -> str:
+    start = page.index(f">{name}</h3>")
+    return page[page.rindex("<article", 0, start):page.index("</article>", start)]
+
+
+def test_html_fail_card_says_which_reasons_failed_and_which_ask_for_review(report: dict[str, Any],
+                                                                             tmp_path: Path) -> None:
+    card = _card_of(_html(_with_text_and_reason_checks(report), tmp_path), "rocket.png")
+    items = re.findall(r'<li class="rs-(\w+)">.*?</span> (.*?)</li>', card)
+    assert items == [("fail", "Quality 23 is below 50"), ("fail", "Background is 71% white, needs 95%"),
+                     ("review", "A thin frame runs along 2 sides"),
+                     ("review", "Text, logo or watermark added over the image (covers 1.2% of the frame)")]
+    reasons = re.search(r'<ul class="reasons r-fail">(.*?)</ul>', card).group(1)
+    assert reasons.count("\u2717 Fail</span>") == 2 and reasons.count("! Review</span>") == 2
+
+
+def test_html_colours_reasons_of_an_older_report_by_the_verdict(report: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    card = _card_of(_html(report, tmp_path), "rocket.png")  # no reason_checks: each in the verdict's colour
+    assert re.findall(r'<li class="rs-(\w+)">', card) == ["fail", "fail", "fail"]
+
+
+def test_html_draws_text_boxes_over_the_thumbnail_in_image_coordinates(report: dict[str, Any],
+                                                                        tmp_path: Path) -> None:
+    report = _with_text_and_reason_checks(report)
+    bad = report["images"][2]
+    card = _card_of(_html(report, tmp_path), "rocket.png")
+    svg = re.search(r'<div class="thumb has-boxes"><img [^>]+><svg class="boxes" viewBox="0 0 (\d+) (\d+)"'
+                    r' preserveAspectRatio="xMidYMid meet"', card)
+    assert svg and (int(svg.group(1)), int(svg.group(2))) == (bad["width"], bad["height"])
+    assert '<rect class="tb tb-review" x="20" y="300" width="160" height="40"' in card
+    assert "\u201cSALE -50%\u201d" in card  # the text read, under the check's finding
+    other = _card_of(_html(report, tmp_path), "vase &amp; bowl.jpg")
+    assert 'class="boxes"' not in other and "has-boxes" not in other

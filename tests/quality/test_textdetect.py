@@ -203,3 +203,27 @@ def test_confirmation_thresholds_decide(photos: dict[str, np.ndarray]) -> None:
     assert detect_text(img, settings=DetectorSettings(min_characters=6))  # "SALE -50%": 6 letters and digits
     assert detect_text(img, settings=DetectorSettings(min_characters=7)) == []
     assert detect_text(img, settings=DetectorSettings(min_text_score=1.01)) == []
+
+
+@pytest.mark.weights
+@pytest.mark.usefixtures("_model", "_recogniser")
+def test_assess_reports_what_was_read_and_where_in_a_valid_report(photos: dict[str, np.ndarray],
+                                                                   tmp_path) -> None:
+    from artlens.quality.assess import assess
+    from artlens.quality.report import validate_report
+
+    banner, region = _banner(photos["astronaut"])
+    cv2.imwrite(str(tmp_path / "banner.png"), banner[..., ::-1])
+    cv2.imwrite(str(tmp_path / "drops.png"), _drops()[..., ::-1])
+    report = assess(tmp_path, "art", workers=1, learned=False)
+    validate_report(report)
+    by_name = {im["path"].rsplit("/", 1)[-1]: im for im in report["images"]}
+    (text,) = [c for c in by_name["banner.png"]["checks"] if c["id"] == "text_overlay"]
+    (box,) = text["boxes"]
+    assert box["text"] == "SALE -50%" and box["score"] > 0.9
+    assert _overlap(TextBox(*box["box"], score=1.0), region) > 0.8  # input pixels
+    assert text["status"] == "review"
+    assert {"id": "text_overlay", "status": "review", "message": text["message"]} in (
+        by_name["banner.png"]["reason_checks"])
+    (clean,) = [c for c in by_name["drops.png"]["checks"] if c["id"] == "text_overlay"]
+    assert clean["status"] == "pass" and clean["boxes"] == []

@@ -169,12 +169,18 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     if settings.text:
         from artlens.quality.textdetect import detect_text
 
-        boxes = detect_text(rgb, max_side=settings.text_size)
+        boxes = detect_text(rgb, max_side=settings.text_size)  # only regions where text was read
         overlay, on_product = _split_text(boxes, mask, width, height)
         measurements["text_overlay"] = overlay
         if settings.segmentation:
             measurements["text_on_product"] = on_product
         raw["text_boxes"] = float(len(boxes))
+        # where each box is and what it reads, for the report (not a rule: evaluate reads rule ids only)
+        measurements["text_boxes"] = [
+            {"box": [b.x0, b.y0, b.x1, b.y1], "text": b.text, "score": b.text_score,
+             "detector_score": b.score,
+             "on_product": mask is not None and _split_text([b], mask, width, height)[1] > 0}
+            for b in boxes]
 
     scores = {"quality": quality, "technical": technical,
               **{k: None if v is None else round(float(v), 6) for k, v in raw.items()}}

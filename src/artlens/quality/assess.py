@@ -21,7 +21,15 @@ from artlens import __version__
 from artlens.errors import ArtlensError, ImageLoadError
 from artlens.imageio import collect_inputs, load_image
 from artlens.quality.analyse import AnalysisSettings, analyse
-from artlens.quality.policy import VERDICTS, Policy, evaluate, load_policy, verdict_of
+from artlens.quality.policy import (
+    VERDICTS,
+    CheckResult,
+    Policy,
+    evaluate,
+    load_policy,
+    reason_checks,
+    verdict_of,
+)
 from artlens.quality.report import SCHEMA_ID
 from artlens.store import Store
 from artlens.weights import sha256_file
@@ -42,9 +50,27 @@ class AssessRun:
     use_store: bool = True
 
 
+#: Checks that carry the text boxes they measured, and which boxes: those on the product or the others.
+_TEXT_CHECKS = {"text_overlay": False, "text_on_product": True}
+
+
+def _check_entry(check: CheckResult, measurements: dict[str, Any]) -> dict[str, Any]:
+    """A check as the report gives it; a text check with its boxes (input pixels, the text read there)."""
+    entry = check.as_dict()
+    if check.id in _TEXT_CHECKS and "text_boxes" in measurements:
+        entry["boxes"] = [{"box": b["box"], "text": b["text"], "score": b["score"]}
+                          for b in measurements["text_boxes"] if b["on_product"] == _TEXT_CHECKS[check.id]]
+    return entry
+
+
 def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
-    """Apply ``policy`` to stored measurements: the report's image entry with checks, verdict and reasons."""
-    checks = evaluate(policy, record["measurements"], record.get("details"))
+    """Apply ``policy`` to stored measurements: the report's image entry with checks, verdict and reasons.
+
+    ``reasons`` are the messages of the failed checks, then of those asking for review; ``reason_checks``
+    gives each of them with its rule id and status, in the same order.
+    """
+    measurements = record["measurements"]
+    checks = evaluate(policy, measurements, record.get("details"))
     verdict, reasons = verdict_of(checks)
     return {
         "path": path,
@@ -55,9 +81,11 @@ def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
         "sha256": record["sha256"],
         "scores": record["scores"],
         "subscores": record["subscores"],
-        "checks": [c.as_dict() for c in checks],
+        "checks": [_check_entry(c, measurements) for c in checks],
         "verdict": verdict,
         "reasons": reasons,
+        "reason_checks": [{"id": c.id, "status": c.status, "message": c.message}
+                          for c in reason_checks(checks)],
     }
 
 

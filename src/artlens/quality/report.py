@@ -159,6 +159,12 @@ def _builtin_problem(value: Any, schema: Mapping[str, Any], root: Mapping[str, A
             return where, f"{value!r} does not match {schema['pattern']!r}"
     if _TYPE_TESTS["number"](value) and "minimum" in schema and value < schema["minimum"]:
         return where, f"{value!r} is less than the minimum of {schema['minimum']!r}"
+    if _TYPE_TESTS["number"](value) and "maximum" in schema and value > schema["maximum"]:
+        return where, f"{value!r} is greater than the maximum of {schema['maximum']!r}"
+    if isinstance(value, list):
+        low, high = schema.get("minItems", 0), schema.get("maxItems", len(value))
+        if not low <= len(value) <= high:
+            return where, f"{value!r} should have {low} to {high} items"
     if isinstance(value, dict):
         for key in schema.get("required", ()):
             if key not in value:
@@ -186,9 +192,12 @@ def _builtin_problem(value: Any, schema: Mapping[str, Any], root: Mapping[str, A
 
 
 def _consistency_problem(report: Report) -> tuple[str, str] | None:
-    """What the schema cannot say: summary counts and each check's ``passed`` flag agree with the rest."""
+    """What the schema cannot say: summary counts, each check's ``passed`` flag and the reasons agree."""
     images, errors, summary = report["images"], report["errors"], report["summary"]
     for i, image in enumerate(images):
+        behind = image.get("reason_checks")
+        if behind is not None and [r["message"] for r in behind] != image["reasons"]:
+            return f"$.images[{i}].reason_checks", "the messages do not match reasons"
         for j, check in enumerate(image["checks"]):
             if check["passed"] != (check["status"] == "pass"):
                 return (f"$.images[{i}].checks[{j}].passed",
@@ -580,13 +589,50 @@ def _checks_table(checks: list[Mapping[str, Any]]) -> str:
         rows.append(
             f'<tr><td><span class="st s-{_e(status)}">{_ICONS.get(status, "?")} '
             f'{_e(_LABELS.get(status, status))}</span></td>'
-            f"<td>{_e(_human(c['id']))}</td><td>{_e(_sentence(c['message']))}</td>"
+            f"<td>{_e(_human(c['id']))}</td><td>{_e(_sentence(c['message']))}{_read(c)}</td>"
             f'<td class="num">{_e(_shown(c["value"]))}</td>'
             f'<td class="num">{_e(_shown(c["threshold"]))}</td></tr>'
         )
     return ('<table class="checks"><caption>Checks</caption><thead><tr><th>Result</th><th>Check</th>'
             '<th>Finding</th><th class="num">Value</th><th class="num">Limit</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _read(check: Mapping[str, Any]) -> str:
+    """The text a text check's boxes read, as a list under its finding."""
+    items = "".join(f'<li>\u201c{_e(b["text"])}\u201d <span class="muted">({_num(round(b["score"], 2))}) at '
+                    f'{", ".join(str(int(v)) for v in b["box"])} px</span></li>'
+                    for b in check.get("boxes") or ())
+    return f'<ul class="read">{items}</ul>' if items else ""
+
+
+def _reason_items(im: Mapping[str, Any]) -> str:
+    """The reasons as list items, each marked and coloured by its own check's status (fail or review)."""
+    behind = im.get("reason_checks")
+    if behind is None:  # a report from before reason_checks: every reason takes the verdict's status
+        behind = [{"status": im["verdict"], "message": r} for r in im["reasons"]]
+    return "".join(f'<li class="rs-{_e(r["status"])}"><span class="st s-{_e(r["status"])}">'
+                   f'{_ICONS.get(r["status"], "?")} {_e(_LABELS.get(r["status"], r["status"]))}</span> '
+                   f'{_e(_sentence(r["message"]))}</li>' for r in behind)
+
+
+def _text_boxes(im: Mapping[str, Any]) -> str:
+    """An SVG over the thumbnail outlining the text boxes of the text checks, in image coordinates.
+
+    The overlay has the image's own coordinate system (``viewBox``) and fits the thumbnail box as the
+    ``object-fit: contain`` picture does (``xMidYMid meet``), so the outlines land on the text at any size.
+    """
+    rects = []
+    for c in im["checks"]:
+        for b in c.get("boxes") or ():
+            x0, y0, x1, y1 = (int(v) for v in b["box"])
+            rects.append(f'<rect class="tb tb-{_e(c["status"])}" x="{x0}" y="{y0}" width="{x1 - x0}" '
+                         f'height="{y1 - y0}" vector-effect="non-scaling-stroke">'
+                         f'<title>{_e(b["text"])}</title></rect>')
+    if not rects:
+        return ""
+    return (f'<svg class="boxes" viewBox="0 0 {int(im["width"])} {int(im["height"])}" '
+            f'preserveAspectRatio="xMidYMid meet" role="img" aria-label="text found">{"".join(rects)}</svg>')
 
 
 def _kv_table(title: str, values: Mapping[str, Any] | None) -> str:
@@ -606,16 +652,15 @@ def _card(index: int, im: Mapping[str, Any], policy: str, thumbs: dict[str, str 
     thumb = ""
     if thumbs is not None:
         uri = thumbs.get(im["path"])
+        boxes = _text_boxes(im)
         if uri:
-            thumb = (f'<div class="thumb"><img src="{uri}" alt="{_e(name)}" loading="lazy" '
-                     f'decoding="async"></div>')
+            thumb = (f'<div class="thumb{" has-boxes" if boxes else ""}"><img src="{uri}" alt="{_e(name)}" '
+                     f'loading="lazy" decoding="async">{boxes}</div>')
         else:
             thumb = ('<div class="thumb placeholder" role="img" aria-label="no preview">'
                      "<span>No preview</span></div>")
-    reasons = im["reasons"]
-    if reasons:
-        reason_html = "".join(f"<li>{_e(_sentence(r))}</li>" for r in reasons)
-        reason_html = f'<ul class="reasons r-{_e(verdict)}">{reason_html}</ul>'
+    if im["reasons"]:
+        reason_html = f'<ul class="reasons r-{_e(verdict)}">{_reason_items(im)}</ul>'
     else:
         reason_html = f'<p class="ok-note">Meets every check of the {_e(policy)} policy.</p>'
     facts = (f'{_e(_num(im["width"]))}\u00d7{_e(_num(im["height"]))} px \u00b7 {_e(im["format"])} \u00b7 '
@@ -787,7 +832,12 @@ color:var(--muted)}
 .qbar{flex:1;min-width:60px;height:8px}.track{fill:#e6e8eb}.f-pass{fill:var(--pass)}.f-review{fill:#bf8700}
 .f-fail{fill:var(--fail)}
 .reasons{margin:8px 0;padding-left:20px}.reasons li{margin:2px 0}
-.r-fail li::marker{color:var(--fail)}.r-review li::marker{color:#bf8700}
+.reasons .rs-fail::marker{color:var(--fail)}.reasons .rs-review::marker{color:#bf8700}
+.rs-fail{color:var(--fail)}.rs-review{color:var(--review)}.reasons .st{font-size:.8rem;margin-right:2px}
+.thumb{position:relative}.thumb.has-boxes img{width:100%;height:100%}
+.boxes{position:absolute;inset:0;width:100%;height:100%;pointer-events:none}
+.tb{fill:none;stroke-width:2px}.tb-fail{stroke:#e5341d}.tb-review{stroke:#f0a000}.tb-pass{stroke:#2d7ff9}
+.read{margin:2px 0 0;padding-left:16px;font-size:.8rem}
 .ok-note{margin:8px 0;color:var(--pass)}
 details{margin-top:8px;border-top:1px solid var(--line);padding-top:8px}
 summary{cursor:pointer;color:var(--accent);font-size:14px}
