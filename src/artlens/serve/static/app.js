@@ -226,6 +226,43 @@
     return el('table', {}, el('caption', { text: 'checks' }), el('thead', {}, head), el('tbody', {}, ...rows));
   }
 
+  // Each reason with its own status (fail or review); reports without reason_checks take the verdict's.
+  function reasonItems(image) {
+    const behind = image.reason_checks ||
+      (image.reasons || []).map((message) => ({ status: image.verdict, message }));
+    return behind.map((r) => el('li', { class: `reason-${r.status}`, 'data-status': r.status },
+      el('span', { class: 'reason-status', text: r.status }), ` ${r.message}`));
+  }
+
+  // The boxes of the text checks, as rectangles in image coordinates over the detail image.
+  function textBoxes(image) {
+    const svg = $('detail-boxes');
+    const rects = [];
+    const read = [];
+    for (const check of image.checks || []) {
+      for (const b of check.boxes || []) {
+        const [x0, y0, x1, y1] = b.box;
+        const rect = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+        for (const [k, v] of Object.entries({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 })) {
+          rect.setAttribute(k, String(v));
+        }
+        rect.setAttribute('class', `text-box text-box-${check.status}`);
+        rect.setAttribute('vector-effect', 'non-scaling-stroke');
+        const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+        title.textContent = b.text;
+        rect.append(title);
+        rects.push(rect);
+        read.push(el('li', { class: `reason-${check.status}`,
+                             text: `“${b.text}” (${fmt(b.score, 2)}) at ${b.box.join(', ')} px` }));
+      }
+    }
+    svg.setAttribute('viewBox', `0 0 ${image.width} ${image.height}`);
+    svg.replaceChildren(...rects);
+    svg.toggleAttribute('hidden', !rects.length); // an SVG element has no `hidden` property
+    $('detail-text').replaceChildren(...read);
+    $('detail-text').hidden = !read.length;
+  }
+
   function badge(verdict) {
     const known = ['pass', 'review', 'fail'].includes(verdict) ? verdict : 'unknown';
     return el('span', { class: `badge badge-${known}`, text: String(verdict) });
@@ -235,7 +272,7 @@
     const image = item.image;
     const thumb = item.url ? el('img', { src: item.url, alt: String(image.path), loading: 'lazy' })
       : el('div', { class: 'nothumb', text: 'no preview' });
-    const reasons = (image.reasons || []).map((r) => el('li', { text: r }));
+    const reasons = reasonItems(image);
     const q = image.scores ? image.scores.quality : null;
     const details = el('button', { type: 'button', class: 'details-button', 'data-testid': 'card-details',
                                    'aria-haspopup': 'dialog', text: 'Details',
@@ -298,7 +335,9 @@
     }
     $('detail-image').hidden = !item.url;
     $('detail-noimage').hidden = Boolean(item.url);
-    const reasons = (image.reasons || []).map((r) => el('li', { text: r }));
+    textBoxes(image);
+    if (!item.url) $('detail-boxes').toggleAttribute('hidden', true);
+    const reasons = reasonItems(image);
     $('detail-reasons').replaceChildren(...(reasons.length ? reasons : [el('li', { class: 'muted',
                                                                                    text: 'none' })]));
     $('detail-scores').replaceChildren(...[table('scores', image.scores),
