@@ -190,10 +190,34 @@ def test_backdrop_excluded_from_exposure_for_product_shots() -> None:
     canvas[250:300, 350:450] = 255  # a white label on the product is not backdrop
     mask = metrics.backdrop_mask(canvas)
     assert mask[0, 0] and mask[599, 799] and not mask[275, 400] and not mask[200, 300]
-    plain = metrics.compute_all(canvas)
-    product = metrics.compute_all(canvas, exclude_backdrop=True)
+    plain = metrics.compute_all(canvas, exclude_backdrop=False)
+    product = metrics.compute_all(canvas)  # the default: a studio backdrop is left out
     assert plain["highlights_clipped"] > 0.7
     assert product["highlights_clipped"] < 0.1
     assert metrics.subscores(product)["exposure"] > metrics.subscores(plain)["exposure"] + 40
     blank = np.full((100, 100, 3), 255, np.uint8)  # nothing but backdrop: measured as it is
     assert metrics.compute_all(blank, exclude_backdrop=True)["highlights_clipped"] == 1.0
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (246, 244, 240), (224, 224, 226)])
+def test_light_backdrops_of_every_kind_are_found(colour) -> None:
+    """White, off-white and Google's light grey are all studio backdrops, under any policy."""
+    canvas = np.full((500, 500, 3), colour, np.uint8)
+    rng = np.random.default_rng(1)
+    canvas[60:440, 100:400] = rng.integers(40, 200, (380, 300, 3), dtype=np.uint8)
+    mask = metrics.backdrop_mask(canvas)
+    assert mask[0, 0] and mask[499, 499] and not mask[250, 250]
+    assert abs(mask.mean() - (1 - 380 * 300 / 500**2)) < 0.01
+    assert metrics.compute_all(canvas)["highlights_clipped"] < 0.05
+
+
+def test_blown_sky_is_not_a_backdrop() -> None:
+    """A clipped sky along one side of a photo is a defect to report, not a backdrop to leave out."""
+    rng = np.random.default_rng(2)
+    photo = rng.integers(30, 160, (400, 600, 3), dtype=np.uint8)
+    photo[:160] = 255
+    assert not metrics.backdrop_mask(photo).any()
+    assert metrics.compute_all(photo)["highlights_clipped"] > 0.35
+    dark = np.full((300, 300, 3), 40, np.uint8)  # a dark uniform background is not a light backdrop
+    dark[100:200, 100:200] = 200
+    assert not metrics.backdrop_mask(dark).any()

@@ -18,7 +18,7 @@ import numpy as np
 
 from artlens import __version__
 from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage
-from artlens.quality import metrics
+from artlens.quality import metrics, native
 from artlens.quality.brisque import MIN_SIDE as BRISQUE_MIN_SIDE
 from artlens.quality.brisque import brisque_features, brisque_from_features
 from artlens.quality.niqe import PATCH as NIQE_PATCH
@@ -29,7 +29,12 @@ from artlens.quality.scoring import iqa_subscores, overall_quality
 __all__ = ["ANALYSIS_VERSION", "AnalysisSettings", "analyse"]
 
 #: Bumped whenever a measurement changes meaning, so stored results of older code are not reused.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
+
+#: Native tiles whose sharpness is measured (cheap); the learned model scores the first few of them.
+NATIVE_SHARPNESS_TILES = 6
+#: Native sharpness is measured once the working image shrinks the frame by more than this factor.
+NATIVE_MIN_SHRINK = 1.25
 
 _SEGMENT_RULES = ("product_fill", "text_on_product")
 _TEXT_RULES = ("text_overlay", "text_on_product")
@@ -109,10 +114,16 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     from artlens.quality import compliance  # imported lazily: only marketplace policies need them
 
     rgb = image.rgb
-    # a white studio backdrop is clipped by design: judge the exposure of the product when a policy wants one
-    raw: dict[str, float | None] = metrics.compute_all(rgb, exclude_backdrop=settings.background)
+    height, width = rgb.shape[:2]
+    # a studio backdrop is clipped by design: exposure, contrast and clipping are of the product (any policy)
+    raw: dict[str, float | None] = metrics.compute_all(rgb)
     work = metrics.working_image(rgb, settings.iqa_size)
-    iqa_input = _product_region(work) if settings.background else work
+    backdrop = metrics.backdrop_mask(work)
+    iqa_input = _product_region(work, backdrop)
+    # what a customer sees at 100 %: the most detailed full-resolution tiles (artlens.quality.native)
+    tiles = native.detail_tiles(rgb, NATIVE_SHARPNESS_TILES, backdrop=backdrop)
+    if max(width, height) > NATIVE_MIN_SHRINK * metrics.WORKING_SIZE:
+        raw["sharpness_native"] = native.native_sharpness(rgb, tiles)
     nss: dict[str, Any] = {}  # BRISQUE features and NIQE of ``work``, reused by the learned model
     for name, min_side in (("brisque", BRISQUE_MIN_SIDE), ("niqe", NIQE_PATCH)):
         if min(iqa_input.shape[:2]) < min_side:  # too small to measure: None, the size rules judge it
@@ -138,10 +149,13 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
 
             descriptors = quality_descriptors(work, names=model.config.descriptors,
                                               **(nss if iqa_input is work else {}))[None]
-        # trained on whole frames, backdrops included
-        quality = round(float(model.score([work], descriptors=descriptors)[0]), 1)
+        # the whole frame, backdrops included (as trained), then the native tiles weighted by the zoom
+        whole = float(model.score([work], descriptors=descriptors)[0])
+        quality, up_close = native.fused_quality(model, whole, rgb, tiles)
+        raw["quality_global"] = whole
+        raw["quality_native"] = up_close
+        quality = round(quality, 1)
 
-    height, width = rgb.shape[:2]
     measurements: dict[str, Any] = {
         "quality": quality,
         **{k: v for k, v in subs.items()},
@@ -197,14 +211,14 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     }
 
 
-def _product_region(rgb: np.ndarray, min_side: int = 96) -> np.ndarray:
+def _product_region(rgb: np.ndarray, backdrop: np.ndarray, min_side: int = 96) -> np.ndarray:
     """The bounding box of what is not white backdrop, for BRISQUE and NIQE on product shots.
 
     Natural-scene statistics are undefined on a flat backdrop (it reads as a severe defect), so on product
     shots the classical IQA scores judge the product. The whole frame is kept when the product is smaller
     than ``min_side`` (NIQE's patch size) or there is no backdrop.
     """
-    product = ~metrics.backdrop_mask(rgb)
+    product = ~backdrop
     rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
     if rows.size == 0 or rows[-1] - rows[0] < min_side or cols[-1] - cols[0] < min_side:
         return rgb

@@ -55,6 +55,10 @@ ANCHORS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     # sharpness (0-1, higher is sharper): clean photos 0.23-0.82 (median 0.6); Gaussian blur sigma 2 px
     # (distortion level 3) 0.23-0.33, sigma 3.2 px 0.13-0.20
     "sharpness": ((0.10, 0.18, 0.26, 0.34, 0.42), (0.0, 30.0, 60.0, 85.0, 100.0)),
+    # sharpness of the sharpest full-resolution tile (artlens.quality.native), for images larger than the
+    # working image: 12 untrained 2.5-6k px photos read 0.51-0.83 at 100 %, the same Gaussian-blurred at their
+    # own size with sigma 3 px 0.13-0.35 and sigma 6 px 0.08-0.24 (benchmarks/screening_truth.py)
+    "sharpness_native": ((0.15, 0.24, 0.31, 0.38, 0.45), (0.0, 20.0, 40.0, 70.0, 100.0)),
     # noise sigma (0-255, lower is better): clean photos 0.2-3.7; added per-channel sigma 4/8/13/20/32
     # reads about 3/6/10/15/24 in luma
     "noise": ((2.5, 4.0, 6.0, 9.0, 14.0), (100.0, 85.0, 60.0, 30.0, 0.0)),
@@ -493,41 +497,60 @@ def blockiness(rgb: np.ndarray, block: int = 8, max_side: int = 1024) -> float:
 # All together
 # ------------------------------------------------------------------------------------------------------------
 
-def backdrop_mask(rgb: np.ndarray, level: int = 240, min_area: float = 0.1) -> np.ndarray:
-    """The near-white studio backdrop: near-white regions touching the image border or covering a large area.
+def backdrop_mask(rgb: np.ndarray, tolerance: int = 16, min_luma: float = 0.75, max_chroma: int = 24,
+                  min_ring: float = 0.6, min_area: float = 0.1) -> np.ndarray:
+    """The uniform light studio backdrop (white, off-white or light grey) of a product shot, if it has one.
 
     Parameters
     ----------
     rgb
         (H, W, 3) uint8 RGB image.
-    level
-        Lowest channel value counted as backdrop white.
+    tolerance
+        Largest difference per channel from the backdrop colour (JPEG noise, a soft gradient).
+    min_luma, max_chroma
+        The backdrop colour (median of the outer ring, 2 % of the short side) must be this light (Rec. 709
+        luma, 0-1) and this close to neutral (largest minus smallest channel, 0-255): white, off-white, light
+        grey.
+    min_ring
+        Share of the outer ring the backdrop must cover: a studio backdrop surrounds the product, whereas a
+        bright sky or wall touches one side of a photo.
     min_area
-        A near-white region not touching the border counts as backdrop from this share of the frame on (the
-        backdrop inside an added frame).
+        A region of the backdrop colour not touching the border counts as backdrop from this share of the
+        frame on (between the legs of a chair, inside a handle).
 
     Returns
     -------
     numpy.ndarray
-        (H, W) bool mask, True on the backdrop.
+        (H, W) bool mask, True on the backdrop; all False when the image has none.
 
     Notes
     -----
-    A product photographed on white is mostly clipped highlights by design; exposure statistics of such an
-    image are taken over the product only (see :func:`compute_all`). Near-white regions enclosed by the
-    product (a white label) are not backdrop unless they are large.
+    A product photographed on white is mostly clipped highlights by design: its exposure, contrast and
+    clipping are measured on the product alone (:func:`compute_all`). Regions of the backdrop colour enclosed
+    by the product (a white label) are not backdrop unless they are large.
     """
-    white = (rgb.min(axis=2) >= level).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=4)
+    h, w = rgb.shape[:2]
+    band = max(1, round(0.02 * min(h, w)))
+    ring = np.zeros((h, w), bool)
+    ring[:band], ring[-band:], ring[:, :band], ring[:, -band:] = True, True, True, True
+    colour = np.median(rgb[ring], axis=0)
+    none = np.zeros((h, w), bool)
+    if float(colour @ _REC709) / 255.0 < min_luma or float(colour.max() - colour.min()) > max_chroma:
+        return none
+    lo = np.clip(colour - tolerance, 0, 255).astype(np.uint8)
+    hi = np.clip(colour + tolerance, 0, 255).astype(np.uint8)
+    near = cv2.inRange(rgb, lo, hi)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=4)
     if count <= 1:
-        return np.zeros(rgb.shape[:2], bool)
-    backdrop = stats[:, cv2.CC_STAT_AREA] >= min_area * white.size
-    backdrop[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
-    backdrop[0] = False
-    return backdrop[labels]
+        return none
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area * h * w
+    keep[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
+    keep[0] = False
+    mask = keep[labels]
+    return mask if mask[ring].mean() >= min_ring else none
 
 
-def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = False) -> dict[str, float]:
+def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True) -> dict[str, float]:
     """Every technical metric of one image.
 
     Parameters
@@ -542,10 +565,10 @@ def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = False) -> dict[str,
         ``contrast``, ``colour_cast``, ``colourfulness``, ``blockiness``, ``megapixels``, ``longest_side``,
         ``aspect_ratio`` (width / height), all Python floats. The resolution keys come from the full-size
         image, ``blockiness`` and ``noise_sigma`` from its full-resolution centre crop of at most 1024 x 1024,
-        the others from :func:`working_image` (longest side 1024). With ``exclude_backdrop`` (for product
-        shots on white, where a policy asks for a white background) ``mean_luminance``, the clipped fractions
-        and ``contrast`` are measured on the pixels outside :func:`backdrop_mask`, when at least 2% of the
-        frame is left.
+        the others from :func:`working_image` (longest side 1024). With ``exclude_backdrop`` (the default)
+        ``mean_luminance``, the clipped fractions and ``contrast`` of a product shot on a uniform light
+        backdrop are measured on the pixels outside :func:`backdrop_mask`, when at least 2% of the frame is
+        left; an image without such a backdrop is measured whole.
 
     Raises
     ------
@@ -603,7 +626,9 @@ def subscores(values: Mapping[str, float]) -> dict[str, float]:
     -----
     Each sub-score is :func:`numpy.interp` over the anchors in :data:`ANCHORS` (flat beyond the end anchors).
     ``exposure`` is the smaller of the mean-luma score (penalising both too dark and too bright) and the
-    clipping score of ``highlights_clipped + shadows_clipped``. Non-finite raw values score 0.
+    clipping score of ``highlights_clipped + shadows_clipped``. ``sharpness`` is the smaller of the working
+    image's and, when ``sharpness_native`` is given, the sharpest full-resolution tile's score: a picture
+    must look sharp on screen and at 100 % zoom. Non-finite raw values score 0.
     """
     out: dict[str, float] = {}
     simple = (("sharpness", "sharpness"), ("noise", "noise_sigma"), ("contrast", "contrast"),
@@ -611,6 +636,9 @@ def subscores(values: Mapping[str, float]) -> dict[str, float]:
     for name, key in simple:
         if key in values and values[key] is not None:
             out[name] = _interp(float(values[key]), name)
+    if values.get("sharpness_native") is not None:
+        native = _interp(float(values["sharpness_native"]), "sharpness_native")
+        out["sharpness"] = min(out.get("sharpness", native), native)
     if "mean_luminance" in values and values["mean_luminance"] is not None:
         score = _interp(float(values["mean_luminance"]), "mean_luminance")
         clipped = float(values.get("highlights_clipped") or 0.0) + float(values.get("shadows_clipped") or 0.0)
