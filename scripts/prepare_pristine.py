@@ -20,7 +20,10 @@ A package already extracted under ``DATA/<package>`` is reused; otherwise its ``
 ``DATA/debs`` or fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``. Files are split into
 train and held-out per source with one seeded generator, taking the sources in ``SPLIT_ORDER``: a source
 added later goes at the end of that list, so the splits of the earlier ones (and the benchmark's held-out
-photos) stay as they were. ``manifest.csv`` lists path, source, split, size and licence.
+photos) stay as they were. Five train photos of 2500 px and more (``SCREENING_PHOTOS``) are then relabelled
+``screening``, and the ``ColorfulCups`` wallpaper added as one, for ``benchmarks/screening_truth.py``: neither
+the recipe (``train`` rows) nor ``benchmarks/quality_accuracy.py`` (``heldout`` rows) reads them.
+``manifest.csv`` lists path, source, split, size and licence.
 
     .venv/bin/python scripts/prepare_pristine.py [--data .data] [--held-out 0.25] [--seed 0]
 """
@@ -61,6 +64,12 @@ LOMIRI_PHOTOS = {  # file -> licence, from the packages' copyright files; render
     "16.04/sunset_by_Aitzol_Berasategi.jpg": "CC-BY-4.0",
     "20.04/Kleiber_by_Lukas_Baubkus.jpg": "CC-BY-SA-3.0",
 }
+#: Photos of 2500 px and more kept out of training for ``benchmarks/screening_truth.py`` (split
+#: ``screening``): train photos of the draw below, relabelled after it so that every other photo keeps its split.
+SCREENING_PHOTOS = ("Bridge_by_Sander_Klootwijk", "Kleiber_by_Lukas_Baubkus",
+                    "seeding_by_Clements_Engelhardt", "Wine_by_Jakkub_Mede", "picosdeeuropa_by_Aitzol_Berasategi")
+#: Plasma wallpapers that are photographs but were never in the draw: screening only.
+PLASMA_SCREENING = ("ColorfulCups",)
 SPLIT_ORDER = ("mate-backgrounds", "plasma-workspace-wallpapers", "scratch", "skimage", "lomiri-wallpapers")
 LICENCES = {
     "skimage": "public domain / CC0 (scikit-image data)",
@@ -231,9 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         for i, (path, licence) in enumerate(paths):
             with Image.open(path) as im:
                 width, height = im.size
-            rows.append({"path": str(path.resolve()), "source": source,
-                         "split": "heldout" if i in held else "train",
+            split = "heldout" if i in held else "screening" if path.stem in SCREENING_PHOTOS else "train"
+            rows.append({"path": str(path.resolve()), "source": source, "split": split,
                          "width": width, "height": height, "licence": licence})
+    plasma = args.data / "plasma-workspace-wallpapers/usr/share/wallpapers"
+    for name in PLASMA_SCREENING:
+        path = largest(sorted((plasma / name / "contents" / "images").glob("*.jpg")))
+        with Image.open(path) as im:
+            width, height = im.size
+        rows.append({"path": str(path.resolve()), "source": "plasma-workspace-wallpapers",
+                     "split": "screening", "width": width, "height": height, "licence": LICENCES["plasma-workspace-wallpapers"]})
     textures = [Path(r["path"]) for r in rows if r["split"] == "train"]
     renders = render_products(textures, out / "products", args.products, np.random.default_rng(args.seed + 1))
     for path in renders:
