@@ -134,3 +134,15 @@ def test_train_evaluate_and_assess_with_own_quality_model(tmp_path: Path) -> Non
     twice = artlens("train", "quality", "--pristine", str(tmp_path), "--out", str(model), "--seed", "3",
                     "--set", "seed=4")
     assert twice.returncode == 2 and "--seed and --set seed=... both given" in twice.stderr
+
+
+def test_assess_table_marks_reasons_that_only_ask_for_review() -> None:
+    from artlens.cli.quality import _reasons_cell
+
+    colour = {"pass": "green", "review": "yellow", "fail": "red"}
+    image = {"verdict": "fail", "reasons": ["fill [low]", "blurry"],
+             "reason_checks": [{"id": "product_fill", "status": "fail", "message": "fill [low]"},
+                               {"id": "sharpness", "status": "review", "message": "blurry"}]}
+    assert _reasons_cell(image, colour) == r"[red]fill \[low][/]; [yellow]review: blurry[/]"
+    older = {"verdict": "review", "reasons": ["blurry"]}  # a stored report from before reason_checks
+    assert _reasons_cell(older, colour) == "[yellow]blurry[/]"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from artlens.cli._app import (
@@ -155,8 +156,19 @@ def _print_assess_table(report: dict) -> None:
     for image in report["images"]:
         v = image["verdict"]
         table.add_row(image["path"], f"[{colour[v]}]{v.upper()}[/]", f"{image['scores']['quality']:.0f}",
-                      "; ".join(image["reasons"]) or "—")
+                      _reasons_cell(image, colour))
     out.print(table)
+
+
+def _reasons_cell(image: dict, colour: dict[str, str]) -> str:
+    """The reasons in the colour of each one's own status; on a failed image, those asking review say so."""
+    behind = image.get("reason_checks") or [{"status": image["verdict"], "message": r}
+                                            for r in image["reasons"]]
+    parts = []
+    for r in behind:
+        mark = "review: " if r["status"] == "review" and image["verdict"] == "fail" else ""
+        parts.append(f"[{colour.get(r['status'], 'default')}]{mark}{escape(r['message'])}[/]")
+    return "; ".join(parts) or "—"
 
 
 # ----------------------------------------------------------------------------------------------------------
