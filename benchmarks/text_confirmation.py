@@ -205,7 +205,7 @@ def _regions(img: np.ndarray, mask: np.ndarray | None) -> list[Region]:
     for b in boxes:
         on = False
         if mask is not None:  # the box meets the lettering's box
-            on = min(b.x1, lx1) > max(b.x0, lx0) and min(b.y1, ly1) > max(b.y0, ly0)
+            on = bool(min(b.x1, lx1) > max(b.x0, lx0) and min(b.y1, ly1) > max(b.y0, ly0))
         out.append(Region(sum(ch.isalnum() for ch in b.text), float(b.text_score or 0.0), on, b.text))
     return out
 

@@ -600,7 +600,7 @@ def _checks_table(checks: list[Mapping[str, Any]]) -> str:
 
 def _read(check: Mapping[str, Any]) -> str:
     """The text a text check's boxes read, as a list under its finding."""
-    items = "".join(f'<li>\u201c{_e(b["text"])}\u201d <span class="muted">({_num(round(b["score"], 2))}) at '
+    items = "".join(f'<li>\u201c{_e(b["text"])}\u201d <span class="muted">({b["score"]:.2f}) at '
                     f'{", ".join(str(int(v)) for v in b["box"])} px</span></li>'
                     for b in check.get("boxes") or ())
     return f'<ul class="read">{items}</ul>' if items else ""
