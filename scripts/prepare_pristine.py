@@ -65,9 +65,10 @@ LOMIRI_PHOTOS = {  # file -> licence, from the packages' copyright files; render
     "20.04/Kleiber_by_Lukas_Baubkus.jpg": "CC-BY-SA-3.0",
 }
 #: Photos of 2500 px and more kept out of training for ``benchmarks/screening_truth.py`` (split
-#: ``screening``): train photos of the draw below, relabelled after it so that every other photo keeps its split.
-SCREENING_PHOTOS = ("Bridge_by_Sander_Klootwijk", "Kleiber_by_Lukas_Baubkus",
-                    "seeding_by_Clements_Engelhardt", "Wine_by_Jakkub_Mede", "picosdeeuropa_by_Aitzol_Berasategi")
+#: ``screening``): train photos of the draw below, relabelled after it so that every other photo keeps
+#: its split.
+SCREENING_PHOTOS = ("Bridge_by_Sander_Klootwijk", "Kleiber_by_Lukas_Baubkus", "seeding_by_Clements_Engelhardt",
+                    "Wine_by_Jakkub_Mede", "picosdeeuropa_by_Aitzol_Berasategi")
 #: Plasma wallpapers that are photographs but were never in the draw: screening only.
 PLASMA_SCREENING = ("ColorfulCups",)
 SPLIT_ORDER = ("mate-backgrounds", "plasma-workspace-wallpapers", "scratch", "skimage", "lomiri-wallpapers")
@@ -249,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         with Image.open(path) as im:
             width, height = im.size
         rows.append({"path": str(path.resolve()), "source": "plasma-workspace-wallpapers",
-                     "split": "screening", "width": width, "height": height, "licence": LICENCES["plasma-workspace-wallpapers"]})
+                     "split": "screening", "width": width, "height": height,
+                     "licence": LICENCES["plasma-workspace-wallpapers"]})
     textures = [Path(r["path"]) for r in rows if r["split"] == "train"]
     renders = render_products(textures, out / "products", args.products, np.random.default_rng(args.seed + 1))
     for path in renders:

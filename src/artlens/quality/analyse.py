@@ -36,7 +36,7 @@ NATIVE_SHARPNESS_TILES = 6
 #: Native sharpness is measured once the working image shrinks the frame by more than this factor.
 NATIVE_MIN_SHRINK = 1.25
 
-_SEGMENT_RULES = ("product_fill", "text_on_product")
+_SEGMENT_RULES = ("product_fill", "text_on_product", "background_white", "background_light")
 _TEXT_RULES = ("text_overlay", "text_on_product")
 
 
@@ -47,6 +47,7 @@ class AnalysisSettings:
     iqa_size: int = 768  # longest side for BRISQUE and NIQE (NIQE needs enough 96 px patches)
     text_size: int = 640  # longest side fed to the text detector
     background: bool = False
+    background_light: bool = False
     border: bool = False
     segmentation: bool = False
     text: bool = False
@@ -59,6 +60,7 @@ class AnalysisSettings:
         """Enable only the analysers the policy's rules need (text detection and segmentation are costly)."""
         return cls(
             background=policy.enabled("background_white"),
+            background_light=policy.enabled("background_light"),
             border=policy.enabled("border"),
             segmentation=any(policy.enabled(r) for r in _SEGMENT_RULES),
             text=any(policy.enabled(r) for r in _TEXT_RULES),
@@ -168,10 +170,6 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     }
     details = {"exposure": _exposure_detail(raw)}
 
-    if settings.background:
-        measurements["background_white"] = float(compliance.background_whiteness(rgb))
-    if settings.border:
-        measurements["border"] = int(compliance.border_frame(rgb).sides)
     mask = None
     if settings.segmentation:
         from artlens.quality.segment import foreground_mask, product_fill
@@ -180,6 +178,12 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
         fill = product_fill(mask)
         measurements["product_fill"] = float(fill.longest_side_fill)
         raw["product_bbox_fill"] = float(fill.bbox_fill)
+    if settings.background:  # the product, where segmented, is not background even where it meets the frame
+        measurements["background_white"] = float(compliance.background_whiteness(rgb, product=mask))
+    if settings.background_light:
+        measurements["background_light"] = float(compliance.background_lightness(rgb, product=mask))
+    if settings.border:
+        measurements["border"] = int(compliance.border_frame(rgb).sides)
     if settings.text:
         from artlens.quality.textdetect import detect_text
 

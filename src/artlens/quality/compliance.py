@@ -4,6 +4,7 @@ These functions measure; :mod:`artlens.quality.policy` turns the numbers into pa
 
 * :func:`background_whiteness` -- the share of a frame-shaped border region that is pure white
   (Amazon: "pure white background, RGB 255, 255, 255").
+* :func:`background_lightness` -- the share of it that is white or light grey (Google: "white or light").
 * :func:`background_colour` -- the median colour of that region.
 * :func:`border_frame` -- uniform bands or an inset line frame added along the image edges.
 """
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from artlens.errors import ArtlensError
 from artlens.quality._arrays import check_rgb
 
-__all__ = ["Border", "background_colour", "background_whiteness", "border_frame", "border_region"]
+__all__ = ["Border", "background_colour", "background_lightness", "background_whiteness", "border_frame",
+           "border_region"]
 
 #: Default per-channel tolerance below 255 for "pure white": JPEG coding of a 255 background leaves a few
 #: levels of noise (typically 250-255 next to edges), while a visibly off-white 245 background falls outside.
@@ -54,8 +57,27 @@ def border_region(rgb: np.ndarray, border_frac: float = 0.05) -> np.ndarray:
     return np.concatenate(parts, axis=0)
 
 
+def _frame_pixels(rgb: np.ndarray, border_frac: float, product: np.ndarray | None) -> np.ndarray:
+    """The frame's pixels (:func:`border_region`), less those on ``product`` when that leaves at least a
+    tenth of the frame (a product reaching the edge is not background; the fill rule judges its size)."""
+    pixels = border_region(rgb, border_frac)
+    if product is None:
+        return pixels
+    arr = check_rgb(rgb, 4)
+    h, w = arr.shape[:2]
+    mask = np.asarray(product, bool)
+    if mask.shape != (h, w):
+        mask = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    # the product's anti-aliased outline blends into the background: grow the mask by 0.5 % of the short side
+    grow = max(1, round(0.005 * min(h, w)))
+    mask = cv2.dilate(mask.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    on_product = border_region(np.repeat(mask[..., None].astype(np.uint8), 3, axis=2), border_frac)[:, 0] > 0
+    background = pixels[~on_product]
+    return background if len(background) >= 0.1 * len(pixels) else pixels
+
+
 def background_whiteness(rgb: np.ndarray, border_frac: float = 0.05,
-                         tolerance: int = WHITE_TOLERANCE) -> float:
+                         tolerance: int = WHITE_TOLERANCE, product: np.ndarray | None = None) -> float:
     """Share of the image's border region that is pure white.
 
     Parameters
@@ -66,11 +88,15 @@ def background_whiteness(rgb: np.ndarray, border_frac: float = 0.05,
         Width of the examined frame as a fraction of the short side (at least 2 px).
     tolerance : int
         A pixel is white when every channel is at least ``255 - tolerance``.
+    product : (H, W) bool array, optional
+        The segmented product (any size; resized): frame pixels on it are not background and are left out,
+        so a compliant product that reaches the frame (Amazon wants it to fill 85 % and more) does not read
+        as a grey background.
 
     Returns
     -------
     float
-        Fraction in [0, 1] of frame pixels that are white.
+        Fraction in [0, 1] of the frame's background pixels that are white.
 
     Notes
     -----
@@ -83,8 +109,37 @@ def background_whiteness(rgb: np.ndarray, border_frac: float = 0.05,
     """
     if not 0 <= tolerance <= 255:
         raise ArtlensError(f"tolerance must lie in [0, 255], got {tolerance}")
-    pixels = border_region(rgb, border_frac)
+    pixels = _frame_pixels(rgb, border_frac, product)
     return float((pixels.min(axis=1) >= 255 - tolerance).mean())
+
+
+def background_lightness(rgb: np.ndarray, border_frac: float = 0.05, min_luma: float = 0.8,
+                         max_chroma: int = 40, product: np.ndarray | None = None) -> float:
+    """Share of the frame's background that is white or light: Google's "white or light background".
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 array
+        The image.
+    border_frac : float
+        Width of the examined frame as a fraction of the short side.
+    min_luma : float
+        Least Rec. 709 luma (0-1) of a light pixel: light grey (204 and up) and white.
+    max_chroma : int
+        Largest spread between a light pixel's channels (0-255): neutral or lightly tinted, not a saturated
+        pastel.
+    product : (H, W) bool array, optional
+        The segmented product, left out of the frame as in :func:`background_whiteness`.
+
+    Returns
+    -------
+    float
+        Fraction in [0, 1] of the frame's background pixels that are light.
+    """
+    pixels = _frame_pixels(rgb, border_frac, product).astype(np.float32)
+    luma = pixels @ np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0
+    chroma = pixels.max(axis=1) - pixels.min(axis=1)
+    return float(((luma >= min_luma) & (chroma <= max_chroma)).mean())
 
 
 def background_colour(rgb: np.ndarray, border_frac: float = 0.05) -> tuple[int, int, int]:
