@@ -67,8 +67,9 @@ LOMIRI_PHOTOS = {  # file -> licence, from the packages' copyright files; render
 #: Photos of 2500 px and more kept out of training for ``benchmarks/screening_truth.py`` (split
 #: ``screening``): train photos of the draw below, relabelled after it so that every other photo keeps
 #: its split.
-SCREENING_PHOTOS = ("Bridge_by_Sander_Klootwijk", "Kleiber_by_Lukas_Baubkus", "seeding_by_Clements_Engelhardt",
-                    "Wine_by_Jakkub_Mede", "picosdeeuropa_by_Aitzol_Berasategi")
+SCREENING_PHOTOS = ("Bridge_by_Sander_Klootwijk", "Kleiber_by_Lukas_Baubkus",
+                    "seeding_by_Clements_Engelhardt", "Wine_by_Jakkub_Mede",
+                    "picosdeeuropa_by_Aitzol_Berasategi")
 #: Plasma wallpapers that are photographs but were never in the draw: screening only.
 PLASMA_SCREENING = ("ColorfulCups",)
 SPLIT_ORDER = ("mate-backgrounds", "plasma-workspace-wallpapers", "scratch", "skimage", "lomiri-wallpapers")
