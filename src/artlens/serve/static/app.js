@@ -242,13 +242,13 @@
     for (const check of image.checks || []) {
       for (const b of check.boxes || []) {
         const [x0, y0, x1, y1] = b.box;
-        const rect = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+        const rect = document.createElementNS(svg.namespaceURI, 'rect'); // the SVG namespace
         for (const [k, v] of Object.entries({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 })) {
           rect.setAttribute(k, String(v));
         }
         rect.setAttribute('class', `text-box text-box-${check.status}`);
         rect.setAttribute('vector-effect', 'non-scaling-stroke');
-        const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+        const title = document.createElementNS(svg.namespaceURI, 'title');
         title.textContent = b.text;
         rect.append(title);
         rects.push(rect);
