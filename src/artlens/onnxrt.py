@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from artlens.errors import ArtlensError
+from artlens.errors import ArtlensError, WeightsError
 
-__all__ = ["OPSET", "cpu_session", "export_module"]
+__all__ = ["OPSET", "cpu_session", "export_module", "weight_session"]
 
 #: ONNX opset of every export.
 OPSET = 17
@@ -62,3 +64,36 @@ def cpu_session(path: str | Path, threads: int | None = None) -> Any:
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+_WEIGHT_LOCK = threading.Lock()
+
+
+def weight_session(name: str, threads: int, what: str) -> Any:
+    """The CPU session (:func:`cpu_session`) of the registered weight file ``name``, one per thread count.
+
+    Sessions are cached per process; ``what`` names the model in errors ("the text detector").
+
+    Raises
+    ------
+    ArtlensError
+        ``threads`` is below 1.
+    WeightsError
+        The file cannot be resolved, or ONNX Runtime cannot load it.
+    """
+    if threads < 1:
+        raise ArtlensError(f"threads must be at least 1, got {threads}")
+    with _WEIGHT_LOCK:
+        return _weight_session(name, threads, what)
+
+
+@functools.lru_cache(maxsize=8)
+def _weight_session(name: str, threads: int, what: str) -> Any:
+    from artlens.weights import resolve
+
+    path = resolve(name)
+    try:
+        return cpu_session(path, threads)
+    except Exception as exc:  # a corrupt or foreign file: say which weight and what to do
+        raise WeightsError(f"cannot load {what} {name} from {path}: {exc}; "
+                           f"delete the file to fetch it again") from exc

@@ -8,16 +8,13 @@ they say, but a region where no characters can be read is texture, not text.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from artlens.errors import ArtlensError, WeightsError
+from artlens.errors import ArtlensError
 from artlens.quality._arrays import check_rgb
-from artlens.weights import resolve
 
 __all__ = ["DetectorSettings", "TextBox", "detect_text", "text_coverage", "text_probability"]
 
@@ -77,26 +74,10 @@ class DetectorSettings:
     min_text_score: float = 0.8
 
 
-_SESSION_LOCK = threading.Lock()
+def _get_session(threads: int):  # -> onnxruntime.InferenceSession
+    from artlens.onnxrt import weight_session
 
-
-@functools.lru_cache(maxsize=4)
-def _session(threads: int):  # -> onnxruntime.InferenceSession
-    from artlens.onnxrt import cpu_session
-
-    path = resolve(MODEL)
-    try:
-        return cpu_session(path, threads)
-    except Exception as exc:  # a corrupt or foreign file: say which weight and what to do
-        raise WeightsError(f"cannot load the text detector {MODEL} from {path}: {exc}; "
-                           f"delete the file to fetch it again") from exc
-
-
-def _get_session(threads: int):
-    if threads < 1:
-        raise ArtlensError(f"threads must be at least 1, got {threads}")
-    with _SESSION_LOCK:
-        return _session(threads)
+    return weight_session(MODEL, threads, "the text detector")
 
 
 def _input_size(height: int, width: int, max_side: int) -> tuple[int, int]:

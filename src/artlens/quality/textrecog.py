@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,6 @@ import numpy as np
 
 from artlens.errors import ArtlensError, WeightsError
 from artlens.quality._arrays import check_rgb
-from artlens.weights import resolve
 
 __all__ = ["HEIGHT", "MODEL", "Reading", "charset", "crop_quad", "ctc_greedy_decode", "read_crops",
            "read_regions"]
@@ -33,9 +31,6 @@ MAX_WIDTH = 3200
 #: Crops per network call, as PP-OCR's ``rec_batch_num``.
 BATCH = 6
 
-_LOCK = threading.Lock()
-
-
 @dataclass(frozen=True)
 class Reading:
     """What the recogniser read in one crop: the string and its mean per-character probability."""
@@ -49,23 +44,10 @@ class Reading:
         return sum(ch.isalnum() for ch in self.text)
 
 
-@functools.lru_cache(maxsize=4)
-def _session(threads: int):  # -> onnxruntime.InferenceSession
-    from artlens.onnxrt import cpu_session
+def _get_session(threads: int):  # -> onnxruntime.InferenceSession
+    from artlens.onnxrt import weight_session
 
-    path = resolve(MODEL)
-    try:
-        return cpu_session(path, threads)
-    except Exception as exc:  # a corrupt or foreign file: say which weight and what to do
-        raise WeightsError(f"cannot load the text recogniser {MODEL} from {path}: {exc}; "
-                           f"delete the file to fetch it again") from exc
-
-
-def _get_session(threads: int):
-    if threads < 1:
-        raise ArtlensError(f"threads must be at least 1, got {threads}")
-    with _LOCK:
-        return _session(threads)
+    return weight_session(MODEL, threads, "the text recogniser")
 
 
 def charset(threads: int = 1) -> tuple[str, ...]:
