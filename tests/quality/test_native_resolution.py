@@ -49,9 +49,11 @@ def test_native_tiles_cover_the_most_detailed_parts() -> None:
     assert x0 < 2448 and x1 > 2000 and y0 < 1448 and y1 > 1000
     assert tiles[0].energy > tiles[-1].energy
     assert all(t.side == native.TILE_SIDE for t in tiles)
-    assert native.tile_count(1080, 800) == 1 and native.tile_count(600, 400) == 0
+    # a 1080 px catalogue image keeps its speed; a 1600 px one gets a tile, a 4000 px one three
+    assert native.tile_count(1080, 800) == 0 and native.tile_count(1600, 1200) == 1
     assert native.tile_count(4000, 3000) == 3
-    assert native.native_weight(600, 400) == 0.0 and native.native_weight(6000, 4000) == 0.8
+    assert native.native_weight(1080, 800) == 0.0 and native.native_weight(6000, 4000) == 0.8
+    assert 0.0 < native.native_weight(1600, 1200) < native.native_weight(2000, 1500) < 0.8
 
 
 def test_backdrop_tiles_are_skipped() -> None:

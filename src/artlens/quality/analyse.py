@@ -118,13 +118,16 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     rgb = image.rgb
     height, width = rgb.shape[:2]
     # a studio backdrop is clipped by design: exposure, contrast and clipping are of the product (any policy)
-    raw: dict[str, float | None] = metrics.compute_all(rgb)
     work = metrics.working_image(rgb, settings.iqa_size)
     backdrop = metrics.backdrop_mask(work)
+    raw: dict[str, float | None] = metrics.compute_all(rgb, backdrop=backdrop)
     iqa_input = _product_region(work, backdrop)
     # what a customer sees at 100 %: the most detailed full-resolution tiles (artlens.quality.native)
-    tiles = native.detail_tiles(rgb, NATIVE_SHARPNESS_TILES, backdrop=backdrop)
-    if max(width, height) > NATIVE_MIN_SHRINK * metrics.WORKING_SIZE:
+    sharpness_native = max(width, height) > NATIVE_MIN_SHRINK * metrics.WORKING_SIZE
+    tiles: list[native.Tile] = []
+    if sharpness_native or native.tile_count(width, height):
+        tiles = native.detail_tiles(rgb, NATIVE_SHARPNESS_TILES, backdrop=backdrop)
+    if sharpness_native:
         raw["sharpness_native"] = native.native_sharpness(rgb, tiles)
     nss: dict[str, Any] = {}  # BRISQUE features and NIQE of ``work``, reused by the learned model
     for name, min_side in (("brisque", BRISQUE_MIN_SIDE), ("niqe", NIQE_PATCH)):
@@ -222,6 +225,11 @@ def _product_region(rgb: np.ndarray, backdrop: np.ndarray, min_side: int = 96) -
     shots the classical IQA scores judge the product. The whole frame is kept when the product is smaller
     than ``min_side`` (NIQE's patch size) or there is no backdrop.
     """
+    if not backdrop.any():  # the frame itself (the same array: the learned model reuses its NSS features)
+        return rgb
+    if backdrop.shape != rgb.shape[:2]:
+        backdrop = cv2.resize(backdrop.view(np.uint8), (rgb.shape[1], rgb.shape[0]),
+                              interpolation=cv2.INTER_NEAREST).view(bool)
     product = ~backdrop
     rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
     if rows.size == 0 or rows[-1] - rows[0] < min_side or cols[-1] - cols[0] < min_side:

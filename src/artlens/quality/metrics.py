@@ -550,7 +550,8 @@ def backdrop_mask(rgb: np.ndarray, tolerance: int = 16, min_luma: float = 0.75, 
     return mask if mask[ring].mean() >= min_ring else none
 
 
-def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True) -> dict[str, float]:
+def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True,
+                backdrop: np.ndarray | None = None) -> dict[str, float]:
     """Every technical metric of one image.
 
     Parameters
@@ -568,7 +569,8 @@ def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True) -> dict[str, 
         the others from :func:`working_image` (longest side 1024). With ``exclude_backdrop`` (the default)
         ``mean_luminance``, the clipped fractions and ``contrast`` of a product shot on a uniform light
         backdrop are measured on the pixels outside :func:`backdrop_mask`, when at least 2% of the frame is
-        left; an image without such a backdrop is measured whole.
+        left; an image without such a backdrop is measured whole. ``backdrop``: that mask when the caller
+        has it already, of a working image of any size (resized).
 
     Raises
     ------
@@ -581,9 +583,15 @@ def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True) -> dict[str, 
     grey = luma(small)
     subject = grey
     if exclude_backdrop:
-        keep = ~backdrop_mask(small)
-        if keep.mean() >= 0.02:
-            subject = grey[keep]
+        if backdrop is None:
+            backdrop = backdrop_mask(small)
+        if not backdrop.any():
+            pass  # no studio backdrop: the whole frame is the subject
+        elif backdrop.shape != small.shape[:2]:
+            backdrop = cv2.resize(backdrop.view(np.uint8), (small.shape[1], small.shape[0]),
+                                  interpolation=cv2.INTER_NEAREST).view(bool)
+        if backdrop.any() and (~backdrop).mean() >= 0.02:
+            subject = grey[~backdrop]
     highlights, shadows = clipped_fractions(subject)
     return {
         "sharpness": sharpness(grey),

@@ -12,8 +12,8 @@ full-resolution tiles where the image has the most detail and gives what they sh
   100 %, so an intended shallow depth of field is not punished (the in-focus region is the one that counts,
   as in no-reference blur metrics that pool over the sharpest blocks, e.g. Narvekar and Karam's CPBD);
 * :func:`native_weight` -- how much the tiles' learned score counts against the whole-frame score: nothing
-  when the whole-frame view already holds native pixels, growing with the zoom factor between the two, so that
-  the headline quality of a large photo falls with defects that only show at full size.
+  while the whole-frame view shrinks the image at most 2.5x, growing with the zoom factor, so that the
+  headline quality of a large photo falls with defects that only show at full size.
 
 The learned model scores a tile as it scores a training crop: its training crops are cut at native resolution
 from full-size photos (:mod:`artlens.quality.recipe`), so a tile is in its domain.
@@ -39,11 +39,13 @@ from artlens.quality import metrics
 if TYPE_CHECKING:
     from artlens.quality.learned import QualityModel
 
-__all__ = ["TILE_SIDE", "Tile", "detail_tiles", "fused_quality", "native_sharpness", "native_weight",
-           "tile_count"]
+__all__ = ["TILE_SIDE", "Tile", "best_tile", "detail_tiles", "fuse", "fused_quality", "native_sharpness",
+           "native_weight", "tile_count"]
 
 #: Side of a native tile, px: the learned model's largest view (so a tile is scored as a training crop is).
 TILE_SIDE = 448
+#: The whole-frame view's shrink factor from which native tiles are scored.
+NATIVE_FROM_ZOOM = 2.5
 #: Largest weight of the native tiles' score in the headline quality (the whole frame keeps the rest).
 MAX_NATIVE_WEIGHT = 0.8
 
@@ -72,18 +74,20 @@ def zoom(width: int, height: int, view_side: int = TILE_SIDE) -> float:
 
 
 def tile_count(width: int, height: int, side: int = TILE_SIDE) -> int:
-    """Native tiles worth scoring: none while a 1.5x shrink keeps the defects visible; then 1 tile up to
-    2 MP and 3 above (more tiles find the in-focus subject of a large photo, at the learned model's cost)."""
-    if zoom(width, height, side) <= 1.5 or min(width, height) < side:
+    """Native tiles worth scoring: none up to a :data:`NATIVE_FROM_ZOOM` shrink (the whole-frame view still
+    shows a 3 px blur as 1.2 px, and a tile costs as much as the whole frame: 1080 x 800 catalogues keep their
+    speed); then 1 tile up to 2 MP and 3 above (more tiles find the in-focus subject of a large photo)."""
+    if zoom(width, height, side) <= NATIVE_FROM_ZOOM or min(width, height) < side:
         return 0
     return 1 if width * height <= 2e6 else 3
 
 
 def native_weight(width: int, height: int, view_side: int = TILE_SIDE) -> float:
-    """Weight of the native tiles' learned score: ``min(0.8, (z - 1.5) / 3)`` for zoom factor ``z`` (0 up to
-    a 1.5x shrink, the cap from 6x on: a 2500 px photo is judged mostly at 100 %)."""
+    """Weight of the native tiles' learned score: ``min(0.8, (z - 2.5) / 2.5)`` for zoom factor ``z`` (0 up to
+    a 2.5x shrink, 1120 px; the cap from 4.5x, about 2000 px, on: a 2500 px photo is judged mostly at
+    100 %)."""
     z = zoom(width, height, view_side)
-    return float(np.clip((z - 1.5) / 3.0, 0.0, MAX_NATIVE_WEIGHT))
+    return float(np.clip((z - NATIVE_FROM_ZOOM) / 2.5, 0.0, MAX_NATIVE_WEIGHT))
 
 
 def detail_tiles(rgb: np.ndarray, count: int, side: int = TILE_SIDE, *,
@@ -160,6 +164,18 @@ def fused_quality(model: QualityModel, whole: float, rgb: np.ndarray, tiles: lis
     chosen = tiles[:tile_count(width, height, model.config.sizes[0])]
     if not chosen:
         return whole, None
-    up_close = float(np.max(model.score([np.ascontiguousarray(t.crop(rgb)) for t in chosen])))
-    weight = native_weight(width, height, model.config.sizes[0])
-    return (1.0 - weight) * whole + weight * up_close, up_close
+    scores = model.score([np.ascontiguousarray(t.crop(rgb)) for t in chosen])
+    up_close = float(scores[best_tile(scores)])
+    return float(fuse(whole, up_close, native_weight(width, height, model.config.sizes[0]))), up_close
+
+
+def best_tile(scores: np.ndarray | list[float]) -> int:
+    """Index of the tile with the highest 0-100 score: the one :func:`fuse` takes (the first among ties)."""
+    return int(np.argmax(np.asarray(scores, np.float64)))
+
+
+def fuse(whole: float | np.ndarray, up_close: float | np.ndarray, weight: float) -> float | np.ndarray:
+    """``(1 - weight) * whole + weight * up_close``: the one rule that joins the whole-frame view and the best
+    native tile, for 0-100 scores (:func:`fused_quality`) and, element-wise, for class probabilities or
+    scores in label units (:mod:`artlens.quality.labels`)."""
+    return (1.0 - weight) * whole + weight * up_close
