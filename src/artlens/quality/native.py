@@ -15,8 +15,11 @@ full-resolution tiles where the image has the most detail and gives what they sh
   while the whole-frame view shrinks the image at most 2.5x, growing with the zoom factor, so that the
   headline quality of a large photo falls with defects that only show at full size.
 
-The learned model scores a tile as it scores a training crop: its training crops are cut at native resolution
-from full-size photos (:mod:`artlens.quality.recipe`), so a tile is in its domain.
+The learned model scores a tile as it scores any image. Its training crops are 448 px squares cut from photos
+first shrunk to 448-896 px (:mod:`artlens.quality.recipe`), so a native tile of a 4000 px photo shows its
+content more zoomed in than training did: clean tiles score lower and vary more with what they show (10-40
+points between tiles of one photo) than whole frames. Blur, noise and compression still lower every tile
+(``benchmarks/screening_truth.py``), which is what the fusion relies on.
 
 References
 ----------
