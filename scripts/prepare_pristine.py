@@ -13,8 +13,9 @@ Sources (real photographs only; drawings, renders and paintings in the same pack
   (2-25 megapixels), each under the licence its package's ``copyright`` file gives it;
 * studio product shots rendered from the ``train`` photos above (:func:`render_products`): boxes,
   cylinders, spheres and bottles surfaced with a crop of a photo (sometimes turned into one hue, at various
-  contrasts), shaded and placed on pure white with a soft contact shadow, so that the learned quality
-  model sees the main kind of marketplace image clean. They are never held out (the benchmark uses photos).
+  contrasts), shaded and placed on pure white, off-white or light grey with a soft contact shadow, so
+  that the learned quality model sees the main kind of marketplace image clean. They are never held out
+  (the benchmark uses photos).
 
 A package already extracted under ``DATA/<package>`` is reused; otherwise its ``.deb`` is taken from
 ``DATA/debs`` or fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``. Files are split into
@@ -164,8 +165,25 @@ def _shape_mask(kind: str, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return alpha, shade.astype(np.float32)
 
 
+def _backdrop_tone(index: int) -> tuple[float, float, float]:
+    """Backdrop RGB of product shot ``index``: white, off-white (a warm 238-250) or light grey (205-235)."""
+    kind = index % 4
+    if kind < 2:
+        return 255.0, 255.0, 255.0
+    tone = np.random.default_rng(10_000 + index)
+    if kind == 2:
+        base = tone.uniform(240.0, 250.0)
+        return base + 4.0, base + 2.0, base - tone.uniform(0.0, 6.0)
+    grey = tone.uniform(205.0, 235.0)
+    return grey, grey, grey + tone.uniform(-3.0, 3.0)
+
+
 def render_products(textures: list[Path], out: Path, count: int, rng: np.random.Generator) -> list[Path]:
-    """Studio shots of simple products on pure white, surfaced with crops of real photos.
+    """Studio shots of simple products on pure white (half of them), off-white or light grey (a quarter each,
+    the backdrops marketplaces allow: Google takes white or light), surfaced with crops of real photos.
+
+    The backdrop's tone comes from the shot's index and a generator of its own, so the products themselves are
+    those of the renders made before backdrops varied.
 
     Every shot is rendered (the generator's draws do not depend on what is already on disk), but a file is
     rewritten only when its bytes change, so the training cache, keyed by file size and time, stays valid.
@@ -199,7 +217,7 @@ def render_products(textures: list[Path], out: Path, count: int, rng: np.random.
             surface = hue * (1 - contrast * 0.5 + contrast * grey)
         alpha, shade = _shape_mask(kind, h, w)
         rgb = np.clip(surface * shade[..., None], 0, 1) * 255
-        canvas = np.full((canvas_h, canvas_w, 3), 255.0, np.float32)
+        canvas = np.full((canvas_h, canvas_w, 3), _backdrop_tone(i), np.float32)
         top, left = (canvas_h - h) // 2 + int(rng.integers(-20, 21)), (canvas_w - w) // 2
         top = int(np.clip(top, 0, canvas_h - h))
         shadow = np.zeros((canvas_h, canvas_w), np.float32)

@@ -75,7 +75,8 @@ def tuning_last_blocks(model: QualityModel, blocks: int) -> Iterator[list[nn.Par
 
 def finetune_on_synthetic(model: QualityModel, pristine: Sequence[str | Path], *, blocks: int, epochs: int,
                           lr: float, seed: int, per_image: int, size: int, per_crop: int,
-                          max_size: int | None = None, margin: float = 0.05,
+                          max_size: int | None = None, native_share: float | None = None,
+                          margin: float = 0.05,
                           progress: Callable[[str], None] | None = None) -> np.ndarray:
     """Train ``model.head`` and the last ``blocks`` blocks of ``model.backbone`` in place.
 
@@ -97,7 +98,7 @@ def finetune_on_synthetic(model: QualityModel, pristine: Sequence[str | Path], *
     crops = [(images, torch.as_tensor(np.asarray(targets, np.float32)))
              for images, targets, _pairs in _training_crops(
                  [Path(p) for p in pristine], per_image=per_image, rng=np.random.default_rng(seed), size=size,
-                 per_crop=per_crop, distortions=None, max_size=max_size)]
+                 per_crop=per_crop, distortions=None, max_size=max_size, native_share=native_share)]
     head = model.head
     rng = np.random.default_rng(seed)
     device = model.backbone.device

@@ -848,7 +848,8 @@ def _load_rgb(item: str | Path | np.ndarray) -> np.ndarray:
 
 
 def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: int, rng: np.random.Generator,
-                    size: int, per_crop: int, distortions: Sequence[str] | None, max_size: int | None = None
+                    size: int, per_crop: int, distortions: Sequence[str] | None, max_size: int | None = None,
+                    native_share: float | None = None
                     ) -> Iterator[tuple[list[np.ndarray], list[float], list[tuple[int, int]]]]:
     """Per pristine crop: its images (clean first), targets and local ranking pairs."""
     names = list(distortions) if distortions is not None else list(DISTORTIONS)
@@ -859,6 +860,8 @@ def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: i
         raise ArtlensError(f"need per_image >= 1, per_crop >= 1 and size >= {_STRIDE}")
     if max_size is not None and max_size < size:
         raise ArtlensError(f"max_size ({max_size}) must be at least size ({size})")
+    if native_share is not None and not 0.0 <= native_share <= 1.0:
+        raise ArtlensError(f"native_share must lie in [0, 1], got {native_share}")
     queue: list[str] = []
     for item in pristine:
         full = _load_rgb(item)
@@ -866,8 +869,12 @@ def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: i
             img = full
             # drawn only when asked, so sets made without max_size stay as they were
             crop_side = size if max_size is None else int(rng.integers(size, max_size + 1))
-            # a random downscale first: photos are judged after resizing, and it removes sensor noise
+            # a random downscale first: photos are judged after resizing, and it removes sensor noise;
+            # with native_share, that share of the crops keeps the file's own pixels (what a 100 % zoom shows,
+            # artlens.quality.native), drawn only when asked so that sets made without it stay as they were
             longest = int(rng.integers(crop_side, 2 * crop_side + 1))
+            if native_share is not None and rng.random() < native_share:
+                longest = max(img.shape[:2])
             scale = longest / max(img.shape[:2])
             if scale < 1.0:
                 new_size = (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale)))
@@ -899,8 +906,8 @@ def _training_crops(pristine: Sequence[str | Path | np.ndarray], *, per_image: i
 
 def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image: int = 2,
                        rng: np.random.Generator, size: int = 448, per_crop: int = 3,
-                       distortions: Sequence[str] | None = None, max_size: int | None = None
-                       ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+                       distortions: Sequence[str] | None = None, max_size: int | None = None,
+                       native_share: float | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Clean crops of pristine photos and graded distortions of them, with targets and ranking pairs.
 
     Parameters
@@ -919,6 +926,9 @@ def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image
         follows it). The model sees every image at most ``sizes[0]`` wide while the distortions are made at
         the crop's own resolution, as on a large upload: a defect of a few pixels then shrinks on the way
         in, and the head learns how much of it is still visible.
+    native_share
+        When given, this share of the crops is cut from the photo at its own resolution, without the random
+        downscale: the pixels a 100 % zoom shows, which :mod:`artlens.quality.native` scores on large images.
     per_crop
         Different distortions per crop, each applied at all five levels; distortions are used in turn so
         each is used about equally often.
@@ -945,7 +955,7 @@ def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image
     pairs: list[tuple[int, int]] = []
     for crop_images, crop_targets, crop_pairs in _training_crops(
             pristine, per_image=per_image, rng=rng, size=size, per_crop=per_crop, distortions=distortions,
-            max_size=max_size):
+            max_size=max_size, native_share=native_share):
         base = len(images)
         images.extend(crop_images)
         targets.extend(crop_targets)
@@ -956,8 +966,8 @@ def build_training_set(pristine: Sequence[str | Path | np.ndarray], *, per_image
 def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, seed: int = 0,
                        per_image: int = 2, size: int = 448, per_crop: int = 3,
                        distortions: Sequence[str] | None = None, cache: str | Path | None = None,
-                       batch_size: int | None = None, max_size: int | None = None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       batch_size: int | None = None, max_size: int | None = None,
+                       native_share: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Like :func:`build_training_set` followed by :meth:`QualityModel.embed`, one crop at a time.
 
     Only one crop's images are held in memory. With ``cache``, the features are stored in that ``.npz``
@@ -980,7 +990,7 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
         count = 0
         for crop_images, crop_targets, crop_pairs in _training_crops(
                 files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
-                distortions=distortions, max_size=max_size):
+                distortions=distortions, max_size=max_size, native_share=native_share):
             feats.append(model.embed(crop_images, batch_size=batch_size).numpy())
             targets.extend(crop_targets)
             pairs.extend((count + a, count + b) for a, b in crop_pairs)
@@ -991,13 +1001,14 @@ def embed_training_set(model: QualityModel, pristine: Sequence[str | Path], *, s
                 "pairs": np.asarray(pairs, np.int64).reshape(-1, 2)}
 
     data = _cached(cache, _set_key(files, seed, per_image, size, per_crop, distortions, max_size,
-                                   config=embedding), compute)
+                                   native_share, config=embedding), compute)
     return data["features"], data["targets"], data["pairs"]
 
 
 def describe_training_set(pristine: Sequence[str | Path], *, seed: int = 0, per_image: int = 2,
                           size: int = 448, per_crop: int = 3, distortions: Sequence[str] | None = None,
-                          cache: str | Path | None = None, max_size: int | None = None) -> np.ndarray:
+                          cache: str | Path | None = None, max_size: int | None = None,
+                          native_share: float | None = None) -> np.ndarray:
     """The NSS descriptors (:mod:`artlens.quality.descriptors`) of the images of :func:`embed_training_set`.
 
     Same arguments, same images in the same order (the set is rebuilt from ``seed``); cached in its own
@@ -1010,21 +1021,23 @@ def describe_training_set(pristine: Sequence[str | Path], *, seed: int = 0, per_
     def compute() -> dict[str, np.ndarray]:
         parts = [describe(crop_images) for crop_images, _, _ in _training_crops(
             files, per_image=per_image, rng=np.random.default_rng(seed), size=size, per_crop=per_crop,
-            distortions=distortions, max_size=max_size)]
+            distortions=distortions, max_size=max_size, native_share=native_share)]
         return {"descriptors": np.concatenate(parts) if parts
                 else np.zeros((0, len(DESCRIPTOR_NAMES)), np.float32)}
 
-    key = _set_key(files, seed, per_image, size, per_crop, distortions, max_size,
+    key = _set_key(files, seed, per_image, size, per_crop, distortions, max_size, native_share,
                    descriptors=list(DESCRIPTOR_NAMES), descriptor_code=_descriptor_code_digest())
     return _cached(cache, key, compute)["descriptors"]
 
 
 def _set_key(files: Sequence[Path], seed: int, per_image: int, size: int, per_crop: int,
-             distortions: Sequence[str] | None, max_size: int | None, **extra: object) -> str:
+             distortions: Sequence[str] | None, max_size: int | None, native_share: float | None = None,
+             **extra: object) -> str:
     """A hash of everything that determines a training set's arrays (files by size and modification time)."""
     key_data = {
         **extra,
         **({} if max_size is None else {"max_size": max_size}),  # keys made before it existed still match
+        **({} if native_share is None else {"native_share": native_share}),
         "code": _set_code_digest(),
         "files": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
         "seed": seed, "per_image": per_image, "size": size, "per_crop": per_crop,

@@ -75,6 +75,9 @@ RECIPE: dict[str, Any] = {
     "per_crop": 4,  # distortions per crop, each at 5 levels
     "size": 448,  # crop side
     "max_size": None,  # when set, crop sides are drawn from [size, max_size] (tried: docs/benchmarks.md)
+    # share of crops cut at the photo's own resolution, without the random downscale (artlens.quality.
+    # native scores such tiles of large images); None: every crop downscaled, as the earlier models
+    "native_share": None,
     # the multi-level embedding, MobileNetV2's blocks 3, 6, 10, 13, 16 and 17 (artlens.backbones.
     # MULTI_LEVEL_STAGES); None pools the last convolution alone, as the earlier shipped models did
     **{key: list(value) for key, value in multi_level(_RECIPE_BACKBONE).items()},
@@ -204,7 +207,8 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
         f"(1 + {recipe['per_crop']} distortions x 5 levels)")
     start = time.perf_counter()
     crop_set = {"seed": recipe["seed"], "per_image": recipe["per_image"], "size": recipe["size"],
-                "per_crop": recipe["per_crop"], "max_size": recipe["max_size"]}
+                "per_crop": recipe["per_crop"], "max_size": recipe["max_size"],
+                "native_share": recipe["native_share"]}
     features, targets, pairs = embed_training_set(model, files, cache=cache, **crop_set)
     say(f"{len(features)} images embedded; computing their NSS descriptors")
     descriptor_cache = None if cache is None else Path(cache).with_name(Path(cache).stem + "-descriptors.npz")
