@@ -109,7 +109,12 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     rule id) and ``details`` (words that explain a measurement).
 
     ``quality`` is the learned model's score (:mod:`artlens.quality.learned`) unless ``settings.learned`` is
-    off, in which case it is the hand-made combination. ``brisque`` and ``niqe`` are None (and have no
+    off, in which case it is the hand-made combination. On an image that the 448 px whole-frame view shrinks
+    more than 2.5x, that score is blended with the best native-resolution tile's (:mod:`artlens.quality.
+    native`; ``scores.quality_global`` and ``scores.quality_native`` keep both), and above 1280 px the
+    sharpness sub-score also judges the sharpest full-resolution tile (``scores.sharpness_native``): a
+    defect that only a 100 % zoom shows counts. A uniform light studio backdrop is left out of exposure,
+    contrast and clipping, and of BRISQUE and NIQE. ``brisque`` and ``niqe`` are None (and have no
     sub-score) when the image is too small for them (16 and 96 px on each side): such an image is judged by
     the other scores and the size rules, not reported as an error.
     """
