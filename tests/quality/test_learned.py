@@ -233,6 +233,21 @@ def test_build_training_set_draws_crop_sides_up_to_max_size(photos):
         build_training_set(pristine, per_image=1, rng=np.random.default_rng(0), size=64, max_size=32)
 
 
+def test_native_share_cuts_crops_at_the_photos_own_resolution(photos):
+    photo = photos["astronaut"]  # 512 px: a 64 px crop is otherwise cut after a downscale to 64-128 px
+    images, _, _ = build_training_set([photo], per_image=4, rng=np.random.default_rng(0), size=64,
+                                      per_crop=1, native_share=1.0)
+    clean = images[::6]
+    windows = np.lib.stride_tricks.sliding_window_view(photo, (64, 64, 3))[..., 0, :, :, :]
+    for crop in clean:  # each clean crop is a window of the photo's own pixels
+        assert (windows == crop).all(axis=(-3, -2, -1)).any()
+    shrunk, _, _ = build_training_set([photo], per_image=4, rng=np.random.default_rng(0), size=64,
+                                      per_crop=1)
+    assert not any((windows == crop).all(axis=(-3, -2, -1)).any() for crop in shrunk[::6])
+    with pytest.raises(ArtlensError, match="native_share"):
+        build_training_set([photo], per_image=1, rng=np.random.default_rng(0), size=64, native_share=1.5)
+
+
 def test_build_training_set_reads_files_and_rejects_bad_ones(photos, tmp_path):
     from PIL import Image
 
