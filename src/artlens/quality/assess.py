@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from artlens import __version__
-from artlens.errors import ArtlensError, ImageLoadError
+from artlens.errors import ArtlensError, ImageLoadError, printable
 from artlens.imageio import collect_inputs, load_image
 from artlens.quality.analyse import AnalysisSettings, analyse
 from artlens.quality.policy import VERDICTS, Policy, evaluate, load_policy, verdict_of
@@ -86,9 +86,9 @@ def _analyse_path(path: str, settings: AnalysisSettings) -> tuple[str, dict[str,
     except ImageLoadError as exc:
         return path, None, str(exc)
     except ArtlensError as exc:
-        return path, None, f"{path}: {exc}"
+        return path, None, f"{printable(path)}: {exc}"
     except Exception as exc:  # a decoder or analyser bug must not lose the rest of the batch
-        return path, None, f"{path}: could not be analysed ({type(exc).__name__}: {exc})"
+        return path, None, f"{printable(path)}: could not be analysed ({type(exc).__name__}: {exc})"
 
 
 def _default_workers() -> int:
@@ -165,7 +165,8 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                 except OSError as exc:
                     hashes[str(path)] = ""
                     reason = exc.strerror or type(exc).__name__
-                    errors.append({"path": str(path), "error": f"{path}: cannot read file: {reason}"})
+                    shown = printable(path)
+                    errors.append({"path": str(path), "error": f"{shown}: cannot read file: {reason}"})
             stored = store.get_results(key, (h for h in hashes.values() if h))
             for path in files:
                 sha = hashes[str(path)]
