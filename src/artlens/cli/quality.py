@@ -79,7 +79,9 @@ def assess(
     settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
                                            quality_model=model_dir)
     run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db)
-    with progress_bar(quiet, "assessing") as bar:
+    from artlens.procpool import stop_on_signals
+
+    with stop_on_signals(), progress_bar(quiet, "assessing") as bar:  # SIGTERM: pool shut down, results kept
         task = bar.add_task("", total=None)
         report = run_assessment(paths, run,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 from artlens import __version__
 from artlens.errors import ArtlensError, ImageLoadError, printable
 from artlens.imageio import collect_inputs, load_image
+from artlens.procpool import process_pool
 from artlens.quality.analyse import AnalysisSettings, analyse
 from artlens.quality.policy import VERDICTS, Policy, evaluate, load_policy, verdict_of
 from artlens.quality.report import SCHEMA_ID
@@ -106,15 +106,11 @@ def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
         for path in paths:
             on_result(*_analyse_path(path, settings))
         return
-    ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context()
-    if ctx.get_start_method() == "forkserver":  # imported once in the server, inherited by every worker
-        # the learned model's backbone is a torchvision network: its import (about 1.5 s, torch._dynamo
-        # included) is then paid once in the server, not again in every worker
-        learned = ["artlens.quality.learned", "torchvision"] if settings.learned else []
-        preload = ["artlens.quality.analyse", *learned]
-        ctx.set_forkserver_preload(preload)
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                initargs=(settings,)) as pool:
+    # the learned model's backbone is a torchvision network: with a fork server, its import (about 1.5 s,
+    # torch._dynamo included) is paid once in the server, not again in every worker
+    preload = ["artlens.quality.analyse", *(["artlens.quality.learned", "torchvision"] if settings.learned
+                                            else [])]
+    with process_pool(workers, _init_worker, (settings,), preload=preload) as pool:
         pending: set[cf.Future] = set()
         queue = iter(paths)
         window = 2 * workers
