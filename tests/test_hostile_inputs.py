@@ -133,3 +133,79 @@ def test_a_newline_in_a_file_name_does_not_split_the_error_line(tmp_path: Path) 
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "two\\nlines.jpg: not an image" in lines[0]
+
+
+# -- damaged results store and index -------------------------------------------------------------------
+
+def _overwrite_pages(db: Path, first_page: int = 2) -> None:
+    """Write garbage over every page from ``first_page`` on (the header page stays, as after a bad sector)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(db.read_bytes())
+    rng = np.random.default_rng(1)
+    start = (first_page - 1) * page
+    data[start:] = rng.integers(0, 256, len(data) - start, dtype=np.uint8).tobytes()
+    db.write_bytes(bytes(data))
+
+
+def test_a_damaged_results_store_is_one_line_and_rebuild_store_recovers(tmp_path: Path) -> None:
+    from artlens.store import Store
+
+    _image(tmp_path / "a.png")
+    db = tmp_path / "results.db"
+    with Store(db) as store:
+        store.put_result("k", "0" * 64, {"x": 1})
+    _overwrite_pages(db)
+    args = ("assess", str(tmp_path / "a.png"), "--technical", "--workers", "1", "--db", str(db), "--quiet")
+    result = artlens(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "results database is damaged" in result.stderr and "--rebuild-store" in result.stderr
+    result = artlens(*args, "--rebuild-store")
+    assert result.returncode == 0, result.stderr
+    assert "was damaged: moved aside to" in result.stderr
+    moved = [p for p in tmp_path.glob("results.db.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(moved) == 1
+    with Store(db) as store:
+        assert store.count_results() == 1
+
+
+@pytest.mark.parametrize("record", ['{"measurements": ', '{"width": 10}', '[1, 2]', '{"measurements": 3}'],
+                         ids=["not-json", "missing-fields", "not-an-object", "wrong-type"])
+def test_a_bad_stored_record_is_a_cache_miss(tmp_path: Path, record: str) -> None:
+    import sqlite3
+
+    from artlens.quality.assess import assess
+
+    _image(tmp_path / "a.png")
+    _image(tmp_path / "b.png", seed=1)
+    db = tmp_path / "results.db"
+    first = assess(tmp_path, learned=False, workers=1, db=db)
+    assert first["summary"]["computed"] == 2
+    sha = first["images"][0]["sha256"]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE assess_results SET record=? WHERE sha256=?", (record, sha))
+    conn.close()
+    again = assess(tmp_path, learned=False, workers=1, db=db)
+    assert (again["summary"]["computed"], again["summary"]["cached"], again["errors"]) == (1, 1, [])
+    third = assess(tmp_path, learned=False, workers=1, db=db)  # the record was replaced by a good one
+    assert third["summary"]["cached"] == 2
+
+
+def test_a_damaged_index_is_one_line_for_similar_and_index_build(tmp_path: Path) -> None:
+    from artlens.search.index import DB_NAME, SearchIndex
+
+    index_dir = tmp_path / "idx"
+    SearchIndex.create(index_dir).close()
+    _overwrite_pages(index_dir / DB_NAME)
+    query = _image(tmp_path / "q.png")
+    for args in (("similar", str(index_dir), str(query)),
+                 ("index", "build", str(query), "--index", str(index_dir), "--quiet")):
+        result = artlens(*args)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert "index database is damaged" in result.stderr and "artlens index build" in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,12 +24,13 @@ from artlens.procpool import process_pool
 from artlens.quality.analyse import AnalysisSettings, analyse
 from artlens.quality.policy import VERDICTS, Policy, evaluate, load_policy, verdict_of
 from artlens.quality.report import SCHEMA_ID
-from artlens.store import Store
+from artlens.store import DamagedDatabaseError, Store
 from artlens.weights import sha256_file
 
 __all__ = ["SCHEMA_ID", "AssessRun", "assess", "judge", "run_assessment"]
 
 ProgressFn = Callable[[int, int], None]
+log = logging.getLogger("artlens.assess")
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,14 @@ def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
 
 # -- main side ---------------------------------------------------------------------------------------------
 
+def _judgeable(record: dict[str, Any], policy: Policy) -> bool:
+    """A stored record the policy can judge; one with missing or mistyped fields is a cache miss."""
+    try:
+        judge(record, policy, "")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return False
+    return True
+
 def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                    progress: ProgressFn | None = None) -> dict[str, Any]:
     """Assess every image under ``inputs`` and return the ``artlens.assess/1`` report dict.
@@ -163,7 +173,8 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                     reason = exc.strerror or type(exc).__name__
                     shown = printable(path)
                     errors.append({"path": str(path), "error": f"{shown}: cannot read file: {reason}"})
-            stored = store.get_results(key, (h for h in hashes.values() if h))
+            found = store.get_results(key, (h for h in hashes.values() if h))
+            stored = {sha: record for sha, record in found.items() if _judgeable(record, run.policy)}
             for path in files:
                 sha = hashes[str(path)]
                 if not sha:
@@ -178,6 +189,8 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
         else:
             to_compute = [str(p) for p in files]
 
+        store_failed: list[DamagedDatabaseError] = []
+
         def on_result(path: str, record: dict[str, Any] | None, error: str | None) -> None:
             nonlocal done, computed
             done += 1
@@ -186,8 +199,12 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
             else:
                 computed += 1
                 records[path] = record
-                if store is not None:
-                    store.put_result(key, record["sha256"], record)
+                if store is not None and not store_failed:
+                    try:
+                        store.put_result(key, record["sha256"], record)
+                    except DamagedDatabaseError as exc:  # the batch goes on; its results are in the report
+                        store_failed.append(exc)
+                        log.warning("%s; the rest of this run is not stored", exc)
             tick()
 
         workers = run.workers or _default_workers()
