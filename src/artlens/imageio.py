@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -35,6 +36,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LoadedImage",
     "collect_inputs",
+    "header_size",
     "iter_image_files",
     "load_image",
     "load_image_bytes",
@@ -148,7 +150,7 @@ def load_image_bytes(data: bytes, name: str, *, max_pixels: int = DEFAULT_MAX_PI
     except UnidentifiedImageError:
         raise ImageLoadError(name, _not_an_image_reason(data)) from None
     except Image.DecompressionBombError:
-        _check_pixels(name, _header_size(data), max_pixels)  # Pillow's own guard fired first: same message
+        _check_pixels(name, header_size(data), max_pixels)  # Pillow's own guard fired first: same message
         raise ImageLoadError(name, "too many pixels (possible decompression bomb)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise ImageLoadError(name, _decode_reason(exc)) from None
@@ -258,13 +260,20 @@ def _high_depth_grey(values: np.ndarray) -> np.ndarray:
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
-def _header_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the header of a file Pillow refused to open as a decompression bomb."""
+def header_size(source: bytes | BinaryIO) -> tuple[int, int]:
+    """Width and height from an image's header, nothing decoded, whatever its size (Pillow's own
+    decompression-bomb guard is off for this read: the caller compares the size with its limit).
+
+    Raises whatever :func:`PIL.Image.open` raises for a file it cannot identify.
+    """
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
     with _PILLOW_LIMIT_LOCK:
         limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            with Image.open(io.BytesIO(data)) as im:  # reads the header only; nothing is decoded
-                return im.size
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(fp) as im:  # reads the header only
+                    return im.size
         finally:
             Image.MAX_IMAGE_PIXELS = limit
 

@@ -114,6 +114,7 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
                               "of images.")
     app.state.settings, app.state.metrics, app.state.keys, app.state.models = settings, metrics, keys, models
     app.state.jobs = jobs
+    app.state.upload_slots = anyio.Semaphore(settings.max_parallel_uploads)  # bodies parsed at once
     install_handlers(app)
 
     per_key = TokenBuckets(settings.rate_per_key, 2 * settings.rate_per_key)
@@ -315,14 +316,6 @@ _STYLIZE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-da
         "preserve_color": {"type": "boolean", "default": False}}}}}}}
 
 
-def _part_name(upload: Any) -> str:
-    """The form field name of a file part, from its Content-Disposition header."""
-    from python_multipart.multipart import parse_options_header
-
-    _kind, options = parse_options_header(upload.headers.get("content-disposition", ""))
-    return options.get(b"name", b"").decode("utf-8", "replace")
-
-
 def _stylize_params(fields: dict[str, str], has_style: bool) -> dict[str, Any]:
     """Checked options of a style transfer from the form fields (422 naming the bad one)."""
     from artlens.style.fast import preset_index
@@ -368,7 +361,7 @@ async def _queue_stylize(request: Request, settings: ServeSettings, jobs: JobQue
     batch = await read_multipart(request, settings)
     parts: dict[str, Any] = {}
     for upload in batch.files:
-        name = _part_name(upload)
+        name = upload.field
         if name not in ("content", "style"):
             raise ApiError(422, "invalid_input", f"unexpected file field {name!r}: send 'content', 'style'")
         if name in parts:
