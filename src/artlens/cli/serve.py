@@ -70,6 +70,7 @@ def serve(
                                                       "wait up to 10 s, then 429.")] = 8,
     max_request_pixels: Annotated[int, typer.Option(min=1, help="Most pixels of all the images of one "
                                                     "request together.")] = 200_000_000,
+    max_json_bytes: Annotated[int, typer.Option(min=1, help="Largest JSON request body.")] = 8 * 1024 * 1024,
 ) -> None:
     """Run the HTTP service (needs the serve extra): /v1/assess, /v1/classify, /v1/stylize, /v1/similar,
     /v1/recommend, /metrics."""
@@ -90,7 +91,7 @@ def serve(
                              rate_per_address=rate_per_address,
                              auth_failures_per_minute=auth_failures_per_minute,
                              max_parallel_uploads=max_parallel_uploads,
-                             max_request_pixels=max_request_pixels).check()
+                             max_request_pixels=max_request_pixels, max_json_bytes=max_json_bytes).check()
     if no_auth:
         err.print("[bold red]" + "!" * 78 + "\n"
                   "WARNING: --no-auth: API keys are OFF. Anyone who can reach "
