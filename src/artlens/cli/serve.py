@@ -57,10 +57,10 @@ def serve(
                                             "metrics only (no learned model; faster).")] = False,
     rate_per_key: Annotated[float, typer.Option(min=0, envvar="ARTLENS_RATE_PER_KEY", help="Requests per "
                                                 "second per API key, bursts of twice that (0: no "
-                                                "limit); beyond: 429 with Retry-After.")] = 20.0,
+                                                "limit); beyond: 429 with Retry-After.")] = 50.0,
     rate_per_address: Annotated[float, typer.Option(min=0, envvar="ARTLENS_RATE_PER_ADDRESS", help="Requests "
                                                     "per second per client address, bursts of twice that "
-                                                    "(0: no limit).")] = 50.0,
+                                                    "(0: no limit).")] = 100.0,
     auth_failures_per_minute: Annotated[float, typer.Option(min=0, envvar="ARTLENS_AUTH_FAILURES_PER_MINUTE",
                                                             help="Failed authentications per client address "
                                                             "and minute (bursts as many) before 429 (0: no "

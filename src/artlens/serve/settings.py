@@ -52,8 +52,8 @@ class ServeSettings:
     max_queued_jobs: int = 16  # jobs waiting for a worker; one more is answered 429
     results_dir: Path | None = None  # job results; None: serve-results/ next to the database
     indexes: dict[str, Path] = field(default_factory=dict)  # search index name -> index folder
-    rate_per_key: float = 20.0  # requests per second per API key (bursts of twice that); 0: no limit
-    rate_per_address: float = 50.0  # requests per second per client address (bursts of twice that); 0: none
+    rate_per_key: float = 50.0  # requests per second per API key (bursts of twice that); 0: no limit
+    rate_per_address: float = 100.0  # requests per second per client address (bursts of twice that); 0: none
     auth_failures_per_minute: float = 10.0  # failed authentications per address (burst as many); 0: none
     max_parallel_uploads: int = 8  # request bodies parsed at the same time; others wait for a slot
     upload_wait_s: float = 10.0  # longest wait for a parsing slot before 429 busy
