@@ -59,15 +59,6 @@ class TokenBuckets:
                 self._buckets.popitem(last=False)
         return wait
 
-    def empty_for(self, key: str, now: float | None = None) -> float:
-        """Seconds until ``key`` has a token again, without taking one (0.0: it has one now)."""
-        if not self.enabled:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens = self._level(key, now)
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-
 
 def client_address(scope: dict[str, Any]) -> str:
     """The peer address of a request (``unknown`` when the server gives none)."""
