@@ -191,7 +191,7 @@ _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 def scrape(client: httpx.Client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """``/metrics`` as ``{(name, labels): value}``."""
-    response = client.get("/metrics")
+    response = polite(client, "GET", "/metrics")
     response.raise_for_status()
     samples = {}
     for line in response.text.splitlines():
@@ -465,8 +465,9 @@ def submit_jobs(client: httpx.Client, photos: list[bytes], count: int, size: int
     ids = []
     for i in range(count):
         content = unique_jpeg(photos[i % len(photos)], f"{wave}-{i}")
-        response = client.post("/v1/stylize", files={"content": (f"{wave}-{i}.jpg", content, "image/jpeg")},
-                               data={"preset": f"preset_{i % 26:02d}", "size": str(size)})
+        response = polite(client, "POST", "/v1/stylize",
+                          files={"content": (f"{wave}-{i}.jpg", content, "image/jpeg")},
+                          data={"preset": f"preset_{i % 26:02d}", "size": str(size)})
         if response.status_code == 202:
             ids.append(response.json()["job"]["id"])
         else:
@@ -474,13 +475,24 @@ def submit_jobs(client: httpx.Client, photos: list[bytes], count: int, size: int
     return ids
 
 
+def polite(client: httpx.Client, method: str, path: str, tries: int = 20, **kwargs: Any) -> httpx.Response:
+    """``method path``, waiting out the server's rate limit: a 429 ``rate_limited`` is sent again after its
+    ``Retry-After`` (a full job queue's 429 is an answer, returned)."""
+    for _ in range(tries - 1):
+        response = client.request(method, path, **kwargs)
+        if response.status_code != 429 or "rate_limited" not in response.text:
+            return response
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    return client.request(method, path, **kwargs)
+
+
 def job_status(client: httpx.Client, job_id: str) -> dict[str, Any] | None:
-    response = client.get(f"/v1/jobs/{job_id}")
+    response = polite(client, "GET", f"/v1/jobs/{job_id}")
     return response.json()["job"] if response.status_code == 200 else None
 
 
 def result_sha(client: httpx.Client, job_id: str) -> str | None:
-    response = client.get(f"/v1/results/{job_id}")
+    response = polite(client, "GET", f"/v1/results/{job_id}")
     if response.status_code != 200 or response.headers.get("content-type") != "image/png":
         return None
     return hashlib.sha256(response.content).hexdigest()
@@ -568,12 +580,12 @@ def fault_phase(server: Server, token: str, photos: list[bytes], args: argparse.
 def retry_jobs(client: httpx.Client, ids: list[str]) -> dict[str, int] | None:
     """``POST /v1/jobs/{id}/retry`` each interrupted job and wait for the attempts to end; None when the
     server has no retry route."""
-    if "/v1/jobs/{job_id}/retry" not in client.get("/openapi.json").json().get("paths", {}):
+    if "/v1/jobs/{job_id}/retry" not in polite(client, "GET", "/openapi.json").json().get("paths", {}):
         return None
     outcome: Counter[str] = Counter()
     queued = []
     for job_id in ids:
-        response = client.post(f"/v1/jobs/{job_id}/retry")
+        response = polite(client, "POST", f"/v1/jobs/{job_id}/retry")
         if response.status_code == 202:
             queued.append(job_id)
         else:
