@@ -8,6 +8,7 @@ import os
 import struct
 import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -36,7 +37,14 @@ def _stream(app, path: str, headers: dict[str, str], body) -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             return await client.post(path, content=body, headers=headers)
 
-    return asyncio.run(post())
+    return _run(post())
+
+
+def _run(coroutine):
+    """Run ``coroutine`` to its end on a new event loop in another thread (the browser tests may leave one
+    running in this thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=120)
 
 
 def _image(seed: int = 0) -> bytes:
@@ -86,7 +94,7 @@ def test_concurrent_upload_parsing_is_bounded(make_client) -> None:
             fast = await client.post("/v1/assess", content=fast_body(), headers=headers)
             return await slow, fast
 
-    slow, fast = asyncio.run(both())
+    slow, fast = _run(both())
     assert slow.status_code == 200, slow.text
     api_error(fast, 429, "busy")
     assert fast.headers["Retry-After"] == "2"

@@ -1,11 +1,12 @@
 """The FastAPI application of ``artlens serve``: thin HTTP routes over the library's assess and classify.
 
 ``create_app(settings)`` builds one app: bearer API keys on every route but ``/healthz`` and the web
-page's files (unless auth is off), a request-size guard, hand-kept Prometheus metrics, JSON errors without
-stack traces, and no CORS headers (browsers on other origins cannot call it). Heavy work runs in worker
-threads, at most ``settings.workers`` requests at a time; style transfer and assess batches
-(:mod:`artlens.serve.job_routes`) run as jobs in a bounded pool (:mod:`artlens.serve.jobs`) whose records and
-results outlive the process.
+page's files (unless auth is off), rate limits per address, per key and for failed authentication
+(:mod:`artlens.serve.ratelimit`), a request-size guard, hand-kept Prometheus metrics with labels from closed
+sets, JSON errors without stack traces, and no CORS headers (browsers on other origins cannot call it).
+Heavy work runs in worker threads, at most ``settings.workers`` requests at a time; style transfer and assess
+batches (:mod:`artlens.serve.job_routes`) run as jobs in a bounded pool (:mod:`artlens.serve.jobs`) whose
+records and results outlive the process.
 """
 
 from __future__ import annotations
