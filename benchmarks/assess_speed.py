@@ -21,7 +21,6 @@ per pixel, not detail, is what the timings depend on); at that size every image 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
 import os
 import platform
@@ -35,6 +34,7 @@ from pathlib import Path
 import cv2
 
 from artlens.imageio import load_image
+from artlens.procpool import process_pool
 from artlens.quality import metrics
 from artlens.quality.analyse import AnalysisSettings
 from artlens.quality.assess import AssessRun, run_assessment
@@ -63,7 +63,7 @@ def _stage_iqa(path: str) -> float:
 
 
 def _throughput(fn, paths: list[str], workers: int) -> float:
-    with cf.ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as pool:
+    with process_pool(workers, initializer=_one_thread) as pool:  # the product's pool: never forks
         list(pool.map(fn, paths[:workers]))  # warm-up: imports and model loading
         start = time.perf_counter()
         list(pool.map(fn, paths, chunksize=1))

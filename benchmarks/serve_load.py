@@ -8,7 +8,13 @@ store, never printed), then:
    segment with a counter; the pixels are untouched), so the results store never answers from its cache
    unless ``--same-bytes`` is given. Reports requests/s, images/s, p50/p95/p99 latency and errors by
    status, and checks that the server's ``/metrics`` counters agree with what the clients saw.
-2. **Restart**: queues fast style-transfer jobs (a preset), waits for a first wave to finish and keeps its
+2. **Hostile clients**: for ``--hostile-seconds``, the same assess clients run while an attacker connecting
+   from 127.0.0.2 (its own address, so the per-address rate limit applies to it alone) with its own key
+   sends, one thread each: requests with made-up HTTP methods to unknown paths, wrong tokens in bursts of 20,
+   40 MB file parts (the limit is 25 MB), 100-byte PNG bombs claiming 30000 x 30000 pixels and a 12 MB JSON
+   body (chunked). Reports what the attacker sent and got, any 5xx answer (to anyone), the assess clients'
+   latency meanwhile, and the server's resident memory before and after (``VmRSS``).
+3. **Restart**: queues fast style-transfer jobs (a preset), waits for a first wave to finish and keeps its
    result bytes (SHA-256), queues a second wave, and while assess clients keep posting and jobs are still
    queued or running, kills the server with SIGKILL and starts it again on the same database and port. Then
    checks that no job is missing, every job seen done before the kill is still done with the same PNG
@@ -16,7 +22,8 @@ store, never printed), then:
    (``POST /v1/jobs/{id}/retry``, when the server has that route) and checks they end done. Connection
    errors during the outage are counted, not hidden.
 
-    .venv/bin/python benchmarks/serve_load.py [--clients 4] [--duration 60] [--technical] [--out r.json]
+    .venv/bin/python benchmarks/serve_load.py [--clients 4] [--duration 60] [--hostile-seconds 30]
+        [--technical] [--out r.json]
 
 Every child process is killed (its whole process group) on exit, on an error and on Ctrl-C.
 """
@@ -184,7 +191,7 @@ _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 def scrape(client: httpx.Client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """``/metrics`` as ``{(name, labels): value}``."""
-    response = client.get("/metrics")
+    response = polite(client, "GET", "/metrics")
     response.raise_for_status()
     samples = {}
     for line in response.text.splitlines():
@@ -316,11 +323,137 @@ def load_phase(server: Server, token: str, photos: list[bytes], args: argparse.N
     }
 
 
+# -- phase 2: hostile clients alongside the load ------------------------------------------------------------
+
+ATTACKER = "127.0.0.2"  # another loopback address: the per-address limit tells attacker and clients apart
+MB = 1024 * 1024
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (``VmRSS`` of ``/proc/<pid>/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def png_bomb(side: int) -> bytes:
+    """A 100-byte PNG whose header claims ``side`` x ``side`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def _oversize_part(megabytes: int):
+    """A multipart body whose one file part is ``megabytes`` long, made as it is sent (chunked)."""
+    yield (b'--B\r\nContent-Disposition: form-data; name="files"; filename="huge.jpg"\r\n\r\n'
+           b"\xff\xd8\xff")
+    for _ in range(megabytes):
+        yield b"\0" * MB
+    yield b"\r\n--B--\r\n"
+
+
+def _big_json(megabytes: int):
+    yield b'{"paths": ["'
+    for _ in range(megabytes):
+        yield b"a" * MB
+    yield b'"]}'
+
+
+def _attack(kind: str, client: httpx.Client, token: str, i: int) -> list[str]:
+    """One round of attack ``kind``; the statuses (or transport errors) it got."""
+    auth = {"Authorization": f"Bearer {token}"}
+    if kind == "bad methods":
+        requests = [client.build_request(f"X{i}Q{j}", f"/nope/{i}-{j}") for j in range(5)]
+    elif kind == "wrong tokens (bursts of 20)":
+        requests = [client.build_request("GET", "/v1/models", headers={"Authorization": f"Bearer alk_{i}_{j}"
+                                                                        }) for j in range(20)]
+    elif kind == "oversize parts (40 MB)":
+        requests = [client.build_request("POST", "/v1/assess", content=_oversize_part(40), headers={
+            **auth, "Content-Type": "multipart/form-data; boundary=B"})]
+    elif kind == "bombs (30000 x 30000 PNG)":
+        requests = [client.build_request("POST", "/v1/assess", headers=auth,
+                                         files={"files": ("bomb.png", png_bomb(30_000), "image/png")})]
+    else:  # oversize JSON, sent chunked
+        requests = [client.build_request("POST", "/v1/assess", content=_big_json(12), headers={
+            **auth, "Content-Type": "application/json"})]
+    statuses = []
+    for request in requests:
+        try:
+            statuses.append(str(client.send(request).status_code))
+        except httpx.TransportError as exc:  # e.g. the server closed an oversize upload at the limit
+            statuses.append(type(exc).__name__)
+    return statuses
+
+
+ATTACKS = ("bad methods", "wrong tokens (bursts of 20)", "oversize parts (40 MB)",
+           "bombs (30000 x 30000 PNG)", "oversize JSON (12 MB)")
+
+
+def hostile_phase(server: Server, token: str, attacker_token: str, photos: list[bytes],
+                  args: argparse.Namespace) -> dict[str, Any]:
+    """``--clients`` assess clients and one attacker thread per kind of attack, for ``--hostile-seconds``.
+
+    The attacker connects from 127.0.0.2 with its own key. Reports what it sent and got, 5xx answers (to
+    anyone), the normal clients' latency meanwhile and the server's resident memory before and after.
+    """
+    assert server.proc is not None
+    rss_before = rss_mb(server.proc.pid)
+    normal = AssessClients(server.url, token, photos, args.clients, args.batch, args.same_bytes, "hostile")
+    got: dict[str, Counter[str]] = {kind: Counter() for kind in ATTACKS}
+    deadline = time.perf_counter() + args.hostile_seconds
+
+    def attacker(kind: str) -> None:
+        transport = httpx.HTTPTransport(local_address=ATTACKER)
+        with httpx.Client(base_url=server.url, transport=transport, timeout=REQUEST_TIMEOUT_S) as client:
+            i = 0
+            while time.perf_counter() < deadline:
+                got[kind].update(_attack(kind, client, attacker_token, i))
+                i += 1
+                time.sleep(0.2 if kind.startswith("wrong tokens") else 0.0)
+
+    threads = [threading.Thread(target=attacker, args=(kind,), daemon=True) for kind in ATTACKS]
+    normal.start(args.hostile_seconds)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=args.hostile_seconds + REQUEST_TIMEOUT_S)
+    normal.join()
+    time.sleep(2.0)  # let the last requests' memory go back
+    rss_after = rss_mb(server.proc.pid)
+    outcomes = normal.outcomes
+    by_status = Counter(o.status for o in outcomes)
+    five_xx = sum(n for c in got.values() for s, n in c.items() if s.startswith("5")) + \
+        sum(n for s, n in by_status.items() if s.startswith("5"))
+    problems = []
+    if five_xx:
+        problems.append(f"{five_xx} answers were 5xx")
+    if rss_after - rss_before >= 100:
+        problems.append(f"server memory grew by {rss_after - rss_before:.0f} MB")
+    if set(by_status) - {"200"}:
+        problems.append(f"normal clients got {dict(by_status)}")
+    return {
+        "seconds": args.hostile_seconds,
+        "attacker_requests": sum(sum(c.values()) for c in got.values()),
+        "attacks": {kind: dict(sorted(c.items())) for kind, c in got.items()},
+        "five_xx": five_xx,
+        "normal": {"requests": len(outcomes), "by_status": dict(sorted(by_status.items())),
+                   "latency": percentiles([o.latency for o in outcomes if o.status == "200"])},
+        "rss_mb": {"before": rss_before, "after": rss_after, "growth": round(rss_after - rss_before, 1)},
+        "problems": problems,
+    }
+
+
 def ls_value(key: tuple[str, frozenset[tuple[str, str]]], label: str) -> str | None:
     return next((v for n, v in key[1] if n == label), None)
 
 
-# -- phase 2: kill and restart ------------------------------------------------------------------------------
+# -- phase 3: kill and restart ------------------------------------------------------------------------------
 
 def upload_folders(server: Server) -> list[str]:
     """The service's private upload folders in its temporary folder (requests' and jobs' inputs)."""
@@ -332,8 +465,9 @@ def submit_jobs(client: httpx.Client, photos: list[bytes], count: int, size: int
     ids = []
     for i in range(count):
         content = unique_jpeg(photos[i % len(photos)], f"{wave}-{i}")
-        response = client.post("/v1/stylize", files={"content": (f"{wave}-{i}.jpg", content, "image/jpeg")},
-                               data={"preset": f"preset_{i % 26:02d}", "size": str(size)})
+        response = polite(client, "POST", "/v1/stylize",
+                          files={"content": (f"{wave}-{i}.jpg", content, "image/jpeg")},
+                          data={"preset": f"preset_{i % 26:02d}", "size": str(size)})
         if response.status_code == 202:
             ids.append(response.json()["job"]["id"])
         else:
@@ -341,13 +475,24 @@ def submit_jobs(client: httpx.Client, photos: list[bytes], count: int, size: int
     return ids
 
 
+def polite(client: httpx.Client, method: str, path: str, tries: int = 20, **kwargs: Any) -> httpx.Response:
+    """``method path``, waiting out the server's rate limit: a 429 ``rate_limited`` is sent again after its
+    ``Retry-After`` (a full job queue's 429 is an answer, returned)."""
+    for _ in range(tries - 1):
+        response = client.request(method, path, **kwargs)
+        if response.status_code != 429 or "rate_limited" not in response.text:
+            return response
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    return client.request(method, path, **kwargs)
+
+
 def job_status(client: httpx.Client, job_id: str) -> dict[str, Any] | None:
-    response = client.get(f"/v1/jobs/{job_id}")
+    response = polite(client, "GET", f"/v1/jobs/{job_id}")
     return response.json()["job"] if response.status_code == 200 else None
 
 
 def result_sha(client: httpx.Client, job_id: str) -> str | None:
-    response = client.get(f"/v1/results/{job_id}")
+    response = polite(client, "GET", f"/v1/results/{job_id}")
     if response.status_code != 200 or response.headers.get("content-type") != "image/png":
         return None
     return hashlib.sha256(response.content).hexdigest()
@@ -435,12 +580,12 @@ def fault_phase(server: Server, token: str, photos: list[bytes], args: argparse.
 def retry_jobs(client: httpx.Client, ids: list[str]) -> dict[str, int] | None:
     """``POST /v1/jobs/{id}/retry`` each interrupted job and wait for the attempts to end; None when the
     server has no retry route."""
-    if "/v1/jobs/{job_id}/retry" not in client.get("/openapi.json").json().get("paths", {}):
+    if "/v1/jobs/{job_id}/retry" not in polite(client, "GET", "/openapi.json").json().get("paths", {}):
         return None
     outcome: Counter[str] = Counter()
     queued = []
     for job_id in ids:
-        response = client.post(f"/v1/jobs/{job_id}/retry")
+        response = polite(client, "POST", f"/v1/jobs/{job_id}/retry")
         if response.status_code == 202:
             queued.append(job_id)
         else:
@@ -481,11 +626,26 @@ def print_report(results: dict[str, Any]) -> None:
         ("upload folders", f"{fault['upload_folders_at_kill']} at the kill, "
          f"{fault['upload_folders_left_after_restart']} left at the end"),
     ]
+    hostile = results.get("hostile")
+    if hostile is not None:
+        normal = hostile["normal"]
+        rows += [
+            ("hostile phase", f"{hostile['seconds']:.0f} s, attacker on {ATTACKER}: "
+                              f"{hostile['attacker_requests']} requests"),
+            *((f"  {kind}", json.dumps(statuses)) for kind, statuses in hostile["attacks"].items()),
+            ("  5xx answers (attacker and clients)", str(hostile["five_xx"])),
+            ("  normal clients meanwhile: by status", json.dumps(normal["by_status"])),
+            ("  normal clients meanwhile: p50 / p95", f"{normal['latency']['p50_s']} / "
+                                                     f"{normal['latency']['p95_s']} s"),
+            ("  server RSS before / after / growth", f"{hostile['rss_mb']['before']} / "
+                                                   f"{hostile['rss_mb']['after']} / "
+                                                   f"{hostile['rss_mb']['growth']} MB"),
+        ]
     width = max(len(r[0]) for r in rows)
     print()
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
-    for problem in fault["problems"]:
+    for problem in fault["problems"] + (hostile["problems"] if hostile else []):
         print(f"PROBLEM: {problem}")
 
 
@@ -505,6 +665,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--job-size", type=int, default=768, help="output side of the second wave's jobs")
     parser.add_argument("--kill-after", type=float, default=2.0, help="seconds from the second wave to kill")
     parser.add_argument("--fault-seconds", type=float, default=5.0, help="load kept on after the restart")
+    parser.add_argument("--hostile-seconds", type=float, default=30.0,
+                        help="seconds of attack alongside the assess clients (0: no hostile phase)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, log)")
     args = parser.parse_args()
@@ -512,7 +674,7 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"--host must be {HOST}: this benchmark loads a local server only")
     for name, low, high in (("clients", 1, 64), ("duration", 1, 600), ("images", 1, 64), ("batch", 1, 16),
                             ("jobs_before", 0, 100), ("jobs_during", 1, 100), ("job_size", 16, 2048),
-                            ("kill_after", 0, 60), ("fault_seconds", 0, 60)):
+                            ("kill_after", 0, 60), ("fault_seconds", 0, 60), ("hostile_seconds", 0, 600)):
         if not low <= getattr(args, name) <= high:
             parser.error(f"--{name.replace('_', '-')} must be between {low} and {high}")
     return args
@@ -535,7 +697,12 @@ def main() -> int:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
                           timeout=REQUEST_TIMEOUT_S) as client:
             load = load_phase(server, token, photos, args, client)
-            print("load phase done; queueing jobs, then SIGKILL and restart ...", flush=True)
+            hostile = None
+            if args.hostile_seconds:
+                print(f"load phase done; {args.hostile_seconds:.0f} s of attacks alongside the clients ...",
+                      flush=True)
+                hostile = hostile_phase(server, token, make_key(server.db), photos, args)
+            print("queueing jobs, then SIGKILL and restart ...", flush=True)
             fault = fault_phase(server, token, photos, args, client)
         results = {
             "date": time.strftime("%Y-%m-%d"),
@@ -545,12 +712,12 @@ def main() -> int:
             "photos": f"{len(photos)} x {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG",
             "unique_bytes": not args.same_bytes,
             "loadavg_1_5_15_min": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
-            "first_start_s": round(first, 1), "load": load, "fault": fault,
+            "first_start_s": round(first, 1), "load": load, "hostile": hostile, "fault": fault,
         }
         print_report(results)
         if args.out:
             args.out.write_text(json.dumps(results, indent=2) + "\n")
-        return 1 if fault["problems"] or load["errors"] else 0
+        return 1 if fault["problems"] or load["errors"] or (hostile and hostile["problems"]) else 0
     except BaseException:
         print(f"server log (last lines):\n{server.log_tail()}", file=sys.stderr)
         raise

@@ -51,5 +51,5 @@ def test_newer_schema_is_refused_clearly(tmp_path) -> None:
 def test_unopenable_database_is_a_clear_error(tmp_path) -> None:
     bad = tmp_path / "not-a-db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ArtlensError, match="cannot open the results database"):
+    with pytest.raises(ArtlensError, match=r"the results database is damaged .*--rebuild-store"):
         Store(bad)

@@ -8,7 +8,18 @@ __all__ = [
     "ImageLoadError",
     "PolicyError",
     "WeightsError",
+    "printable",
 ]
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``, ...), so a file name cannot split a
+    one-line message or drive the terminal."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in value)
 
 
 class ArtlensError(Exception):
@@ -24,7 +35,7 @@ class ImageLoadError(ArtlensError):
     def __init__(self, path: object, reason: str) -> None:
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{printable(self.path)}: {reason}")
 
 
 class WeightsError(ArtlensError):

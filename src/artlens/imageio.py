@@ -13,6 +13,7 @@ product shot), and the EXIF orientation applied so the array is upright as a vie
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -22,17 +23,20 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from artlens.errors import ImageLoadError
+from artlens.regular_files import NotRegularFileError, read_regular
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_SUFFIXES",
     "LoadedImage",
     "collect_inputs",
+    "header_size",
     "iter_image_files",
     "load_image",
     "load_image_bytes",
@@ -104,16 +108,18 @@ def load_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     Raises
     ------
     ImageLoadError
-        The file is missing, a folder, unreadable, empty, not an image, truncated, corrupt, or larger than
+        The file is missing, a folder, a named pipe or device (never waited on), unreadable, empty, not an
+        image, truncated, corrupt, or larger than
         ``max_pixels``; the message names the file and the reason.
     """
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path)
     except FileNotFoundError:
         raise ImageLoadError(name, "no such file") from None
-    except IsADirectoryError:
-        raise ImageLoadError(name, "is a folder, not an image file") from None
+    except NotRegularFileError as exc:
+        reason = "is a folder, not an image file" if exc.kind == "a folder" else exc.strerror
+        raise ImageLoadError(name, reason) from None
     except PermissionError:
         raise ImageLoadError(name, "permission denied") from None
     except OSError as exc:
@@ -144,7 +150,7 @@ def load_image_bytes(data: bytes, name: str, *, max_pixels: int = DEFAULT_MAX_PI
     except UnidentifiedImageError:
         raise ImageLoadError(name, _not_an_image_reason(data)) from None
     except Image.DecompressionBombError:
-        _check_pixels(name, _header_size(data), max_pixels)  # Pillow's own guard fired first: same message
+        _check_pixels(name, header_size(data), max_pixels)  # Pillow's own guard fired first: same message
         raise ImageLoadError(name, "too many pixels (possible decompression bomb)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         raise ImageLoadError(name, _decode_reason(exc)) from None
@@ -254,13 +260,20 @@ def _high_depth_grey(values: np.ndarray) -> np.ndarray:
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
-def _header_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the header of a file Pillow refused to open as a decompression bomb."""
+def header_size(source: bytes | BinaryIO) -> tuple[int, int]:
+    """Width and height from an image's header, nothing decoded, whatever its size (Pillow's own
+    decompression-bomb guard is off for this read: the caller compares the size with its limit).
+
+    Raises whatever :func:`PIL.Image.open` raises for a file it cannot identify.
+    """
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
     with _PILLOW_LIMIT_LOCK:
         limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            with Image.open(io.BytesIO(data)) as im:  # reads the header only; nothing is decoded
-                return im.size
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(fp) as im:  # reads the header only
+                    return im.size
         finally:
             Image.MAX_IMAGE_PIXELS = limit
 
@@ -290,56 +303,76 @@ def _decode_reason(exc: BaseException) -> str:
 
 # -- finding inputs ------------------------------------------------------------------------------------------
 
-def iter_image_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+def iter_image_files(paths: Iterable[str | os.PathLike[str]],
+                     errors: list[ImageLoadError] | None = None) -> Iterator[Path]:
     """Image files under ``paths``: folders walked recursively in sorted order, files passed through.
 
     Hidden files and folders (leading ``.``) are skipped while walking; symlinked folders are followed once
     each, so a symlink loop cannot make the walk run forever. A file named explicitly is yielded whatever its
-    suffix (the decoder decides); paths that do not exist are skipped (see :func:`collect_inputs`).
+    suffix (the decoder decides); paths that do not exist are skipped (see :func:`collect_inputs`). Folders
+    that cannot be read and symlink loops are appended to ``errors`` when it is given (else left out).
     """
     seen: set[Path] = set()
+    found_errors = errors if errors is not None else []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from _walk(path, seen)
+            yield from _walk(path, seen, found_errors)
         elif path.exists() and path not in seen:
             seen.add(path)
             yield path
 
 
-def _walk(root: Path, seen: set[Path]) -> Iterator[Path]:
-    """Image files below ``root`` sorted by path; each real folder is entered once (symlink loops end)."""
+def _walk(root: Path, seen: set[Path], errors: list[ImageLoadError]) -> Iterator[Path]:
+    """Image files below ``root`` sorted by path; each real folder is entered once.
+
+    A link back to a folder above it (a loop) and a folder that cannot be listed are errors; a folder
+    reached a second time through another link is left out quietly (its files are already there).
+    """
     visited: set[tuple[int, int]] = set()
     found: list[Path] = []
-    stack = [root]
+    stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [(root, frozenset())]
     while stack:
-        folder = stack.pop()
+        folder, above = stack.pop()
         try:
             info = folder.stat()
-            if (info.st_dev, info.st_ino) in visited:
-                continue  # a symlink loop, or a folder reached twice through links
-            visited.add((info.st_dev, info.st_ino))
+            key = (info.st_dev, info.st_ino)
+            if key in above:
+                errors.append(ImageLoadError(folder, "symlink loop (links back to a folder above it)"))
+                continue
+            if key in visited:
+                continue  # a folder reached twice through links
+            visited.add(key)
             entries = list(os.scandir(folder))
-        except OSError:
+        except OSError as exc:
+            errors.append(ImageLoadError(folder, f"folder cannot be read ({_os_reason(exc)})"))
             continue
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             try:
                 if entry.is_dir():
-                    stack.append(Path(entry.path))
+                    stack.append((Path(entry.path), above | {key}))
                 elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
                     found.append(Path(entry.path))
-            except OSError:
-                continue
+            except OSError as exc:  # a link to itself, a name the file system refuses ...
+                errors.append(ImageLoadError(entry.path, f"cannot be read ({_os_reason(exc)})"))
     for file in sorted(found):
         if file not in seen:
             seen.add(file)
             yield file
 
 
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    return (exc.strerror or type(exc).__name__).lower()
+
+
 def collect_inputs(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[ImageLoadError]]:
-    """Files to process and one :class:`ImageLoadError` per named path that does not exist."""
-    missing = [ImageLoadError(p, "no such file or folder") for p in paths if not Path(p).exists()]
-    return list(iter_image_files(p for p in paths if Path(p).exists())), missing
+    """Files to process, and one :class:`ImageLoadError` per named path that does not exist, folder that
+    cannot be read and symlink loop met on the way."""
+    errors = [ImageLoadError(p, "no such file or folder") for p in paths if not Path(p).exists()]
+    files = list(iter_image_files((p for p in paths if Path(p).exists()), errors))
+    return files, errors
 

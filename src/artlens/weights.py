@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from artlens.errors import WeightsError
+from artlens.regular_files import open_regular
 
 __all__ = [
     "REGISTRY",
@@ -159,9 +160,10 @@ def _offline() -> bool:
 
 
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
+    """Hex SHA-256 of a file's bytes, read in chunks (a regular file only: see
+    :func:`artlens.regular_files.open_regular`)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()

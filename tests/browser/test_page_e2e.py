@@ -165,6 +165,23 @@ def test_upload_see_verdicts_filter_and_sort(page, server, console, shot, images
     assert console.problems(page) == []
 
 
+def test_a_batch_with_a_broken_file_shows_the_others_and_lists_it(page, server, console, shot, images):
+    broken = images["good"].with_name("broken.jpg")  # named like a photo, holds text: the server refuses it
+    broken.write_text("not a picture at all")
+    _sign_in(page, server.token)
+    page.set_input_files("#files", [str(images["good"]), str(broken), str(images["small"])])
+    cards = page.locator("#gallery .card")
+    expect(cards).to_have_count(2)
+    for name in ("good.jpg", "small.jpg"):
+        expect(cards.filter(has_text=name)).to_have_count(1)
+    errors = page.locator("#assess-errors li")
+    expect(errors).to_have_count(1)
+    expect(errors.first).to_contain_text("broken.jpg: not an image")
+    expect(errors.first).not_to_contain_text("broken.jpg: broken.jpg")
+    shot("broken-file-in-a-batch")
+    assert console.problems(page) == []
+
+
 def test_the_drop_zone_opens_the_file_chooser_from_the_keyboard(page, server, console, images):
     _sign_in(page, server.token)
     with page.expect_file_chooser() as chooser:

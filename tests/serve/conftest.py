@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+#: Rate limits off: the tests send many requests (and failed keys) from one address in a burst;
+#: tests/serve/test_limits.py turns them on.
+NO_RATE_LIMITS = {"rate_per_key": 0, "rate_per_address": 0, "auth_failures_per_minute": 0}
+
 
 @pytest.fixture
 def root(tmp_path):
@@ -27,7 +31,7 @@ def make_client(tmp_path, root):
 
     def make(**overrides):
         options = {"db_path": tmp_path / "serve.db", "allow_roots": (root,), "technical": True,
-                   "upload_dir": tmp_path / "uploads"} | overrides
+                   "upload_dir": tmp_path / "uploads", **NO_RATE_LIMITS} | overrides
         (tmp_path / "uploads").mkdir(exist_ok=True)
         app = create_app(ServeSettings(**options))
         token = app.state.keys.create("test")[0] if app.state.keys is not None else ""

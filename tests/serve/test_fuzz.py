@@ -19,6 +19,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 
+from .conftest import NO_RATE_LIMITS  # noqa: E402
+
 #: Examples per operation and generation mode: with a key, and without one (refused early: fewer needed).
 WITH_KEY, WITHOUT_KEY = 25, 8
 _OPEN = {"GET /healthz"}
@@ -41,7 +43,7 @@ def service(tmp_path):
         (base / name).mkdir()
     Image.new("RGB", (128, 128), (90, 140, 30)).save(base / "root" / "a.png")
     app = create_app(ServeSettings(db_path=base / "serve.db", allow_roots=(base / "root",), technical=True,
-                                   upload_dir=base / "uploads", max_queued_jobs=4))
+                                   upload_dir=base / "uploads", max_queued_jobs=4, **NO_RATE_LIMITS))
     auth = {"Authorization": f"Bearer {app.state.keys.create('fuzz')[0]}"}
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=dict(auth))  # it adds to them
     return schema, auth

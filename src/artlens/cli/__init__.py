@@ -12,6 +12,7 @@ from importlib import import_module
 
 from artlens.cli._app import app, err
 from artlens.errors import ArtlensError
+from artlens.procpool import Interrupted
 
 __all__ = ["app", "main"]
 
@@ -25,6 +26,9 @@ def main() -> None:
     """Entry point of the ``artlens`` console script."""
     try:
         app()
+    except Interrupted as exc:
+        err.print(f"artlens: {exc}", highlight=False, markup=False)
+        sys.exit(128 + exc.signum)
     except ArtlensError as exc:
         message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         err.print(f"artlens: error: {message}", highlight=False, markup=False)

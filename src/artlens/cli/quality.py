@@ -43,6 +43,8 @@ def assess(
                                          "core).")] = 0,
     db: Annotated[Path | None, typer.Option(help="Results database (default: in the cache folder).")] = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not use the results database.")] = False,
+    rebuild_store: Annotated[bool, typer.Option("--rebuild-store", help="If the results database is "
+                                                "damaged, move it aside and start a fresh one.")] = False,
     sort_into: Annotated[Path | None, typer.Option(help="Copy images into DIR/pass, DIR/review, DIR/fail "
                                                    "(originals are never moved).")] = None,
     link: Annotated[bool, typer.Option("--link", help="With --sort-into: hard-link, do not copy.")] = False,
@@ -80,7 +82,18 @@ def assess(
     settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
                                            quality_model=model_dir)
     run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db)
-    with progress_bar(quiet, "assessing") as bar:
+    if rebuild_store and not no_db:
+        from artlens.store import default_db_path, rebuild_if_damaged
+
+        store_path = db or default_db_path()
+        moved = rebuild_if_damaged(store_path)
+        if moved is not None:
+            err.print(f"warning: {store_path} was damaged: moved aside to {moved}; starting a fresh results "
+                      "database (API keys and jobs kept in it are in the moved file)", highlight=False,
+                      markup=False)
+    from artlens.procpool import stop_on_signals
+
+    with stop_on_signals(), progress_bar(quiet, "assessing") as bar:  # SIGTERM: pool shut down, results kept
         task = bar.add_task("", total=None)
         report = run_assessment(paths, run,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))

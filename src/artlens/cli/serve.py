@@ -55,6 +55,22 @@ def serve(
                                                  "requests get 429 with Retry-After.")] = 16,
     technical: Annotated[bool, typer.Option("--technical", help="Assess with the hand-made quality "
                                             "metrics only (no learned model; faster).")] = False,
+    rate_per_key: Annotated[float, typer.Option(min=0, envvar="ARTLENS_RATE_PER_KEY", help="Requests per "
+                                                "second per API key, bursts of twice that (0: no "
+                                                "limit); beyond: 429 with Retry-After.")] = 50.0,
+    rate_per_address: Annotated[float, typer.Option(min=0, envvar="ARTLENS_RATE_PER_ADDRESS", help="Requests "
+                                                    "per second per client address, bursts of twice that "
+                                                    "(0: no limit).")] = 100.0,
+    auth_failures_per_minute: Annotated[float, typer.Option(min=0, envvar="ARTLENS_AUTH_FAILURES_PER_MINUTE",
+                                                            help="Failed authentications per client address "
+                                                            "and minute (bursts as many) before 429 (0: no "
+                                                            "limit).")] = 10.0,
+    max_parallel_uploads: Annotated[int, typer.Option(min=1, envvar="ARTLENS_MAX_PARALLEL_UPLOADS",
+                                                      help="Request bodies parsed at the same time; others "
+                                                      "wait up to 10 s, then 429.")] = 8,
+    max_request_pixels: Annotated[int, typer.Option(min=1, help="Most pixels of all the images of one "
+                                                    "request together.")] = 200_000_000,
+    max_json_bytes: Annotated[int, typer.Option(min=1, help="Largest JSON request body.")] = 8 * 1024 * 1024,
 ) -> None:
     """Run the HTTP service (needs the serve extra): /v1/assess, /v1/classify, /v1/stylize, /v1/similar,
     /v1/recommend, /metrics."""
@@ -71,7 +87,11 @@ def serve(
                              max_pixels=max_pixels, models=_model_option(model or []), technical=technical,
                              indexes=_model_option(index or [], "--index"),
                              workers=workers, job_workers=job_workers,
-                             max_queued_jobs=max_queued_jobs).check()
+                             max_queued_jobs=max_queued_jobs, rate_per_key=rate_per_key,
+                             rate_per_address=rate_per_address,
+                             auth_failures_per_minute=auth_failures_per_minute,
+                             max_parallel_uploads=max_parallel_uploads,
+                             max_request_pixels=max_request_pixels, max_json_bytes=max_json_bytes).check()
     if no_auth:
         err.print("[bold red]" + "!" * 78 + "\n"
                   "WARNING: --no-auth: API keys are OFF. Anyone who can reach "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import multiprocessing as mp
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from artlens import __version__
-from artlens.errors import ArtlensError, ImageLoadError
+from artlens.errors import ArtlensError, ImageLoadError, printable
 from artlens.imageio import collect_inputs, load_image
+from artlens.procpool import process_pool
 from artlens.quality.analyse import AnalysisSettings, analyse
 from artlens.quality.policy import (
     VERDICTS,
@@ -31,12 +32,13 @@ from artlens.quality.policy import (
     verdict_of,
 )
 from artlens.quality.report import SCHEMA_ID
-from artlens.store import Store
+from artlens.store import DamagedDatabaseError, Store
 from artlens.weights import sha256_file
 
 __all__ = ["SCHEMA_ID", "AssessRun", "assess", "judge", "run_assessment"]
 
 ProgressFn = Callable[[int, int], None]
+log = logging.getLogger("artlens.assess")
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,9 @@ def _analyse_path(path: str, settings: AnalysisSettings) -> tuple[str, dict[str,
     except ImageLoadError as exc:
         return path, None, str(exc)
     except ArtlensError as exc:
-        return path, None, f"{path}: {exc}"
+        return path, None, f"{printable(path)}: {exc}"
     except Exception as exc:  # a decoder or analyser bug must not lose the rest of the batch
-        return path, None, f"{path}: could not be analysed ({type(exc).__name__}: {exc})"
+        return path, None, f"{printable(path)}: could not be analysed ({type(exc).__name__}: {exc})"
 
 
 def _default_workers() -> int:
@@ -134,15 +136,11 @@ def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
         for path in paths:
             on_result(*_analyse_path(path, settings))
         return
-    ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context()
-    if ctx.get_start_method() == "forkserver":  # imported once in the server, inherited by every worker
-        # the learned model's backbone is a torchvision network: its import (about 1.5 s, torch._dynamo
-        # included) is then paid once in the server, not again in every worker
-        learned = ["artlens.quality.learned", "torchvision"] if settings.learned else []
-        preload = ["artlens.quality.analyse", *learned]
-        ctx.set_forkserver_preload(preload)
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                initargs=(settings,)) as pool:
+    # the learned model's backbone is a torchvision network: with a fork server, its import (about 1.5 s,
+    # torch._dynamo included) is paid once in the server, not again in every worker
+    preload = ["artlens.quality.analyse", *(["artlens.quality.learned", "torchvision"] if settings.learned
+                                            else [])]
+    with process_pool(workers, _init_worker, (settings,), preload=preload) as pool:
         pending: set[cf.Future] = set()
         queue = iter(paths)
         window = 2 * workers
@@ -160,6 +158,14 @@ def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
 
 
 # -- main side ---------------------------------------------------------------------------------------------
+
+def _judgeable(record: dict[str, Any], policy: Policy) -> bool:
+    """A stored record the policy can judge; one with missing or mistyped fields is a cache miss."""
+    try:
+        judge(record, policy, "")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return False
+    return True
 
 def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                    progress: ProgressFn | None = None) -> dict[str, Any]:
@@ -193,8 +199,10 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                 except OSError as exc:
                     hashes[str(path)] = ""
                     reason = exc.strerror or type(exc).__name__
-                    errors.append({"path": str(path), "error": f"{path}: cannot read file: {reason}"})
-            stored = store.get_results(key, (h for h in hashes.values() if h))
+                    shown = printable(path)
+                    errors.append({"path": str(path), "error": f"{shown}: cannot read file: {reason}"})
+            found = store.get_results(key, (h for h in hashes.values() if h))
+            stored = {sha: record for sha, record in found.items() if _judgeable(record, run.policy)}
             for path in files:
                 sha = hashes[str(path)]
                 if not sha:
@@ -209,6 +217,8 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
         else:
             to_compute = [str(p) for p in files]
 
+        store_failed: list[DamagedDatabaseError] = []
+
         def on_result(path: str, record: dict[str, Any] | None, error: str | None) -> None:
             nonlocal done, computed
             done += 1
@@ -217,8 +227,12 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
             else:
                 computed += 1
                 records[path] = record
-                if store is not None:
-                    store.put_result(key, record["sha256"], record)
+                if store is not None and not store_failed:
+                    try:
+                        store.put_result(key, record["sha256"], record)
+                    except DamagedDatabaseError as exc:  # the batch goes on; its results are in the report
+                        store_failed.append(exc)
+                        log.warning("%s; the rest of this run is not stored", exc)
             tick()
 
         workers = run.workers or _default_workers()

@@ -33,6 +33,7 @@ from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage, collect_inputs, loa
 from artlens.search import ann
 from artlens.search.embed import Embedder, l2_normalise
 from artlens.search.phash import phash
+from artlens.store import DamagedDatabaseError, is_damage
 
 __all__ = ["INDEX_FORMAT", "IndexedItem", "SearchIndex", "UpdateReport"]
 
@@ -100,6 +101,12 @@ class UpdateReport:
         return data
 
 
+def _damaged(folder: Path, exc: BaseException) -> DamagedDatabaseError:
+    return DamagedDatabaseError(f"{folder / DB_NAME}: the index database is damaged ({exc}); move the folder "
+                                f"{folder} aside and build the index again with `artlens index build PATH... "
+                                f"--index {folder}`")
+
+
 def _key(path: str | os.PathLike[str]) -> str:
     return str(Path(path).resolve())
 
@@ -134,6 +141,8 @@ class SearchIndex:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise _damaged(folder, exc) from exc
             raise ArtlensError(f"{folder / DB_NAME}: cannot open the index database: {exc}") from exc
         return conn
 
@@ -151,8 +160,11 @@ class SearchIndex:
             raise ArtlensError(f"{path}: no artlens index here; create one with "
                                f"`artlens index build PATH... --index {path}`")
         index = cls(path, cls._connect(path))
-        if index._meta("format") != INDEX_FORMAT:
-            raise ArtlensError(f"{path}: not an {INDEX_FORMAT} index (format {index._meta('format')!r})")
+        with index._damage_named():
+            found = index._meta("format")
+        if found != INDEX_FORMAT:
+            index.close()
+            raise ArtlensError(f"{path}: not an {INDEX_FORMAT} index (format {found!r})")
         return index
 
     @classmethod
@@ -206,8 +218,21 @@ class SearchIndex:
     def __enter__(self) -> SearchIndex:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
         self.close()
+        if exc is not None and is_damage(exc):
+            raise _damaged(self.folder, exc) from exc
+
+    @contextmanager
+    def _damage_named(self) -> Iterator[None]:
+        """Damage found in the block becomes a one-line :class:`DamagedDatabaseError` (index closed)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            self.close()
+            raise _damaged(self.folder, exc) from exc
 
     # -- settings ------------------------------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """The FastAPI application of ``artlens serve``: thin HTTP routes over the library's assess and classify.
 
 ``create_app(settings)`` builds one app: bearer API keys on every route but ``/healthz`` and the web
-page's files (unless auth is off), a request-size guard, hand-kept Prometheus metrics, JSON errors without
-stack traces, and no CORS headers (browsers on other origins cannot call it). Heavy work runs in worker
-threads, at most ``settings.workers`` requests at a time; style transfer and assess batches
-(:mod:`artlens.serve.job_routes`) run as jobs in a bounded pool (:mod:`artlens.serve.jobs`) whose records and
-results outlive the process.
+page's files (unless auth is off), rate limits per address, per key and for failed authentication
+(:mod:`artlens.serve.ratelimit`), a request-size guard, hand-kept Prometheus metrics with labels from closed
+sets, JSON errors without stack traces, and no CORS headers (browsers on other origins cannot call it).
+Heavy work runs in worker threads, at most ``settings.workers`` requests at a time; style transfer and assess
+batches (:mod:`artlens.serve.job_routes`) run as jobs in a bounded pool (:mod:`artlens.serve.jobs`) whose
+records and results outlive the process.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from artlens import __version__
 from artlens.errors import ArtlensError
+from artlens.serve import access_log
 from artlens.serve.auth import ApiKey, KeyStore
 from artlens.serve.errors import ApiError, install_handlers
 from artlens.serve.explain_route import explain_router
@@ -33,7 +35,8 @@ from artlens.serve.inputs import ERROR_SCHEMA, ERRORS, Inputs, body_doc, read_in
 from artlens.serve.job_routes import job_router
 from artlens.serve.jobs import Job, JobQueue, JobStore, QueueFull
 from artlens.serve.limits import BodyLimit
-from artlens.serve.metrics import CONTENT_TYPE, Registry
+from artlens.serve.metrics import CONTENT_TYPE, Registry, method_label
+from artlens.serve.ratelimit import AddressLimit, RateLimited, TokenBuckets, client_address
 from artlens.serve.search_routes import search_router
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, remove_stale_uploads, saved_uploads
@@ -98,6 +101,7 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         assert settings.upload_dir is not None  # set by check()
+        access_log.install()  # here: after the server has configured logging
         stale = remove_stale_uploads(settings.upload_dir, keep=jobs.store.input_folders())
         if stale:
             log.info("removed %d upload folder(s) left by a stopped server in %s", len(stale),
@@ -111,18 +115,30 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
                               "of images.")
     app.state.settings, app.state.metrics, app.state.keys, app.state.models = settings, metrics, keys, models
     app.state.jobs = jobs
+    app.state.upload_slots = anyio.Semaphore(settings.max_parallel_uploads)  # bodies parsed at once
     install_handlers(app)
+
+    per_key = TokenBuckets(settings.rate_per_key, 2 * settings.rate_per_key)
+    failures = TokenBuckets(settings.auth_failures_per_minute / 60, settings.auth_failures_per_minute)
+
+    def refuse(request: Request, message: str) -> ApiError:
+        """401, or 429 once this address has used up its failed attempts (a valid key still passes)."""
+        wait = failures.take(client_address(request.scope))
+        if wait:
+            return RateLimited("with failed authentication from this address", wait)
+        return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
 
     def require_key(request: Request, credentials: Credentials) -> ApiKey | None:
         if not settings.auth:
             return None
-        challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None:
-            raise ApiError(401, "unauthorized", "an API key is required: send 'Authorization: Bearer <key>'",
-                           challenge)
+            raise refuse(request, "an API key is required: send 'Authorization: Bearer <key>'")
         key = keys.verify(credentials.credentials) if keys is not None else None
         if key is None:
-            raise ApiError(401, "unauthorized", "invalid or revoked API key", challenge)
+            raise refuse(request, "invalid or revoked API key")
+        wait = per_key.take(key.id)
+        if wait:
+            raise RateLimited("with this API key", wait)
         request.state.key_id = key.id  # the id only: tokens are never kept or logged
         return key
 
@@ -241,6 +257,9 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
             raise ApiError(404, "not_found", f"no static file {name!r}")
         return FileResponse(STATIC_DIR / name, media_type=media, headers=_PAGE_HEADERS)
 
+    # the last added is outermost: body limit, metrics (so they count the 429s), then the address's rate
+    by_address = TokenBuckets(settings.rate_per_address, 2 * settings.rate_per_address)
+    app.add_middleware(AddressLimit, buckets=by_address)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app
@@ -298,14 +317,6 @@ _STYLIZE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-da
         "preserve_color": {"type": "boolean", "default": False}}}}}}}
 
 
-def _part_name(upload: Any) -> str:
-    """The form field name of a file part, from its Content-Disposition header."""
-    from python_multipart.multipart import parse_options_header
-
-    _kind, options = parse_options_header(upload.headers.get("content-disposition", ""))
-    return options.get(b"name", b"").decode("utf-8", "replace")
-
-
 def _stylize_params(fields: dict[str, str], has_style: bool) -> dict[str, Any]:
     """Checked options of a style transfer from the form fields (422 naming the bad one)."""
     from artlens.style.fast import preset_index
@@ -351,7 +362,7 @@ async def _queue_stylize(request: Request, settings: ServeSettings, jobs: JobQue
     batch = await read_multipart(request, settings)
     parts: dict[str, Any] = {}
     for upload in batch.files:
-        name = _part_name(upload)
+        name = upload.field
         if name not in ("content", "style"):
             raise ApiError(422, "invalid_input", f"unexpected file field {name!r}: send 'content', 'style'")
         if name in parts:
@@ -401,6 +412,7 @@ class _MetricsMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.inc(method=scope.get("method", ""), route=route, status=str(status))
+            route = getattr(scope.get("route"), "path", None) or "unmatched"  # a template: a closed set
+            self.metrics.requests.inc(method=method_label(scope.get("method", "")), route=route,
+                                      status=str(status))
             self.metrics.latency.observe(time.perf_counter() - started, route=route)

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, PolicyError
 
@@ -81,6 +82,12 @@ def install_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return _respond(request, exc.status_code, code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnected(request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # the client left while its body was read: nobody reads the answer, and it is no server error
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return _respond(request, 499, "client_disconnected", "the client closed the connection")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,6 @@ uploads saved to private temporary files, or ``{"paths": [...]}`` naming files u
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +20,8 @@ from artlens.serve.paths import expand
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, saved_uploads
 
-__all__ = ["ERRORS", "ERROR_SCHEMA", "Inputs", "PathsRequest", "body_doc", "content_type", "merge_errors",
-           "parse_json", "read_inputs"]
+__all__ = ["ERRORS", "ERROR_SCHEMA", "Inputs", "PathsRequest", "body_doc", "content_type", "json_body",
+           "merge_errors", "parse_json", "read_inputs"]
 
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
@@ -35,17 +34,32 @@ ERRORS = {status: {"description": text, "content": {"application/json": {"schema
                                 (413, "Too many files, bytes or pixels"),
                                 (422, "Not an image, or invalid fields"))}
 def parse_json(model: type[BaseModel], raw: bytes) -> Any:
-    """The JSON body ``raw`` checked by ``model``, else a 422 (also for nesting too deep to parse, and for
-    lone surrogates, which no answer could quote)."""
+    """The JSON body ``raw`` parsed once and checked by ``model``, else a 422 (also for nesting too deep to
+    parse, and for lone surrogates, which no answer could quote)."""
     try:
-        data = json.loads(raw)
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return model.model_validate(data)
-    except (ValueError, RecursionError, ValidationError) as exc:
-        first = exc.errors()[0] if isinstance(exc, ValidationError) else None
-        where = ".".join(str(p) for p in first["loc"]) + ": " if first and first["loc"] else ""
-        message = f"{where}{first['msg']}" if first else "the body is not valid JSON (UTF-8 text)"
-        raise ApiError(422, "invalid_input", message) from None
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise ApiError(422, "invalid_input", "the body is not valid JSON (UTF-8 text)") from None
+        where = ".".join(str(p) for p in first["loc"]) + ": " if first["loc"] else ""
+        raise ApiError(422, "invalid_input", f"{where}{first['msg']}") from None
+
+
+async def json_body(request: Request, model: type[BaseModel], settings: ServeSettings) -> Any:
+    """The request's JSON body checked by ``model``: read up to ``max_json_bytes`` (413 beyond, nothing more
+    read), then parsed once."""
+    limit = settings.max_json_bytes
+    declared = request.headers.get("content-length", "")
+    too_large = ApiError(413, "request_too_large", f"the JSON body is larger than {limit} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return parse_json(model, bytes(body))
 
 
 def content_type(request: Request) -> str:
@@ -97,10 +111,11 @@ async def read_inputs(request: Request, settings: ServeSettings) -> Inputs:
     if kind == "multipart/form-data":
         batch: Batch = await read_multipart(request, settings)
         stack = ExitStack()
-        names = stack.enter_context(saved_uploads(batch, settings))  # closed by the caller
-        return Inputs(list(names), {str(k): v for k, v in names.items()}, dict(batch.fields), [], stack)
+        refused: list[dict[str, str]] = []  # bad files of a batch: listed under errors, the rest go on
+        names = stack.enter_context(saved_uploads(batch, settings, refused))  # closed by the caller
+        return Inputs(list(names), {str(k): v for k, v in names.items()}, dict(batch.fields), refused, stack)
     if kind == "application/json":
-        body = parse_json(PathsRequest, await request.body())
+        body = await json_body(request, PathsRequest, settings)
         files, errors = expand(body.paths, settings.allow_roots)
         if len(files) > settings.max_files:
             raise ApiError(413, "too_many_files", f"the paths name {len(files)} images; at most "

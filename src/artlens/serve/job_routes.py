@@ -29,7 +29,7 @@ from fastapi.params import Depends
 from fastapi.responses import JSONResponse
 
 from artlens.serve.errors import ApiError
-from artlens.serve.inputs import ERROR_SCHEMA, ERRORS, Inputs, PathsRequest, body_doc, parse_json, read_inputs
+from artlens.serve.inputs import ERROR_SCHEMA, ERRORS, Inputs, PathsRequest, body_doc, json_body, read_inputs
 from artlens.serve.jobs import Job, JobQueue, NotRetriable, QueueFull, Work, write_json
 from artlens.serve.paths import expand
 from artlens.serve.settings import ServeSettings
@@ -171,7 +171,7 @@ def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[D
         kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         try:
             if kind == "application/json":
-                body = parse_json(PathsRequest, await request.body())
+                body = await json_body(request, PathsRequest, settings)
                 if body.model is not None or body.top_k is not None:
                     raise ApiError(422, "invalid_input", "unknown field(s) for assess: model, top_k")
                 policy_named(body.policy)
@@ -191,9 +191,10 @@ def job_router(settings: ServeSettings, jobs: JobQueue, dependencies: Sequence[D
                         raise ApiError(422, "invalid_input",
                                        f"unknown field(s) for assess: {', '.join(sorted(unknown))}")
                     policy_named(inputs.fields.get("policy"))
-                    spec = {"policy": inputs.fields.get("policy"), "paths": [], "errors": []}
+                    refused = inputs.errors  # bad files of the batch: in the job's report under errors
+                    spec = {"policy": inputs.fields.get("policy"), "paths": [], "errors": refused}
                     uploads = {Path(saved): shown for saved, shown in inputs.names.items()}
-                    job = await anyio.to_thread.run_sync(prepare, spec, uploads, [], [], owner)
+                    job = await anyio.to_thread.run_sync(prepare, spec, uploads, [], refused, owner)
         except QueueFull as exc:
             raise _queue_full(exc) from None
         return _accepted(job)

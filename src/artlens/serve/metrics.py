@@ -9,9 +9,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Histogram", "Registry"]
+__all__ = ["CONTENT_TYPE", "HTTP_METHODS", "Counter", "Gauge", "Histogram", "Registry", "method_label"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+#: The only values of the ``method`` label: any other method string a client sends counts as ``other``, so
+#: clients cannot add series (and memory) without bound.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """``method`` when it is a standard HTTP method, else ``other``."""
+    return method if method in HTTP_METHODS else "other"
 
 #: Seconds: from a health check (ms) to a batch of learned-model assessments (tens of seconds).
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from artlens.errors import ImageLoadError
 from artlens.imageio import iter_image_files
 from artlens.serve.errors import ApiError
 
@@ -60,11 +61,13 @@ def expand(raws: Sequence[str], roots: Sequence[Path]) -> tuple[list[Path], list
         if not exists:
             errors.append({"path": raw, "error": f"{raw}: no such file or folder"})
             continue
-        for found in iter_image_files([path]):
+        walk_errors: list[ImageLoadError] = []
+        for found in iter_image_files([path], walk_errors):
             real = found.resolve()
             if _inside(real, roots):
                 files.append(real)
             else:
                 errors.append({"path": str(found), "error": f"{found}: refused, a symlink leading "
                                "outside the folders this server may read"})
+        errors += [{"path": error.path, "error": str(error)} for error in walk_errors]
     return list(dict.fromkeys(files)), errors

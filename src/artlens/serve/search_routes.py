@@ -22,7 +22,7 @@ from fastapi.params import Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from artlens.serve.errors import ApiError
-from artlens.serve.inputs import content_type, parse_json
+from artlens.serve.inputs import content_type, json_body
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import read_multipart, saved_uploads
 
@@ -194,7 +194,7 @@ def search_router(settings: ServeSettings, dependencies: Sequence[Depends] = (),
         """
         kind = content_type(request)
         if kind == "application/json":
-            body = parse_json(SimilarRequest, await request.body())
+            body = await json_body(request, SimilarRequest, settings)
             reg = _pick(indexes, body.index)
             _check_by(reg, body.by)
             queries, errors = _indexed(reg, body.queries)
@@ -234,7 +234,7 @@ def search_router(settings: ServeSettings, dependencies: Sequence[Depends] = (),
         """
         if content_type(request) != "application/json":
             raise ApiError(415, "unsupported_media_type", "send application/json ({\"liked\": [...]})")
-        body = parse_json(RecommendRequest, await request.body())
+        body = await json_body(request, RecommendRequest, settings)
         reg = _pick(indexes, body.index)
         _check_by(reg, body.by)
         liked, errors = _indexed(reg, body.liked)

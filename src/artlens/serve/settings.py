@@ -52,6 +52,13 @@ class ServeSettings:
     max_queued_jobs: int = 16  # jobs waiting for a worker; one more is answered 429
     results_dir: Path | None = None  # job results; None: serve-results/ next to the database
     indexes: dict[str, Path] = field(default_factory=dict)  # search index name -> index folder
+    rate_per_key: float = 50.0  # requests per second per API key (bursts of twice that); 0: no limit
+    rate_per_address: float = 100.0  # requests per second per client address (bursts of twice that); 0: none
+    auth_failures_per_minute: float = 10.0  # failed authentications per address (burst as many); 0: none
+    max_parallel_uploads: int = 8  # request bodies parsed at the same time; others wait for a slot
+    upload_wait_s: float = 10.0  # longest wait for a parsing slot before 429 busy
+    max_request_pixels: int = 200_000_000  # pixels of all the uploads of one request together
+    max_json_bytes: int = 8 * 1024 * 1024  # largest JSON body
 
     @property
     def database(self) -> Path:
@@ -73,9 +80,17 @@ class ServeSettings:
             raise ConfigError(f"--no-auth is only allowed on a loopback host (127.0.0.1, ::1), "
                               f"not {self.host}")
         for name, value in (("max_file_bytes", self.max_file_bytes), ("max_files", self.max_files),
-                            ("max_pixels", self.max_pixels), ("job_workers", self.job_workers)):
+                            ("max_pixels", self.max_pixels), ("job_workers", self.job_workers),
+                            ("max_parallel_uploads", self.max_parallel_uploads),
+                            ("max_request_pixels", self.max_request_pixels),
+                            ("max_json_bytes", self.max_json_bytes)):
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, not {value}")
+        for name, rate in (("rate_per_key", self.rate_per_key), ("rate_per_address", self.rate_per_address),
+                           ("auth_failures_per_minute", self.auth_failures_per_minute),
+                           ("upload_wait_s", self.upload_wait_s)):
+            if not rate >= 0:  # NaN too
+                raise ConfigError(f"{name} must be 0 or more, not {rate}")
         if self.max_queued_jobs < 0:
             raise ConfigError(f"max_queued_jobs must be at least 0, not {self.max_queued_jobs}")
         roots = []

@@ -9,28 +9,33 @@ deleted when the request ends. Folders a killed server left behind are removed a
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import stat
 import tempfile
 import time
-import warnings
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+import anyio
 from starlette.requests import Request
 
-from artlens.imageio import sniff_format
+from artlens.imageio import header_size, sniff_format
 from artlens.serve.errors import ApiError
+from artlens.serve.multipart import (
+    FileTooLarge,
+    FormLimits,
+    MultipartError,
+    TooManyFiles,
+    Upload,
+    parse_multipart,
+)
 from artlens.serve.settings import ServeSettings
 
-__all__ = ["UPLOAD_PREFIX", "Batch", "read_multipart", "remove_stale_uploads", "saved_uploads"]
+__all__ = ["UPLOAD_PREFIX", "Batch", "check_uploads", "read_multipart", "remove_stale_uploads",
+           "saved_uploads"]
 
 #: Name prefix of the private folders that hold one request's (or one style-transfer job's) uploads.
 UPLOAD_PREFIX = "artlens-upload-"
@@ -44,7 +49,7 @@ _MAX_FIELD_BYTES = 64 * 1024
 class Batch:
     """The files of one request and the form fields that came with them."""
 
-    files: list[UploadFile] = field(default_factory=list)
+    files: list[Upload] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
 
 
@@ -56,36 +61,63 @@ def display_name(filename: str | None, index: int) -> str:
 
 
 async def read_multipart(request: Request, settings: ServeSettings) -> Batch:
-    """Parse a ``multipart/form-data`` body: at most ``max_files`` files (413 beyond), a few short fields."""
-    parser = MultiPartParser(request.headers, request.stream(), max_files=settings.max_files,
-                             max_fields=_MAX_FIELDS, max_part_size=_MAX_FIELD_BYTES)
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        if str(exc).startswith("Too many files"):
+    """Parse a ``multipart/form-data`` body: at most ``max_files`` files of ``max_file_bytes`` each (413 the
+    moment one is passed, nothing more read), a few short fields.
+
+    At most ``max_parallel_uploads`` bodies are parsed at once in the app; a request that finds no free slot
+    within ``upload_wait_s`` seconds is answered 429 ``busy``.
+    """
+    limits = FormLimits(max_files=settings.max_files, max_file_bytes=settings.max_file_bytes,
+                        max_fields=_MAX_FIELDS, max_field_bytes=_MAX_FIELD_BYTES,
+                        spool_dir=settings.upload_dir)
+    slots = getattr(request.app.state, "upload_slots", None)
+    async with _slot(slots, settings.upload_wait_s):
+        try:
+            uploads, fields = await parse_multipart(request.headers.get("content-type", ""), request.stream(),
+                                                    limits)
+        except TooManyFiles:
             raise ApiError(413, "too_many_files", f"at most {settings.max_files} files per request") from None
-        raise ApiError(400, "bad_multipart", f"malformed multipart body: {exc}") from None
-    batch = Batch()
-    for key, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            batch.files.append(value)
-        elif key in batch.fields:
+        except FileTooLarge as exc:
+            raise ApiError(413, "file_too_large", f"{display_name(exc.filename, exc.index)}: more than the "
+                           f"limit of {exc.limit} bytes per file") from None
+        except MultipartError as exc:
+            raise ApiError(400, "bad_multipart", f"malformed multipart body: {exc}") from None
+    batch = Batch(files=uploads)
+    for key, value in fields:
+        if key in batch.fields:
+            for upload in uploads:
+                upload.file.close()
             raise ApiError(422, "invalid_input", f"form field {key!r} given twice")
-        else:
-            batch.fields[key] = value
+        batch.fields[key] = value
     if not batch.files:
         raise ApiError(422, "no_files", "no files in the request: send images as multipart file parts")
     return batch
 
 
-def _check(upload: UploadFile, index: int, settings: ServeSettings) -> tuple[str, str]:
-    """``(display name, format)`` after the size, type and pixel checks (413 or 422 on failure)."""
+@asynccontextmanager
+async def _slot(slots: anyio.Semaphore | None, wait_s: float) -> AsyncIterator[None]:
+    """One of the app's parsing slots, or 429 ``busy`` after ``wait_s`` seconds without one."""
+    if slots is None:
+        yield
+        return
+    acquired = False
+    with anyio.move_on_after(wait_s):
+        await slots.acquire()
+        acquired = True
+    if not acquired:
+        raise ApiError(429, "busy", "too many uploads are being received; retry in a few seconds",
+                       {"Retry-After": "2"})
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def _check(upload: Upload, index: int, settings: ServeSettings) -> tuple[str, str, int]:
+    """``(display name, format, pixels)`` after the size, type and pixel checks (413 or 422 on failure)."""
     name = display_name(upload.filename, index)
-    upload.file.seek(0, io.SEEK_END)
-    size = upload.file.tell()
-    upload.file.seek(0)
-    if size > settings.max_file_bytes:
-        raise ApiError(413, "file_too_large", f"{name}: {size} bytes, more than the limit of "
+    if upload.size > settings.max_file_bytes:
+        raise ApiError(413, "file_too_large", f"{name}: {upload.size} bytes, more than the limit of "
                        f"{settings.max_file_bytes} bytes per file")
     head = upload.file.read(64)
     upload.file.seek(0)
@@ -94,10 +126,7 @@ def _check(upload: UploadFile, index: int, settings: ServeSettings) -> tuple[str
         raise ApiError(422, "not_an_image", f"{name}: not an image (its content is none of JPEG, PNG, WEBP, "
                        "TIFF, BMP, GIF, whatever its name or declared type)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(upload.file) as im:  # the header only; nothing is decoded here
-                width, height = im.size
+        width, height = header_size(upload.file)  # the header only, whatever its size: bombs of any size
     except Exception:  # a broken header is reported per file by the decoder later
         width = height = 0
     finally:
@@ -105,20 +134,56 @@ def _check(upload: UploadFile, index: int, settings: ServeSettings) -> tuple[str
     if width * height > settings.max_pixels:
         raise ApiError(413, "too_many_pixels", f"{name}: {width} x {height} pixels, more than the limit of "
                        f"{settings.max_pixels}")
-    return name, fmt
+    return name, fmt, width * height
+
+
+def check_uploads(batch: Batch, settings: ServeSettings, refused: list[dict[str, str]] | None = None
+                  ) -> list[tuple[Upload, str, str]]:
+    """``(upload, display name, format)`` of the uploads that pass the checks.
+
+    Without ``refused`` the first bad file answers the request (413 or 422). With it, each bad file is
+    listed there (``{"path": name, "error": message}``) and the others go on, unless every file is bad: then
+    the first one's error answers the request. The uploads together may hold at most ``max_request_pixels``.
+    """
+    good: list[tuple[Upload, str, str]] = []
+    first: ApiError | None = None
+    pixels = 0
+    for index, upload in enumerate(batch.files):
+        try:
+            name, fmt, count = _check(upload, index, settings)
+        except ApiError as exc:
+            if refused is None:
+                raise
+            first = first or exc
+            refused.append({"path": display_name(upload.filename, index), "error": exc.message})
+            continue
+        pixels += count
+        if pixels > settings.max_request_pixels:
+            raise ApiError(413, "too_many_pixels", f"the images of this request hold more than "
+                           f"{settings.max_request_pixels} pixels together; send fewer per request")
+        good.append((upload, name, fmt))
+    if not good and first is not None:
+        raise first
+    return good
 
 
 @contextmanager
-def saved_uploads(batch: Batch, settings: ServeSettings) -> Iterator[dict[Path, str]]:
-    """Check every upload, copy them into a private temporary folder, yield ``{saved path: display name}``.
+def saved_uploads(batch: Batch, settings: ServeSettings,
+                  refused: list[dict[str, str]] | None = None) -> Iterator[dict[Path, str]]:
+    """Check the uploads (see :func:`check_uploads`), copy the good ones into a private temporary folder,
+    yield ``{saved path: display name}``.
 
     The folder (mode ``0700``, under ``settings.upload_dir``) and its files are removed on exit.
     """
-    checked = [_check(upload, i, settings) for i, upload in enumerate(batch.files)]
-    folder = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=settings.upload_dir))
+    try:
+        checked = check_uploads(batch, settings, refused)
+        folder = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=settings.upload_dir))
+    except BaseException:
+        _close(batch)
+        raise
     try:
         names: dict[Path, str] = {}
-        for i, (upload, (name, fmt)) in enumerate(zip(batch.files, checked, strict=True)):
+        for i, (upload, name, fmt) in enumerate(checked):
             target = folder / f"{i:03d}{_SUFFIX.get(fmt, '.img')}"
             with target.open("xb") as out:
                 shutil.copyfileobj(upload.file, out)
@@ -126,8 +191,12 @@ def saved_uploads(batch: Batch, settings: ServeSettings) -> Iterator[dict[Path, 
         yield names
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        for upload in batch.files:
-            upload.file.close()
+        _close(batch)
+
+
+def _close(batch: Batch) -> None:
+    for upload in batch.files:
+        upload.file.close()
 
 
 def remove_stale_uploads(folder: Path, *, keep: Collection[Path] = (),

@@ -182,9 +182,14 @@
     }
     listErrors($('assess-errors'), (report.errors || []).map((e) => {
       take(e.path);
-      return `${e.path}: ${e.error}`;
+      return errorLine(e);
     }));
     render();
+  }
+
+  // One report error as a line: the server's message already starts with the file's name in most cases.
+  function errorLine(e) {
+    return String(e.error).startsWith(`${e.path}: `) ? e.error : `${e.path}: ${e.error}`;
   }
 
   function quality(item) {
@@ -565,7 +570,7 @@
           el('summary', { text: `${head}: ${p.label} (${fmt(100 * p.score)}%)` }),
           el('ol', {}, ...(p.topk || []).map(([cls, prob]) => el('li', { text: `${cls} ${fmt(100 * prob)}%` }))))));
     }));
-    listErrors($('classify-errors'), (report.errors || []).map((e) => `${e.path}: ${e.error}`));
+    listErrors($('classify-errors'), (report.errors || []).map(errorLine));
   }
 
   // -- wiring -----------------------------------------------------------------------------------------------
