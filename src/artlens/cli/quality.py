@@ -249,17 +249,27 @@ def train_quality(
 
 
 def _print_label_training(summary: dict, quiet: bool) -> None:
-    """One line per figure of the validation (k-fold mean or hold-out) on stderr."""
-    if quiet:
-        return
+    """One line per figure of the validation (k-fold mean or hold-out) on stderr; a validation no better
+    than chance is warned about in yellow, even with --quiet."""
     evaluation = summary.get("evaluation", {})
-    figures = evaluation.get("mean") or evaluation.get("metrics") or {}
-    method = evaluation.get("method", "none")
-    for key, value in figures.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            err.print(f"{method} {key}: {value:.4f}", highlight=False)
-    for skipped in summary.get("skipped", []):
-        err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
+    if not quiet:
+        figures = evaluation.get("mean") or evaluation.get("metrics") or {}
+        method = evaluation.get("method", "none")
+        for key, value in figures.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                err.print(f"{method} {key}: {value:.4f}", highlight=False)
+        for skipped in summary.get("skipped", []):
+            err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
+        views = summary.get("views") or {}
+        if views.get("tiles"):
+            err.print(f"views: the whole frames and {views['tiles']} native tiles of "
+                      f"{views['images_with_tiles']} large images", highlight=False)
+        pictures, used = evaluation.get("pictures"), summary.get("n_used")
+        if pictures is not None and used is not None and pictures < used:
+            err.print(f"split by picture: {used} images are {pictures} distinct pictures (copies of one "
+                      "picture stay on one side)", highlight=False)
+    for warning in summary.get("warnings", []):
+        err.print(f"[bold yellow]warning: {escape(warning)}[/bold yellow]", highlight=False)
 
 
 def evaluate_quality(model: Path, labels: Path, confusion: Path | None, as_json: bool) -> None:

@@ -15,9 +15,19 @@ then also trains the last few blocks of the backbone (learning rate ten times lo
 224 px inputs with random horizontal flips, with batch-norm statistics frozen -- the linear-probe-then-
 fine-tune recipe of Kumar et al. Its fine-tuned tensors are saved with the head (prefix ``backbone.``).
 
+Each image is seen as ``artlens assess`` sees it (:mod:`artlens.quality.native`): its whole frame, and for
+a large image its most detailed native-resolution tiles, where blur or noise that vanishes in the shrunken
+frame still shows. Training is multiple-instance learning in its simplest form [4]_ [5]_: every view is an
+instance carrying its image's label, an image's views sharing one image's weight; an image's prediction fuses
+its views exactly as assess does, ``(1 - w) * whole + w * best tile`` (:func:`artlens.quality.native.fuse`),
+on class probabilities and scores alike. Fine-tuning uses the same views.
+
 Before the final model is fit on every row, it is evaluated either by stratified K-fold cross-validation
-(``kfold=K``) or on a stratified held-out part (``val_split``). The summary goes to ``metrics.json`` beside
-the model files and is returned.
+(``kfold=K``) or on a stratified held-out part (``val_split``). Splits are by picture: images whose whole
+frames have nearly the same perceptual hash (a photo and its blurred or noisy copies) stay on one side, with
+all their views, so the figures say how the model does on pictures it has not seen rather than how well it
+remembers a picture's content. When the figures are no better than chance the summary's ``warnings`` say so.
+The summary goes to ``metrics.json`` beside the model files and is returned.
 
 References
 ----------
@@ -27,6 +37,10 @@ References
    and Underperform Out-of-Distribution", ICLR 2022.
 .. [3] G. King and L. Zeng, "Logistic Regression in Rare Events Data", Political Analysis 9, 2001 (class
    weights inversely proportional to class frequency).
+.. [4] T. G. Dietterich, R. H. Lathrop and T. Lozano-Perez, "Solving the multiple instance problem with
+   axis-parallel rectangles", Artificial Intelligence 89(1-2), 31-71, 1997.
+.. [5] M.-A. Carbonneau, V. Cheplygina, E. Granger and G. Gagnon, "Multiple instance learning: A survey of
+   problem characteristics and applications", Pattern Recognition 77, 329-353, 2018.
 """
 
 from __future__ import annotations
@@ -55,6 +69,7 @@ from artlens.evaluation import (
     stratified_kfold,
     stratified_split,
 )
+from artlens.quality import metrics, native
 from artlens.quality.finetune import ordered_pairs_loss, tuning_last_blocks
 from artlens.quality.learned import QualityHead, QualityModel, QualityModelConfig, multi_level, train_head
 from artlens.seeding import seeded
@@ -62,6 +77,7 @@ from artlens.seeding import seeded
 __all__ = [
     "METRICS_FILE",
     "LabelSet",
+    "chance_warnings",
     "evaluate_model",
     "read_labels",
     "train_class_head",
@@ -72,6 +88,11 @@ METRICS_FILE = "metrics.json"
 _MIN_ROWS = 4
 _FINETUNE_SIZE = 224
 _MAX_PAIRS = 50_000
+#: Longest side of the copy the studio backdrop is found on (``artlens assess``'s ``iqa_size``).
+_BACKDROP_SIZE = 768
+#: Same picture for the splits: perceptual hashes at most this many of 64 bits apart (the duplicate finder's
+#: ``artlens.search.duplicates.DEFAULT_HASH_THRESHOLD``).
+_SAME_PICTURE_BITS = 8
 
 #: ``progress(stage, done, total)``; stages: ``load``, ``embed``, ``fold``, ``finetune``, ``final``.
 Progress = Callable[[str, int, int], None]
@@ -241,15 +262,17 @@ def _standardised_head(x: torch.Tensor, hidden: int, dropout: float, out_dim: in
     return head
 
 
-def _class_weights(y: np.ndarray, n_classes: int) -> torch.Tensor:
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    w = np.divide(len(y), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+def _class_weights(y: np.ndarray, n_classes: int, sample_weight: np.ndarray | None = None) -> torch.Tensor:
+    counts = np.bincount(y, weights=sample_weight, minlength=n_classes).astype(np.float64)
+    total = counts.sum()
+    w = np.divide(total, n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
     return torch.as_tensor(w, dtype=torch.float32)
 
 
 def train_class_head(features: torch.Tensor | np.ndarray, labels: Sequence[int] | np.ndarray, n_classes: int,
                      *, epochs: int = 150, lr: float = 1e-3, weight_decay: float = 1e-2, hidden: int = 128,
-                     dropout: float = 0.25, batch_size: int = 64, seed: int = 0) -> QualityHead:
+                     dropout: float = 0.25, batch_size: int = 64, seed: int = 0,
+                     sample_weight: np.ndarray | Sequence[float] | None = None) -> QualityHead:
     """Fit a K-output :class:`QualityHead` by class-weighted cross-entropy on cached features.
 
     Parameters
@@ -266,6 +289,9 @@ def train_class_head(features: torch.Tensor | np.ndarray, labels: Sequence[int] 
         Head shape; store the same values in the model's config.
     seed
         Seeds initialisation, batch order and dropout; deterministic on the CPU.
+    sample_weight
+        Optional (N,) non-negative weight of each row (default 1), e.g. the share of its image that a view
+        carries when an image gives several rows.
 
     Returns
     -------
@@ -274,7 +300,9 @@ def train_class_head(features: torch.Tensor | np.ndarray, labels: Sequence[int] 
 
     Notes
     -----
-    Each class is weighted by ``N / (K * count)``, so a rare class counts as much as a common one [1]_.
+    Each class is weighted by ``N / (K * count)``, so a rare class counts as much as a common one [1]_ (with
+    ``sample_weight``, ``count`` is the class's summed row weight). A batch's loss is the weighted mean of its
+    rows' cross-entropies.
 
     References
     ----------
@@ -290,9 +318,18 @@ def train_class_head(features: torch.Tensor | np.ndarray, labels: Sequence[int] 
         raise ArtlensError(f"labels must be class indices in [0, {n_classes}) with n_classes >= 2")
     if epochs < 1 or batch_size < 1:
         raise ArtlensError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64).ravel()
+    if sw.shape != (n,) or not np.all(np.isfinite(sw)) or sw.min() < 0 or sw.sum() <= 0:
+        raise ArtlensError(f"sample_weight must be (N,) non-negative and not all zero, got shape {sw.shape}")
     y = torch.as_tensor(y_np)
     head = _standardised_head(x, hidden, dropout, n_classes, seed)
-    loss_fn = nn.CrossEntropyLoss(weight=_class_weights(y_np, n_classes))
+    row_weight = torch.as_tensor(_class_weights(y_np, n_classes, sw).numpy()[y_np] * sw, dtype=torch.float32)
+    ce = nn.CrossEntropyLoss(reduction="none")
+
+    def loss_fn(out: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        w = row_weight[idx]
+        return (w * ce(out, y[idx])).sum() / w.sum().clamp_min(1e-12)
+
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     head.train()
@@ -301,7 +338,7 @@ def train_class_head(features: torch.Tensor | np.ndarray, labels: Sequence[int] 
             order = torch.randperm(n, generator=gen)
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
-                loss = loss_fn(head(x[idx]), y[idx])
+                loss = loss_fn(head(x[idx]), idx)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -335,23 +372,101 @@ def _shrink(rgb: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def _load_all(labels: LabelSet, longest: int, progress: Progress | None
-              ) -> tuple[list[np.ndarray], list[int], list[dict]]:
-    """Decode every image, downscaled so its longest side is at most ``longest`` (what the model sees)."""
+@dataclass(frozen=True)
+class _Views:
+    """Every image's views, flattened: its whole frame, then its native tiles (:mod:`artlens.quality.native`).
+
+    ``owner`` (M,) is the row of the image each view belongs to, ``tile`` (M,) whether it is a tile, and
+    ``weight`` (N,) each image's :func:`~artlens.quality.native.native_weight` (0 without tiles).
+    """
+
+    images: list[np.ndarray]
+    owner: np.ndarray
+    tile: np.ndarray
+    weight: np.ndarray
+
+    def pictures(self) -> np.ndarray:
+        """(N,) group of each image: images whose whole frames have perceptual hashes at most
+        :data:`_SAME_PICTURE_BITS` apart (joined transitively) are one picture, e.g. a photo and its blurred
+        or noisy copies; numbered in order of first appearance."""
+        from artlens.search.phash import hamming_distances, phash
+        from artlens.search.unionfind import UnionFind
+
+        hashes = np.asarray([phash(self.images[i]) for i in np.flatnonzero(~self.tile)], np.int64)
+        sets = UnionFind(range(len(hashes)))
+        for i in range(len(hashes)):
+            for j in np.flatnonzero(hamming_distances(hashes[i + 1:], hashes[i]) <= _SAME_PICTURE_BITS):
+                sets.union(i, i + 1 + int(j))
+        roots = [sets.find(i) for i in range(len(hashes))]
+        first = {r: n for n, r in enumerate(dict.fromkeys(roots))}
+        return np.asarray([first[r] for r in roots], np.int64)
+
+    def of(self, rows: np.ndarray) -> np.ndarray:
+        """Indices of the views of the images ``rows``."""
+        return np.flatnonzero(np.isin(self.owner, rows))
+
+    def instance_weights(self) -> np.ndarray:
+        """(M,) training weight of each view: ``1 / views of its image``, so each image counts once."""
+        return 1.0 / np.bincount(self.owner, minlength=len(self.weight))[self.owner]
+
+    def fuse(self, rows: np.ndarray, views: np.ndarray, pred: np.ndarray, scores: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-image predictions and 0-100 scores of the images ``rows`` from those of their ``views`` (as
+        :meth:`of` gives them): the whole frame's, joined with the best tile's (the highest 0-100 score) by
+        :func:`artlens.quality.native.fuse` with the image's native weight, as ``artlens assess`` does."""
+        owner, tile = self.owner[views], self.tile[views]
+        out_pred, out_scores = [], []
+        for r in rows:
+            whole = int(np.flatnonzero((owner == r) & ~tile)[0])
+            tiles = np.flatnonzero((owner == r) & tile)
+            if len(tiles) == 0:
+                out_pred.append(pred[whole])
+                out_scores.append(scores[whole])
+                continue
+            best = int(tiles[native.best_tile(scores[tiles])])
+            w = float(self.weight[r])
+            out_pred.append(native.fuse(pred[whole], pred[best], w))
+            out_scores.append(native.fuse(scores[whole], scores[best], w))
+        return np.asarray(out_pred), np.asarray(out_scores, np.float64)
+
+
+def _load_views(labels: LabelSet, longest: int, view_side: int, progress: Progress | None
+                ) -> tuple[_Views, list[int], list[dict]]:
+    """Decode every image and keep its views: the whole frame downscaled so its longest side is at most
+    ``longest`` (what the model sees), and the first :func:`~artlens.quality.native.tile_count` native tiles
+    of :func:`~artlens.quality.native.detail_tiles` (studio backdrop left out), as ``artlens assess`` picks
+    them for a model whose largest view is ``view_side``. Only the crops are kept, not the full image."""
     from artlens.imageio import load_image
 
-    images: list[np.ndarray] = []
+    per_image: list[list[np.ndarray]] = []
+    weights: list[float] = []
     kept: list[int] = []
     skipped: list[dict] = []
     for i, path in enumerate(labels.paths):
         try:
-            images.append(_shrink(load_image(path).rgb, longest))
-            kept.append(i)
+            rgb = load_image(path).rgb
         except ImageLoadError as exc:
             skipped.append({"path": str(path), "reason": exc.reason})
+        else:
+            h, w = rgb.shape[:2]
+            count = native.tile_count(w, h, view_side)
+            crops: list[np.ndarray] = []
+            if count:
+                backdrop = metrics.backdrop_mask(metrics.working_image(rgb, _BACKDROP_SIZE))
+                crops = [np.ascontiguousarray(t.crop(rgb)).copy()
+                         for t in native.detail_tiles(rgb, count, backdrop=backdrop)]
+            per_image.append([_shrink(rgb, longest), *crops])
+            weights.append(native.native_weight(w, h, view_side) if crops else 0.0)
+            kept.append(i)
         if progress is not None:
             progress("load", i + 1, len(labels))
-    return images, kept, skipped
+    counts = [len(v) for v in per_image]
+    views = _Views(images=[v for image in per_image for v in image],
+                   owner=np.repeat(np.arange(len(per_image)), counts).astype(np.int64),
+                   tile=np.concatenate([[False] + [True] * (c - 1) for c in counts]).astype(bool)
+                   if counts else np.zeros(0, bool),
+                   weight=np.asarray(weights, np.float64))
+    return views, kept, skipped
 
 
 def _embed(model: QualityModel, images: list[np.ndarray], progress: Progress | None,
@@ -381,10 +496,11 @@ class _Settings:
     seed: int
 
 
-def _fit_head(x: torch.Tensor, y: np.ndarray, config: QualityModelConfig, s: _Settings) -> QualityHead:
+def _fit_head(x: torch.Tensor, y: np.ndarray, config: QualityModelConfig, s: _Settings,
+              weight: np.ndarray | None = None) -> QualityHead:
     if s.task == "classes":
         return train_class_head(x, y, s.n_classes, epochs=s.epochs, lr=s.lr, hidden=config.hidden,
-                                dropout=config.dropout, seed=s.seed)
+                                dropout=config.dropout, seed=s.seed, sample_weight=weight)
     lo, hi = s.score_range
     t = ((y - lo) / (hi - lo)).astype(np.float32)
     pairs = _score_pairs(y, np.random.default_rng(s.seed))
@@ -432,9 +548,10 @@ def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _
 
 
 def _fit(images: list[np.ndarray], x: torch.Tensor, y: np.ndarray, config: QualityModelConfig,
-         backbone, s: _Settings, finetune: bool, progress: Progress | None) -> QualityModel:
-    """One trained model on these rows: head on cached features, then optionally fine-tuning."""
-    head = _fit_head(x, y, config, s)
+         backbone, s: _Settings, finetune: bool, progress: Progress | None,
+         weight: np.ndarray | None = None) -> QualityModel:
+    """One trained model on these views: head on cached features, then optionally fine-tuning."""
+    head = _fit_head(x, y, config, s, weight)
     if not finetune:
         return QualityModel(config, head, backbone)
     model = QualityModel(config, head, copy.deepcopy(backbone))
@@ -451,6 +568,27 @@ def _predict(model: QualityModel, x: torch.Tensor | None, images: list[np.ndarra
         return softmax(raw), scores
     lo, hi = s.score_range
     return lo + raw * (hi - lo), scores
+
+
+def _by_picture(strata: np.ndarray, pictures: np.ndarray) -> np.ndarray:
+    """One stratum per picture: its images' commonest (the lowest among ties)."""
+    return np.asarray([np.bincount(strata[pictures == g]).argmax() for g in range(int(pictures.max()) + 1)],
+                      np.int64)
+
+
+def _picture_kfold(strata: np.ndarray, pictures: np.ndarray, k: int, seed: int
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`~artlens.evaluation.stratified_kfold` over pictures: every image of a picture in one fold
+    (the same folds as over images when no two images are one picture)."""
+    return [(np.flatnonzero(np.isin(pictures, tr)), np.flatnonzero(np.isin(pictures, te)))
+            for tr, te in stratified_kfold(_by_picture(strata, pictures), k, seed)]
+
+
+def _picture_split(strata: np.ndarray, pictures: np.ndarray, fraction: float, seed: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~artlens.evaluation.stratified_split` over pictures."""
+    tr, te = stratified_split(_by_picture(strata, pictures), fraction, seed)
+    return np.flatnonzero(np.isin(pictures, tr)), np.flatnonzero(np.isin(pictures, te))
 
 
 def _metrics(task: str, classes: Sequence[str], y: np.ndarray, pred: np.ndarray) -> dict:
@@ -477,6 +615,43 @@ def _mean_metrics(task: str, folds: list[dict]) -> dict:
         name = "_".join(path)
         out[name] = float(np.mean(values)) if values else None
         out[name + "_std"] = float(np.std(values)) if len(values) > 1 else None
+    return out
+
+
+def chance_warnings(evaluation: dict, task: str, classes: Sequence[str]) -> list[str]:
+    """Plain warnings when the validation shows no more skill than guessing.
+
+    Class labels: accuracy at or below the majority class's share (always answering the commonest class), or
+    for two classes ROC-AUC at or below 0.5; scores: Spearman correlation at or below 0. The k-fold figures
+    are the means over the folds (the chance level from all rows), the hold-out ones those of the held-out
+    rows. Empty when nothing was validated or the figures beat chance.
+    """
+    method = evaluation.get("method")
+    if method == "kfold":
+        figures, pooled, name = evaluation["mean"], evaluation["pooled"], "k-fold"
+    elif method == "holdout":
+        figures = pooled = evaluation["metrics"]
+        name = "hold-out"
+    else:
+        return []
+    advice = "the model has not learned to tell these labels apart; check the labels or add images"
+    out = []
+    if task == "classes":
+        support = [int(pooled["per_class"][c]["support"]) for c in classes]
+        majority = int(np.argmax(support))
+        share = support[majority] / max(1, sum(support))
+        accuracy = figures.get("accuracy")
+        if accuracy is not None and accuracy <= share + 1e-9:
+            out.append(f"{name} accuracy {accuracy:.2f} is no better than always answering "
+                       f"'{classes[majority]}' ({share:.2f}): {advice}")
+        auc = figures.get("roc_auc")
+        if len(classes) == 2 and auc is not None and math.isfinite(auc) and auc <= 0.5:
+            out.append(f"{name} ROC-AUC {auc:.2f} is no better than a coin toss (0.50): {advice}")
+    else:
+        srcc = figures.get("srcc")
+        if srcc is not None and math.isfinite(srcc) and srcc <= 0:
+            out.append(f"{name} Spearman correlation {srcc:.2f} is no better than chance (0): the model does "
+                       "not rank these images as the scores do; check the scores or add images")
     return out
 
 
@@ -515,9 +690,11 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     backbone
         Pretrained feature extractor (:func:`artlens.backbones.get_backbone`).
     finetune
-        Also train the last ``finetune_blocks`` blocks of the backbone (see the module notes).
+        Also train the last ``finetune_blocks`` blocks of the backbone (see the module notes), on every view
+        (a large image's native tiles too: up to four times the images per epoch).
     kfold
-        K >= 2: stratified K-fold cross-validation before the final fit; 0: a held-out split instead.
+        K >= 2: stratified K-fold cross-validation by picture before the final fit (at most the number of
+        distinct pictures); 0: a held-out split instead.
     epochs
         Head epochs on cached features (default 150); with ``finetune``, the fine-tuning epochs after that
         (default 3).
@@ -546,9 +723,10 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     dict
         The summary also written to ``metrics.json``: ``model_dir``, ``labels``, ``task``, ``classes``,
         ``class_counts`` (or ``score_range``), ``n_rows``, ``n_used``, ``skipped`` ([{path, reason}]),
-        ``settings``, ``evaluation`` (``{"method": "kfold", "k", "folds": [metrics], "mean": {...},
-        "pooled": metrics}``, ``{"method": "holdout", "n_train", "n_test", "metrics"}`` or
-        ``{"method": "none"}``) and ``seconds``. Class metrics are those of
+        ``settings``, ``views`` (``images_with_tiles``, ``tiles``, ``total``), ``evaluation`` (``{"method":
+        "kfold", "k", "folds": [metrics], "mean": {...}, "pooled": metrics, "pictures"}``, ``{"method":
+        "holdout", "n_train", "n_test", "metrics", "pictures"}`` or ``{"method": "none"}``), ``warnings``
+        (:func:`chance_warnings`, plain sentences) and ``seconds``. Class metrics are those of
         :func:`artlens.evaluation.classification_metrics`, score metrics those of
         :func:`artlens.evaluation.regression_metrics` in the label's units.
 
@@ -578,7 +756,8 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     probe = QualityModel(cfg, backbone=shared)
     cfg = probe.config
 
-    images, kept, skipped = _load_all(ls, max(cfg.sizes), progress)
+    views, kept, skipped = _load_views(ls, max(cfg.sizes), cfg.sizes[0], progress)
+    images = views.images
     used = ls.subset(kept)
     if len(used) < _MIN_ROWS:
         raise ConfigError(f"{ls.source}: only {len(used)} of {len(ls)} images could be read; "
@@ -589,22 +768,29 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     x = _embed(probe, images, progress)
     t2 = time.perf_counter()
     y = used.targets
+    y_views = y[views.owner]
+    w_views = views.instance_weights()
     s = _Settings(task=used.task, n_classes=len(used.classes), score_range=_score_range(y) if used.task ==
                   "score" else (0.0, 1.0), epochs=head_epochs, finetune_epochs=ft_epochs,
                   finetune_blocks=finetune_blocks, lr=lr, batch_size=batch_size, seed=seed)
 
     def fit_eval(train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[dict, np.ndarray]:
-        model = _fit([images[i] for i in train_idx], x[train_idx], y[train_idx], cfg, shared, s, finetune,
-                     None)
-        pred, _ = _predict(model, x[test_idx], [images[i] for i in test_idx], s)
+        # split by image: every view of an image is on the same side
+        tr, te = views.of(train_idx), views.of(test_idx)
+        model = _fit([images[i] for i in tr], x[tr], y_views[tr], cfg, shared, s, finetune, None, w_views[tr])
+        pred, scores = _predict(model, x[te], [images[i] for i in te], s)
+        pred, _ = views.fuse(test_idx, te, pred, scores)
         return _metrics(s.task, used.classes, y[test_idx], pred), pred
 
     strata = used.strata()
+    pictures = views.pictures()
+    n_pictures = int(pictures.max()) + 1
     if kfold >= 2:
-        if kfold > len(used):
-            raise ConfigError(f"kfold={kfold} exceeds the {len(used)} usable images")
+        if kfold > n_pictures:
+            raise ConfigError(f"kfold={kfold} exceeds the {n_pictures} distinct pictures among the "
+                              f"{len(used)} usable images (copies of one picture stay in one fold)")
         folds, oof = [], None
-        for f, (tr, te) in enumerate(stratified_kfold(strata, kfold, seed)):
+        for f, (tr, te) in enumerate(_picture_kfold(strata, pictures, kfold, seed)):
             m, pred = fit_eval(tr, te)
             folds.append(m)
             if oof is None:
@@ -613,21 +799,22 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
             if progress is not None:
                 progress("fold", f + 1, kfold)
         evaluation = {"method": "kfold", "k": kfold, "folds": folds, "mean": _mean_metrics(s.task, folds),
-                      "pooled": _metrics(s.task, used.classes, y, oof)}
+                      "pooled": _metrics(s.task, used.classes, y, oof), "pictures": n_pictures}
     elif val_split > 0:
-        tr, te = stratified_split(strata, val_split, seed)
+        tr, te = _picture_split(strata, pictures, val_split, seed)
         if len(te) == 0 or len(tr) < 2:
             evaluation = {"method": "none", "reason": "too few images for a held-out split"}
         else:
             m, _ = fit_eval(tr, te)
-            evaluation = {"method": "holdout", "n_train": len(tr), "n_test": len(te), "metrics": m}
+            evaluation = {"method": "holdout", "n_train": len(tr), "n_test": len(te), "metrics": m,
+                          "pictures": n_pictures}
     else:
         evaluation = {"method": "none"}
     t3 = time.perf_counter()
 
     if progress is not None:
         progress("final", 0, 1)
-    final = _fit(images, x, y, cfg, shared, s, finetune, progress)
+    final = _fit(images, x, y_views, cfg, shared, s, finetune, progress, w_views)
     settings = {"backbone": backbone, "finetune": finetune, "finetune_blocks": finetune_blocks if finetune
                 else 0, "head_epochs": head_epochs, "finetune_epochs": ft_epochs, "lr": lr,
                 "batch_size": batch_size, "seed": seed, "kfold": kfold, "val_split": val_split,
@@ -642,7 +829,9 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     summary = {
         "model_dir": str(out), "labels": str(ls.source), "task": s.task, "classes": list(used.classes),
         "n_rows": len(ls), "n_used": len(used), "skipped": skipped, "settings": settings,
-        "evaluation": evaluation,
+        "views": {"images_with_tiles": int(np.count_nonzero(views.weight > 0)),
+                  "tiles": int(np.count_nonzero(views.tile)), "total": len(images)},
+        "evaluation": evaluation, "warnings": chance_warnings(evaluation, s.task, used.classes),
         "seconds": {"load": t1 - t0, "embed": t2 - t1, "evaluate": t3 - t2, "final_fit": t4 - t3,
                     "total": t4 - t0},
     }
@@ -659,6 +848,9 @@ def evaluate_model(model_dir: str | Path, labels: LabelSet | str | Path, *,
                    confusion_png: str | Path | None = None, progress: Progress | None = None,
                    device: str | None = None) -> dict:
     """Evaluate a saved quality model on a labelled test set.
+
+    Each image is seen and its views fused as ``artlens assess`` and :func:`train_from_labels` do (whole
+    frame and native tiles).
 
     Parameters
     ----------
@@ -697,17 +889,20 @@ def evaluate_model(model_dir: str | Path, labels: LabelSet | str | Path, *,
     if c.task == "classes" and (ls.task != "classes" or tuple(ls.classes) != tuple(c.classes)):
         raise ConfigError(f"{ls.source}: the model predicts classes {list(c.classes)}; the test labels need "
                           "a 'label' column with those classes")
-    images, kept, skipped = _load_all(ls, max(c.sizes), progress)
+    views, kept, skipped = _load_views(ls, max(c.sizes), c.sizes[0], progress)
     used = ls.subset(kept)
     if len(used) == 0:
         raise ConfigError(f"{ls.source}: none of the images could be read")
-    raw = model.raw_scores(_embed(model, images, progress), model.describe(images))
-    scores = model.scores_from_raw(raw)
+    raw_views = model.raw_scores(_embed(model, views.images, progress), model.describe(views.images))
+    # class probabilities, or raw scores (affine in the label's units), fused per image as assess fuses them
+    raw, scores = views.fuse(np.arange(len(used)), np.arange(len(views.images)),
+                             softmax(raw_views) if c.task == "classes" else raw_views,
+                             model.scores_from_raw(raw_views))
     y = used.targets
     result: dict = {"model_dir": str(model_dir), "labels": str(ls.source), "task": ls.task, "n": len(used),
                     "skipped": skipped}
     if c.task == "classes":
-        proba = softmax(raw)
+        proba = raw
         pred = proba.argmax(axis=1)
         metrics = classification_metrics(y, pred, c.classes, proba=proba)
         predicted = [c.classes[i] for i in pred]
