@@ -18,9 +18,11 @@ fine-tune recipe of Kumar et al. Its fine-tuned tensors are saved with the head 
 Each image is seen as ``artlens assess`` sees it (:mod:`artlens.quality.native`): its whole frame, and for
 a large image its most detailed native-resolution tiles, where blur or noise that vanishes in the shrunken
 frame still shows. Training is multiple-instance learning in its simplest form [4]_ [5]_: every view is an
-instance carrying its image's label, an image's views sharing one image's weight; an image's prediction fuses
+instance carrying its image's label, an image's views sharing one image's weight (with class labels; with
+scores every view counts once, as the ranking loss of :func:`~artlens.quality.learned.train_head` takes no
+weights, which differs only between images with and without tiles); an image's prediction fuses
 its views exactly as assess does, ``(1 - w) * whole + w * best tile`` (:func:`artlens.quality.native.fuse`),
-on class probabilities and scores alike. Fine-tuning uses the same views.
+on class probabilities and scores alike. Fine-tuning trains on the same views, each counted once.
 
 Before the final model is fit on every row, it is evaluated either by stratified K-fold cross-validation
 (``kfold=K``) or on a stratified held-out part (``val_split``). Splits are by picture: images whose whole
