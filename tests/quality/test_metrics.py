@@ -221,3 +221,14 @@ def test_blown_sky_is_not_a_backdrop() -> None:
     dark = np.full((300, 300, 3), 40, np.uint8)  # a dark uniform background is not a light backdrop
     dark[100:200, 100:200] = 200
     assert not metrics.backdrop_mask(dark).any()
+
+
+def test_white_backdrop_inside_an_added_frame() -> None:
+    """A product on white inside a coloured frame: the white is backdrop, not blown highlights."""
+    canvas = np.full((600, 600, 3), 255, np.uint8)
+    canvas[:30], canvas[-30:], canvas[:, :30], canvas[:, -30:] = 120, 120, 120, 120  # a grey frame
+    rng = np.random.default_rng(4)
+    canvas[200:400, 220:380] = rng.integers(40, 200, (200, 160, 3), dtype=np.uint8)
+    mask = metrics.backdrop_mask(canvas)
+    assert mask[100, 100] and not mask[10, 10] and not mask[300, 300]
+    assert metrics.compute_all(canvas)["highlights_clipped"] < 0.05

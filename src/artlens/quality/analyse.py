@@ -186,10 +186,13 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
         fill = product_fill(mask)
         measurements["product_fill"] = float(fill.longest_side_fill)
         raw["product_bbox_fill"] = float(fill.bbox_fill)
-    if settings.background:  # the product, where segmented, is not background even where it meets the frame
-        measurements["background_white"] = float(compliance.background_whiteness(rgb, product=mask))
+    # the product (the largest segmented part: a banner beside it is not the product) is not background,
+    # even where it reaches the frame
+    product = _largest_component(mask) if mask is not None else None
+    if settings.background:
+        measurements["background_white"] = float(compliance.background_whiteness(rgb, product=product))
     if settings.background_light:
-        measurements["background_light"] = float(compliance.background_lightness(rgb, product=mask))
+        measurements["background_light"] = float(compliance.background_lightness(rgb, product=product))
     if settings.border:
         measurements["border"] = int(compliance.border_frame(rgb).sides)
     if settings.text:

@@ -521,7 +521,9 @@ def backdrop_mask(rgb: np.ndarray, tolerance: int = 16, min_luma: float = 0.75, 
     Returns
     -------
     numpy.ndarray
-        (H, W) bool mask, True on the backdrop; all False when the image has none.
+        (H, W) bool mask, True on the backdrop; all False when the image has none. When the outer ring is
+        not light (an added frame), a near-white region of at least ``2.5 * min_area`` of the frame that does
+        not touch the border is the backdrop inside the frame.
 
     Notes
     -----
@@ -536,7 +538,7 @@ def backdrop_mask(rgb: np.ndarray, tolerance: int = 16, min_luma: float = 0.75, 
     colour = np.median(rgb[ring], axis=0)
     none = np.zeros((h, w), bool)
     if float(colour @ _REC709) / 255.0 < min_luma or float(colour.max() - colour.min()) > max_chroma:
-        return none
+        return _framed_backdrop(rgb, 2.5 * min_area)
     lo = np.clip(colour - tolerance, 0, 255).astype(np.uint8)
     hi = np.clip(colour + tolerance, 0, 255).astype(np.uint8)
     near = cv2.inRange(rgb, lo, hi)
@@ -548,6 +550,19 @@ def backdrop_mask(rgb: np.ndarray, tolerance: int = 16, min_luma: float = 0.75, 
     keep[0] = False
     mask = keep[labels]
     return mask if mask[ring].mean() >= min_ring else none
+
+
+def _framed_backdrop(rgb: np.ndarray, min_area: float, level: int = 240) -> np.ndarray:
+    """A near-white backdrop inside an added frame: near-white regions of at least ``min_area`` of the frame
+    that do not touch the image border (a blown sky or wall along an edge does)."""
+    white = (rgb.min(axis=2) >= level).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=4)
+    if count <= 1:
+        return np.zeros(rgb.shape[:2], bool)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area * white.size
+    keep[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = False
+    keep[0] = False
+    return keep[labels]
 
 
 def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True,
