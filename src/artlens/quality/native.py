@@ -6,7 +6,7 @@ with a Gaussian of sigma 3 px, or noisy at sigma 12, looks clean once shrunk nin
 full-resolution tiles where the image has the most detail and gives what they show:
 
 * :func:`detail_tiles` -- up to ``count`` non-overlapping ``side`` x ``side`` tiles of the full-size image
-  with the largest gradient energy (measured on the working image), leaving out tiles that are mostly a
+  with the largest gradient energy (measured on the working image), leaving out tiles that lie partly on a
   studio backdrop;
 * :func:`native_sharpness` -- the sharpness of the *sharpest* of those tiles: whether anything is in focus at
   100 %, so an intended shallow depth of field is not punished (the in-focus region is the one that counts,
