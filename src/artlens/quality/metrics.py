@@ -56,8 +56,8 @@ ANCHORS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     # (distortion level 3) 0.23-0.33, sigma 3.2 px 0.13-0.20
     "sharpness": ((0.10, 0.18, 0.26, 0.34, 0.42), (0.0, 30.0, 60.0, 85.0, 100.0)),
     # sharpness of the sharpest full-resolution tile (artlens.quality.native), for images larger than the
-    # working image: 12 untrained 2.5-6k px photos read 0.51-0.83 at 100 %, the same Gaussian-blurred at their
-    # own size with sigma 3 px 0.13-0.35 and sigma 6 px 0.08-0.24 (benchmarks/screening_truth.py)
+    # working image: the 12 screening photos of 2.5-6k px read 0.51-0.83 at 100 %, the same Gaussian-blurred
+    # at their own size with sigma 3 px 0.13-0.35 and sigma 6 px 0.08-0.24 (benchmarks/screening_truth.py)
     "sharpness_native": ((0.15, 0.24, 0.31, 0.38, 0.45), (0.0, 20.0, 40.0, 70.0, 100.0)),
     # noise sigma (0-255, lower is better): clean photos 0.2-3.7; added per-channel sigma 4/8/13/20/32
     # reads about 3/6/10/15/24 in luma

@@ -160,8 +160,8 @@ def fused_quality(model: QualityModel, whole: float, rgb: np.ndarray, tiles: lis
     The first :func:`tile_count` of ``tiles`` (most detailed first) are scored; without any, ``whole`` is the
     quality. The best tile counts, as the sharpest one does for sharpness: blur, noise and compression of the
     file lower every tile, whereas a smooth or out-of-focus part of the scene (bokeh, sky) lowers only its own
-    (on 12 untrained photos, tiles of one clean photo ranged over up to 40 points). The tiles' descriptors
-    (for a model with a descriptor head) are computed on the tiles.
+    (on the 12 screening photos, tiles of one clean photo ranged over up to 40 points). The tiles'
+    descriptors (for a model with a descriptor head) are computed on the tiles.
     """
     height, width = rgb.shape[:2]
     chosen = tiles[:tile_count(width, height, model.config.sizes[0])]
