@@ -125,13 +125,14 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     # a studio backdrop is clipped by design: exposure, contrast and clipping are of the product (any policy)
     work = metrics.working_image(rgb, settings.iqa_size)
     backdrop = metrics.backdrop_mask(work)
-    raw: dict[str, float | None] = metrics.compute_all(rgb, backdrop=backdrop)
+    overview = metrics.working_image(rgb)  # shared by the technical metrics and the choice of native tiles
+    raw: dict[str, float | None] = metrics.compute_all(rgb, backdrop=backdrop, working=overview)
     iqa_input = _product_region(work, backdrop)
     # what a customer sees at 100 %: the most detailed full-resolution tiles (artlens.quality.native)
     sharpness_native = max(width, height) > NATIVE_MIN_SHRINK * metrics.WORKING_SIZE
     tiles: list[native.Tile] = []
     if sharpness_native or native.tile_count(width, height):
-        tiles = native.detail_tiles(rgb, NATIVE_SHARPNESS_TILES, backdrop=backdrop)
+        tiles = native.detail_tiles(rgb, NATIVE_SHARPNESS_TILES, backdrop=backdrop, working=overview)
     if sharpness_native:
         raw["sharpness_native"] = native.native_sharpness(rgb, tiles)
     nss: dict[str, Any] = {}  # BRISQUE features and NIQE of ``work``, reused by the learned model
@@ -235,10 +236,7 @@ def _product_region(rgb: np.ndarray, backdrop: np.ndarray, min_side: int = 96) -
     """
     if not backdrop.any():  # the frame itself (the same array: the learned model reuses its NSS features)
         return rgb
-    if backdrop.shape != rgb.shape[:2]:
-        backdrop = cv2.resize(backdrop.view(np.uint8), (rgb.shape[1], rgb.shape[0]),
-                              interpolation=cv2.INTER_NEAREST).view(bool)
-    product = ~backdrop
+    product = ~metrics.resize_mask(backdrop, *rgb.shape[:2])
     rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
     if rows.size == 0 or rows[-1] - rows[0] < min_side or cols[-1] - cols[0] < min_side:
         return rgb

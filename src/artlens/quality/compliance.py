@@ -18,6 +18,7 @@ import numpy as np
 
 from artlens.errors import ArtlensError
 from artlens.quality._arrays import check_rgb
+from artlens.quality.metrics import resize_mask
 
 __all__ = ["Border", "background_colour", "background_lightness", "background_whiteness", "border_frame",
            "border_region"]
@@ -50,10 +51,16 @@ def border_region(rgb: np.ndarray, border_frac: float = 0.05) -> np.ndarray:
         Each frame pixel once (corners are not counted twice).
     """
     arr = check_rgb(rgb, 4)
+    return _frame_of(arr, _frame_width(*arr.shape[:2], border_frac))
+
+
+def _frame_of(arr: np.ndarray, b: int) -> np.ndarray:
+    """The values of a frame ``b`` px wide along the edges of an (H, W, ...) array, each pixel once, in
+    :func:`border_region`'s order: (N, ...)."""
     h, w = arr.shape[:2]
-    b = _frame_width(h, w, border_frac)
-    parts = [arr[:b].reshape(-1, 3), arr[h - b:].reshape(-1, 3),
-             arr[b:h - b, :b].reshape(-1, 3), arr[b:h - b, w - b:].reshape(-1, 3)]
+    rest = arr.shape[2:]
+    parts = [arr[:b].reshape(-1, *rest), arr[h - b:].reshape(-1, *rest),
+             arr[b:h - b, :b].reshape(-1, *rest), arr[b:h - b, w - b:].reshape(-1, *rest)]
     return np.concatenate(parts, axis=0)
 
 
@@ -63,15 +70,12 @@ def _frame_pixels(rgb: np.ndarray, border_frac: float, product: np.ndarray | Non
     pixels = border_region(rgb, border_frac)
     if product is None:
         return pixels
-    arr = check_rgb(rgb, 4)
-    h, w = arr.shape[:2]
-    mask = np.asarray(product, bool)
-    if mask.shape != (h, w):
-        mask = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    h, w = rgb.shape[:2]
+    mask = resize_mask(product, h, w)
     # the product's anti-aliased outline blends into the background: grow the mask by 0.5 % of the short side
     grow = max(1, round(0.005 * min(h, w)))
     mask = cv2.dilate(mask.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
-    on_product = border_region(np.repeat(mask[..., None].astype(np.uint8), 3, axis=2), border_frac)[:, 0] > 0
+    on_product = _frame_of(mask, _frame_width(h, w, border_frac))
     background = pixels[~on_product]
     return background if len(background) >= 0.1 * len(pixels) else pixels
 

@@ -126,6 +126,20 @@ def _centre_crop(rgb: np.ndarray, max_side: int, grid: int = 1) -> np.ndarray:
     return rgb[y0:y0 + ch, x0:x0 + cw]
 
 
+def resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A bool mask at ``height`` x ``width``, nearest-neighbour resampled (the mask itself when it fits)."""
+    mask = np.asarray(mask, bool)
+    if mask.shape == (height, width):
+        return mask
+    small = np.ascontiguousarray(mask).view(np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST).view(bool)
+
+
+def _touching_border(labels: np.ndarray) -> np.ndarray:
+    """The component labels present on the outermost rows and columns of a label image."""
+    return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+
+
 def luma(rgb: np.ndarray) -> np.ndarray:
     """Rec. 709 luma of the sRGB values, float32 in 0-1, shape (H, W)."""
     out = cv2.transform(rgb.astype(np.float32), (_REC709 / np.float32(255.0)).reshape(1, 3))
@@ -546,7 +560,7 @@ def backdrop_mask(rgb: np.ndarray, tolerance: int = 16, min_luma: float = 0.75, 
     if count <= 1:
         return none
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area * h * w
-    keep[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
+    keep[_touching_border(labels)] = True
     keep[0] = False
     mask = keep[labels]
     return mask if mask[ring].mean() >= min_ring else none
@@ -560,13 +574,13 @@ def _framed_backdrop(rgb: np.ndarray, min_area: float, level: int = 240) -> np.n
     if count <= 1:
         return np.zeros(rgb.shape[:2], bool)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area * white.size
-    keep[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = False
+    keep[_touching_border(labels)] = False
     keep[0] = False
     return keep[labels]
 
 
-def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True,
-                backdrop: np.ndarray | None = None) -> dict[str, float]:
+def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True, backdrop: np.ndarray | None = None,
+                working: np.ndarray | None = None) -> dict[str, float]:
     """Every technical metric of one image.
 
     Parameters
@@ -585,7 +599,8 @@ def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True,
         ``mean_luminance``, the clipped fractions and ``contrast`` of a product shot on a uniform light
         backdrop are measured on the pixels outside :func:`backdrop_mask`, when at least 2% of the frame is
         left; an image without such a backdrop is measured whole. ``backdrop``: that mask when the caller
-        has it already, of a working image of any size (resized).
+        has it already, of a working image of any size (resized); ``working``: ``working_image(rgb)`` when
+        the caller has it already.
 
     Raises
     ------
@@ -594,19 +609,16 @@ def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True,
     """
     _check_rgb(rgb)
     h, w = rgb.shape[:2]
-    small = working_image(rgb, WORKING_SIZE)
+    small = working_image(rgb, WORKING_SIZE) if working is None else working
     grey = luma(small)
     subject = grey
     if exclude_backdrop:
         if backdrop is None:
             backdrop = backdrop_mask(small)
-        if not backdrop.any():
-            pass  # no studio backdrop: the whole frame is the subject
-        elif backdrop.shape != small.shape[:2]:
-            backdrop = cv2.resize(backdrop.view(np.uint8), (small.shape[1], small.shape[0]),
-                                  interpolation=cv2.INTER_NEAREST).view(bool)
-        if backdrop.any() and (~backdrop).mean() >= 0.02:
-            subject = grey[~backdrop]
+        if backdrop.any():  # else no studio backdrop: the whole frame is the subject
+            keep = ~resize_mask(backdrop, *small.shape[:2])
+            if keep.mean() >= 0.02:
+                subject = grey[keep]
     highlights, shadows = clipped_fractions(subject)
     return {
         "sharpness": sharpness(grey),

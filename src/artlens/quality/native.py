@@ -94,7 +94,7 @@ def native_weight(width: int, height: int, view_side: int = TILE_SIDE) -> float:
 
 
 def detail_tiles(rgb: np.ndarray, count: int, side: int = TILE_SIDE, *,
-                 backdrop: np.ndarray | None = None) -> list[Tile]:
+                 backdrop: np.ndarray | None = None, working: np.ndarray | None = None) -> list[Tile]:
     """The ``count`` non-overlapping native tiles with the most detail, most detailed first.
 
     Parameters
@@ -108,6 +108,8 @@ def detail_tiles(rgb: np.ndarray, count: int, side: int = TILE_SIDE, *,
     backdrop
         Optional (h, w) bool mask of a studio backdrop at any size (resized to the grid): tiles with more than
         10 % backdrop are skipped, as their strongest detail is the product's outline, not its surface.
+    working
+        ``metrics.working_image(rgb)`` when the caller has it already (it is made otherwise).
 
     Notes
     -----
@@ -119,7 +121,7 @@ def detail_tiles(rgb: np.ndarray, count: int, side: int = TILE_SIDE, *,
     rows, cols = h // side, w // side
     if count <= 0 or rows == 0 or cols == 0:
         return []
-    small = metrics.working_image(rgb)
+    small = metrics.working_image(rgb) if working is None else working
     grey = metrics.luma(small)
     grad = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3),
                          cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
@@ -129,8 +131,7 @@ def detail_tiles(rgb: np.ndarray, count: int, side: int = TILE_SIDE, *,
     skip = np.zeros((rows, cols), bool)
     mask = None
     if backdrop is not None and backdrop.any():
-        mask = cv2.resize(backdrop.astype(np.uint8), (small.shape[1], small.shape[0]),
-                          interpolation=cv2.INTER_NEAREST).astype(bool)
+        mask = metrics.resize_mask(backdrop, *small.shape[:2])
     for r in range(rows):
         for c in range(cols):
             y0, x0 = y_off + r * side, x_off + c * side
