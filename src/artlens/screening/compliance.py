@@ -18,7 +18,8 @@ import numpy as np
 
 from artlens.errors import ArtlensError
 from artlens.imageio import as_rgb_uint8
-from artlens.screening.metrics import luma, resize_mask
+from artlens.screening.backdrop import resize_mask
+from artlens.screening.metrics import luma
 
 __all__ = ["Border", "background_colour", "background_lightness", "background_whiteness", "border_frame",
            "border_region"]
