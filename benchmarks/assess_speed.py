@@ -33,14 +33,14 @@ from pathlib import Path
 
 import cv2
 
+from artlens.assess.analyse import AnalysisSettings
+from artlens.assess.pipeline import AssessRun, run_assessment
+from artlens.assess.policy import load_policy
 from artlens.imageio import load_image
 from artlens.procpool import process_pool
-from artlens.quality import metrics
-from artlens.quality.analyse import AnalysisSettings
-from artlens.quality.assess import AssessRun, run_assessment
-from artlens.quality.brisque import brisque
-from artlens.quality.niqe import niqe
-from artlens.quality.policy import load_policy
+from artlens.screening import metrics
+from artlens.screening.brisque import brisque
+from artlens.screening.niqe import niqe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _photos import benchmark_photos
