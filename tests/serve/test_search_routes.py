@@ -61,26 +61,11 @@ def indexed(tmp_path_factory, photos):
     return index_dir, {name: str(path.resolve()) for name, path in paths.items()}
 
 
-def _with_search(client):
-    """The client, its app given the search routes unless ``create_app`` includes them already."""
-    from starlette.routing import NoMatchFound
-
-    from artlens.serve.search_routes import search_router
-
-    app = client.app
-    try:
-        app.url_path_for("similar_route")
-    except NoMatchFound:
-        guarded = next(r for r in app.routes if getattr(r, "path", None) == "/metrics").dependencies
-        app.include_router(search_router(app.state.settings, guarded))
-    return client
-
-
 @pytest.fixture
 def search_client(make_client, indexed):
     """A client of the app with the index registered as ``art``, and its auth header."""
     c, token = make_client(indexes={"art": indexed[0]})
-    return _with_search(c), {"Authorization": f"Bearer {token}"}
+    return c, {"Authorization": f"Bearer {token}"}
 
 
 def _schema(name: str) -> dict:
@@ -194,14 +179,14 @@ def test_indexes_listed_and_none_registered(search_client, make_client, indexed)
     listed = c.get("/v1/indexes", headers=auth).json()["indexes"]
     assert listed == {"art": {"items": 10, "backbone": "mobilenet_v2", "by": ["content"]}}
     bare, token = make_client()
-    response = _with_search(bare).post("/v1/similar", headers={"Authorization": f"Bearer {token}"},
+    response = bare.post("/v1/similar", headers={"Authorization": f"Bearer {token}"},
                          json={"queries": [indexed[1]["coffee"]]})
     _error(response, 404, "no_indexes")
 
 
 def test_settings_refuse_a_bad_index(tmp_path):
     from artlens.errors import ArtlensError, ConfigError
-    from artlens.serve.search_routes import open_indexes
+    from artlens.serve.indexes import open_indexes
     from artlens.serve.settings import ServeSettings
 
     with pytest.raises(ConfigError, match="--index"):

@@ -16,8 +16,9 @@ from artlens.serve.errors import ApiError
 from artlens.serve.inputs import Inputs, merge_errors
 from artlens.serve.jobs import JobQueue, write_png
 from artlens.serve.settings import ServeSettings
+from artlens.serve.state import LoadedModel
 
-__all__ = ["assess_inputs", "policy_named", "stylize_work"]
+__all__ = ["assess_inputs", "classify_inputs", "policy_named", "stylize_work"]
 
 
 def policy_named(name: Any) -> Any:
@@ -45,6 +46,39 @@ def assess_inputs(inputs: Inputs, settings: ServeSettings,
     run = AssessRun(policy=policy, settings=analysis, workers=1, db=settings.db_path,
                     use_store=settings.use_store)
     return merge_errors(run_assessment(inputs.paths, run, progress), inputs.errors)
+
+
+def classify_inputs(inputs: Inputs, models: dict[str, LoadedModel], settings: ServeSettings
+                    ) -> dict[str, Any]:
+    """The ``artlens.classify/1`` report of a request's images with the model its fields name."""
+    from artlens.classify.predict import classify_paths
+
+    unknown = set(inputs.fields) - {"model", "top_k"}
+    if unknown:
+        raise ApiError(422, "invalid_input", f"unknown field(s) for classify: {', '.join(sorted(unknown))}")
+    if not models:
+        raise ApiError(404, "no_models", "no classifier is registered with this server (start it with "
+                       "--model NAME=DIR)")
+    name = inputs.fields.get("model")
+    if name is None and len(models) == 1:
+        name = next(iter(models))
+    if name is None:
+        raise ApiError(422, "unknown_model", "several models are registered: choose one with 'model'")
+    if name not in models:
+        raise ApiError(422, "unknown_model",
+                       f"unknown model {name!r}; registered: {', '.join(sorted(models))}")
+    try:
+        top_k = int(inputs.fields.get("top_k", 3))
+    except (TypeError, ValueError):
+        raise ApiError(422, "invalid_input", "top_k must be an integer") from None
+    if not 1 <= top_k <= 50:
+        raise ApiError(422, "invalid_input", "top_k must be between 1 and 50")
+    model = models[name]
+    with model.lock:  # one forward pass at a time per model
+        report = classify_paths(model.classifier, inputs.paths, top_k=top_k, max_pixels=settings.max_pixels)
+    report["model"]["path"] = None  # the server's folders are not the client's business
+    report["errors"] = inputs.errors + report["errors"]
+    return report
 
 
 def stylize_work(paths: dict[str, Path], params: dict[str, Any], settings: ServeSettings, jobs: JobQueue,
