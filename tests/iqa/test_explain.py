@@ -80,7 +80,7 @@ def test_explanation_is_a_compact_jpeg_with_a_record(tmp_path):
     img = _half_dark()
     explanation = explain_image(_BrightnessModel(), img, patch=128, map_side=400)
     assert explanation.jpeg[:2] == b"\xff\xd8"  # JPEG
-    assert _decoded(explanation.jpeg).shape == (600 + BAR_HEIGHT, 800, 3)  # no larger than it was, a bar below
+    assert _decoded(explanation.jpeg).shape == (600 + BAR_HEIGHT, 800, 3)  # its own size, a bar below
     written = explanation.save(tmp_path / "sub" / f"x{explanation.suffix}")
     assert written.read_bytes() == explanation.jpeg
     rec = explanation.record(written)

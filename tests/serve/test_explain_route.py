@@ -151,3 +151,33 @@ def test_route_is_in_the_schema(client, auth):
     assert set(op["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
     assert op["security"] == [{"HTTPBearer": []}]
     assert "heat map" in op["description"]
+
+
+@needs_model
+def test_the_route_and_assess_explain_give_the_same_overlay(learned, root, photos, tmp_path):
+    from typer.testing import CliRunner
+
+    from artlens.cli import app
+
+    c, auth = learned
+    (root / "astro.jpg").write_bytes(_jpeg(_resized(photos["astronaut"], 1400, 1000)))
+    result = CliRunner().invoke(app, ["assess", str(root / "astro.jpg"), "--no-db", "--workers", "1",
+                                      "--quiet", "--explain", str(tmp_path / "maps"), "--json"])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "maps" / "astro.quality-map.jpg"
+    cli = cv2.cvtColor(cv2.imread(str(written)), cv2.COLOR_BGR2RGB).astype(np.int16)
+    response = c.post("/v1/explain", headers=auth, json={"paths": ["astro.jpg"]})
+    assert response.status_code == 200, response.text
+    with Image.open(io.BytesIO(response.content)) as im:
+        served = np.asarray(im.convert("RGB")).astype(np.int16)
+    height = round(1000 * EXPLAIN_MAX_SIDE / 1400) + BAR_HEIGHT
+    assert served.shape == cli.shape == (height, EXPLAIN_MAX_SIDE, 3)
+    assert np.abs(served - cli).mean() < 1.0  # one renderer (up to float rounding of the model's threads)
+    assert abs(float(response.headers["x-quality-mean"]) - _record_mean(result.stdout)) < 0.2
+
+
+def _record_mean(stdout: str) -> float:
+    import json
+
+    start = stdout.index("{")
+    return float(json.loads(stdout[start:])["images"][0]["explanation"]["mean"])
