@@ -116,8 +116,9 @@ def test_presets_list_every_preset_with_a_preview_url(client, auth):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-def test_a_preset_preview_is_rendered_once_then_served_from_disk(make_client, monkeypatch):
+def test_a_preset_preview_is_rendered_once_then_served_from_disk(make_client, monkeypatch, tmp_path):
     import artlens.style.transfer as transfer
+    from artlens.serve.style_previews import preview_path
 
     calls = []
 
@@ -126,6 +127,7 @@ def test_a_preset_preview_is_rendered_once_then_served_from_disk(make_client, mo
         return Image.new("RGB", (size, size * 3 // 4), (200, 80, 40))
 
     monkeypatch.setattr(transfer, "stylize", fake)
+    monkeypatch.setenv("ARTLENS_CACHE", str(tmp_path / "cache"))
     c, token = make_client()
     auth = {"Authorization": f"Bearer {token}"}
     for _ in range(2):
@@ -134,9 +136,9 @@ def test_a_preset_preview_is_rendered_once_then_served_from_disk(make_client, mo
         with Image.open(io.BytesIO(response.content)) as im:
             assert im.format == "JPEG" and im.size == (192, 144)
     assert calls == [("photo-chelsea.jpg", "preset:preset_05", "fast", 192)]  # once: then from the disk
-    cached = c.app.state.settings.database.parent / "style-previews" / "preset_05-192.jpg"
-    assert cached.read_bytes() == response.content
-    again, token = make_client()  # a new process of the same server: the file is reused
+    cached = preview_path("preset_05")
+    assert cached.is_relative_to(tmp_path / "cache") and cached.read_bytes() == response.content
+    again, token = make_client()  # another server (or process) on the machine: the file is reused
     assert again.get("/v1/style/presets/preset_05/preview",
                      headers={"Authorization": f"Bearer {token}"}).content == response.content
     assert len(calls) == 1

@@ -34,7 +34,7 @@ __all__ = ["BAR_HEIGHT", "EXPLAIN_MAX_SIDE", "Explanation", "colour_bar", "expla
 #: Longest side of an explanation overlay, in pixels (the colour bar comes below).
 EXPLAIN_MAX_SIDE = 1024
 #: Rows of the colour bar under an overlay.
-BAR_HEIGHT = 36
+BAR_HEIGHT = 44
 
 _MIN_PATCH = 32  # below this a patch holds less than one backbone cell
 _CHUNK = 64  # patches handed to model.score at once (bounds memory on large max_side / small stride)
@@ -275,10 +275,11 @@ def colour_bar(width: int) -> np.ndarray:
     bar[4:16, margin:margin + inner] = gradient[None, :, :]
     if width >= 60:
         left, right = ("low quality", "high quality") if width >= 200 else ("low", "high")
-        font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+        # words readable when the overlay is shown scaled down: larger on wider images
+        font, scale = cv2.FONT_HERSHEY_SIMPLEX, float(np.clip(width / 1500, 0.4, 0.7))
         (rw, _), _ = cv2.getTextSize(right, font, scale, 1)
-        cv2.putText(bar, left, (margin, BAR_HEIGHT - 6), font, scale, (235, 235, 235), 1, cv2.LINE_AA)
-        cv2.putText(bar, right, (width - margin - rw, BAR_HEIGHT - 6), font, scale, (235, 235, 235), 1,
+        cv2.putText(bar, left, (margin, BAR_HEIGHT - 8), font, scale, (235, 235, 235), 1, cv2.LINE_AA)
+        cv2.putText(bar, right, (width - margin - rw, BAR_HEIGHT - 8), font, scale, (235, 235, 235), 1,
                     cv2.LINE_AA)
     return bar
 

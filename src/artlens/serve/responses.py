@@ -160,7 +160,8 @@ class JobAnswer(_Closed):
 
 class Preset(_Closed):
     name: str
-    preview: str = Field(description="URL of a JPEG preview: the preset applied to a fixed sample image.")
+    preview: str | None = Field(description="URL of a JPEG preview: the preset applied to a fixed sample "
+                                "image; null while the presets' weights are not on the server.")
 
 
 class PresetList(_Closed):

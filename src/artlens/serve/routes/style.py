@@ -9,14 +9,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from artlens.errors import ArtlensError
-from artlens.serve.deps import GUARDED, JobsDep, LimiterDep, SettingsDep, owner_of
+from artlens.serve.deps import GUARDED, JobsDep, SettingsDep, owner_of
 from artlens.serve.errors import ApiError
 from artlens.serve.inputs import ERRORS
 from artlens.serve.job_answers import ACCEPTED, accepted, queue_full
 from artlens.serve.jobs import QueueFull
 from artlens.serve.responses import JobAnswer, PresetList
 from artlens.serve.style_jobs import STYLIZE_DOC, queue_stylize
-from artlens.serve.style_previews import preset_preview
+from artlens.serve.style_previews import preset_preview, previews_available
 
 __all__ = ["router"]
 
@@ -43,11 +43,14 @@ async def stylize_route(request: Request, response: Response, settings: Settings
 
 @router.get("/style/presets", response_model=PresetList)
 def presets_route(request: Request) -> dict[str, Any]:
-    """The style presets of the fast method, each with the URL of its preview."""
+    """The style presets of the fast method, each with the URL of its preview (null while the presets'
+    weights are not on the server: ``artlens weights fetch``)."""
     from artlens.style.fast import preset_names
 
+    ready = previews_available()
     return {"presets": [{"name": name,
-                         "preview": str(request.url_for("preset_preview_route", name=name).path)}
+                         "preview": str(request.url_for("preset_preview_route", name=name).path) if ready
+                         else None}
                         for name in preset_names()]}
 
 
@@ -55,14 +58,18 @@ def presets_route(request: Request) -> dict[str, Any]:
             responses={200: {"content": {"image/jpeg": {}},
                              "description": "The preset applied to a fixed sample photo (JPEG)"},
                        404: {"description": "No such preset"}})
-async def preset_preview_route(name: str, settings: SettingsDep, limiter: LimiterDep) -> FileResponse:
-    """A preset applied to a fixed sample photo: rendered on the first request, then served from disk."""
+async def preset_preview_route(name: str) -> FileResponse:
+    """A preset applied to a fixed sample photo: rendered on the first request, then served from disk.
+
+    Renders take their own lock, not a slot of the requests doing heavy work: a page showing the previews
+    never holds up screening. Previews are kept in artlens's cache folder, shared by the servers of a
+    machine."""
     from artlens.style.fast import preset_names
 
     if name not in preset_names():  # a closed list: nothing from the client reaches the file system
         raise ApiError(404, "not_found", f"no preset {name!r}")
     try:
-        path = await anyio.to_thread.run_sync(preset_preview, settings, name, limiter=limiter)
+        path = await anyio.to_thread.run_sync(preset_preview, name)
     except ArtlensError as exc:
         raise ApiError(503, "model_unavailable", f"the preview cannot be rendered: {exc}") from None
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
