@@ -37,6 +37,7 @@ MODELS = {
     ("post", "/v1/recommend"): ("RecommendReport", "recommend")}
 #: Operations whose success is not JSON (text, images, files).
 NOT_JSON = {("get", "/metrics"), ("get", "/v1/results/{job_id}"), ("post", "/v1/explain"),
+            ("get", "/v1/results/{job_id}/explanations/{name}"),
             ("get", "/v1/style/presets/{name}/preview"), ("get", "/v1/indexes/{name}/thumbnail")}
 
 

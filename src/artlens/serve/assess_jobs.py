@@ -16,6 +16,7 @@ gone.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -31,11 +32,27 @@ from artlens.serve.paths import expand
 from artlens.serve.settings import ServeSettings
 from artlens.serve.work import assess_inputs, policy_named
 
-__all__ = ["MAX_JOB_IMAGES", "rebuild_assess", "submit_assess"]
+__all__ = ["EXPLANATION_NAME", "MAX_JOB_IMAGES", "explanations_folder", "rebuild_assess", "submit_assess"]
 
 #: Most images one assess job may name by path (uploads stay limited by ``--max-files`` per request).
 MAX_JOB_IMAGES = 10_000
 _SPEC = "job.json"
+#: The file names of an assess job's heat maps (``GET /v1/results/{id}/explanations/{name}``).
+EXPLANATION_NAME = re.compile(r"^[^/\\\x00]{1,200}\.quality-map\.jpg$")
+
+
+def explanations_folder(jobs: JobQueue, job_id: str) -> Path:
+    """Where the heat maps of assess job ``job_id`` are written (``explain``)."""
+    return jobs.results_dir / f"{job_id}.explanations"
+
+
+def _link_explanations(report: dict[str, Any], job_id: str) -> dict[str, Any]:
+    """The report's heat maps named by their URLs, not by the server's folders."""
+    for image in report["images"]:
+        explanation = image.get("explanation")
+        if explanation is not None:
+            explanation["path"] = f"/v1/results/{job_id}/explanations/{Path(explanation['path']).name}"
+    return report
 
 
 def _assess_work(folder: Path, spec: dict[str, Any], files: list[Path], errors: list[dict[str, str]],
@@ -54,7 +71,9 @@ def _assess_work(folder: Path, spec: dict[str, Any], files: list[Path], errors: 
                 report(fraction)
 
         inputs = Inputs(files, names, fields, errors, nullcontext())
-        result = inputs.relabel(assess_inputs(inputs, settings, progress))
+        explain_dir = explanations_folder(jobs, job_id) if spec.get("explain") else None
+        result = _link_explanations(inputs.relabel(assess_inputs(inputs, settings, progress, explain_dir)),
+                                    job_id)
         if metrics is not None:
             metrics.images.inc(len(result["images"]), operation="assess", outcome="ok")
             metrics.images.inc(len(result["errors"]), operation="assess", outcome="error")
@@ -90,8 +109,8 @@ def submit_assess(spec: dict[str, Any], uploads: dict[Path, str], files: list[Pa
                   metrics: Registry | None) -> Job:
     """Save a job's inputs in a folder of its own and queue it (:class:`QueueFull` when the queue is full).
 
-    ``spec`` holds ``policy``, ``paths`` and ``errors``; ``uploads`` maps the request's saved files to the
-    clients' names (copied into the folder), else ``files`` are the paths to assess.
+    ``spec`` holds ``policy``, ``paths``, ``errors`` and ``explain``; ``uploads`` maps the request's saved
+    files to the clients' names (copied into the folder), else ``files`` are the paths to assess.
     """
     folder = Path(tempfile.mkdtemp(prefix="assess-", dir=jobs.inputs_dir))
     cleanup = ExitStack()  # the job's from submit on; ours if anything fails before
@@ -106,6 +125,8 @@ def submit_assess(spec: dict[str, Any], uploads: dict[Path, str], files: list[Pa
         work = _assess_work(folder, spec, files, errors, settings, jobs, metrics)
         params = {"policy": spec["policy"] or "general", "images": len(files),
                   "source": "uploads" if uploads else "paths"}
+        if spec.get("explain"):
+            params["explain"] = True
         return jobs.submit("assess", work, owner=owner, params=params, inputs=folder, cleanup=cleanup,
                            media_type="application/json")
     except BaseException:

@@ -11,7 +11,7 @@ from fastapi import Request
 
 from artlens.errors import ArtlensError
 from artlens.serve.errors import ApiError
-from artlens.serve.inputs import content_type
+from artlens.serve.inputs import content_type, flag_field
 from artlens.serve.jobs import Job, JobQueue, NotRetriable, Work
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, saved_uploads
@@ -21,7 +21,6 @@ __all__ = ["MAX_STYLIZE_SIZE", "STYLIZE_DOC", "queue_stylize", "rebuild_stylize"
 
 #: Largest output side per style-transfer method (Gatys optimises every pixel: far slower).
 MAX_STYLIZE_SIZE = {"fast": 2048, "gatys": 1024}
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 STYLIZE_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["content"],
@@ -55,11 +54,8 @@ def stylize_params(fields: dict[str, str], has_style: bool) -> dict[str, Any]:
                        f"the {method} method, not {size}")
     if not 0.0 <= strength <= 1.0:
         raise ApiError(422, "invalid_input", f"strength must be between 0 and 1, not {strength}")
-    flag = fields.get("preserve_color", "false").strip().lower()
-    if flag not in _TRUE | _FALSE:
-        raise ApiError(422, "invalid_input", f"preserve_color must be true or false, not {flag!r}")
     params: dict[str, Any] = {"method": method, "size": size, "strength": strength,
-                              "preserve_color": flag in _TRUE}
+                              "preserve_color": flag_field(fields, "preserve_color")}
     preset = fields.get("preset", "").strip()
     if bool(preset) == has_style:
         raise ApiError(422, "invalid_input", "send either a 'style' image or a 'preset' field (one of them)")

@@ -18,7 +18,7 @@ from artlens.serve.jobs import JobQueue, write_png
 from artlens.serve.settings import ServeSettings
 from artlens.serve.state import LoadedModel
 
-__all__ = ["assess_inputs", "classify_inputs", "policy_named", "stylize_work"]
+__all__ = ["assess_inputs", "check_explain", "classify_inputs", "policy_named", "stylize_work"]
 
 
 def policy_named(name: Any) -> Any:
@@ -32,8 +32,18 @@ def policy_named(name: Any) -> Any:
     return load_policy(name)
 
 
+def check_explain(settings: ServeSettings) -> None:
+    """409 when heat maps are asked of a server without the learned quality model."""
+    if settings.technical:
+        raise ApiError(409, "no_learned_model", "this server runs with --technical (no learned quality "
+                       "model), so it has no heat map to draw; restart it without --technical")
+
+
 def assess_inputs(inputs: Inputs, settings: ServeSettings,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[int, int], None] | None = None,
+                  explain_dir: Path | None = None) -> dict[str, Any]:
+    """The ``artlens.assess/1`` report of a request's images with the preset its ``policy`` field names; with
+    ``explain_dir``, each image's heat map is drawn in the worker and written there."""
     from artlens.assess.analyse import AnalysisSettings
     from artlens.assess.pipeline import AssessRun, run_assessment
 
@@ -41,10 +51,12 @@ def assess_inputs(inputs: Inputs, settings: ServeSettings,
     if unknown:
         raise ApiError(422, "invalid_input", f"unknown field(s) for assess: {', '.join(sorted(unknown))}")
     policy = policy_named(inputs.fields.get("policy"))
+    if explain_dir is not None:
+        check_explain(settings)
     analysis = AnalysisSettings.for_policy(policy, max_pixels=settings.max_pixels,
-                                           learned=not settings.technical)
+                                           learned=not settings.technical, explain=explain_dir is not None)
     run = AssessRun(policy=policy, settings=analysis, workers=1, db=settings.db_path,
-                    use_store=settings.use_store)
+                    use_store=settings.use_store, explain_dir=explain_dir)
     return merge_errors(run_assessment(inputs.paths, run, progress), inputs.errors)
 
 

@@ -19,6 +19,7 @@ from artlens.iqa.explain import EXPLAIN_MAX_SIDE, Explanation
 from artlens.serve.deps import GUARDED, LimiterDep, MetricsDep, SettingsDep
 from artlens.serve.errors import ApiError
 from artlens.serve.inputs import ERROR_SCHEMA, ERRORS, Inputs, read_inputs
+from artlens.serve.work import check_explain
 
 __all__ = ["explain_file", "router"]
 
@@ -82,9 +83,7 @@ async def explain_route(request: Request, settings: SettingsDep, limiter: Limite
     headers: the overlay ``artlens assess --explain`` writes. Compare regions of one image, not values
     across images. A server started with ``--technical`` has no learned model: 409 ``no_learned_model``.
     """
-    if settings.technical:
-        raise ApiError(409, "no_learned_model", "this server runs with --technical (no learned quality "
-                       "model), so it has no heat map to draw; restart it without --technical")
+    check_explain(settings)
     inputs = await read_inputs(request, settings)
     with inputs.cleanup:
         path = _one_image(inputs)

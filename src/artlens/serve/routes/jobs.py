@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 
-from artlens.serve.assess_jobs import rebuild_assess
+from artlens.serve.assess_jobs import EXPLANATION_NAME, explanations_folder, rebuild_assess
 from artlens.serve.deps import GUARDED, JobsDep, MetricsDep, OwnedJob, SettingsDep
 from artlens.serve.errors import ApiError
 from artlens.serve.inputs import ERROR_SCHEMA, ERRORS
@@ -40,6 +40,19 @@ def result_route(job: OwnedJob, jobs: JobsDep) -> FileResponse:
     if path is None:
         raise ApiError(404, "no_result", f"job {job.id} has no result ({job.status})")
     return FileResponse(path, media_type=job.media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/results/{job_id}/explanations/{name}", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}},
+                             "description": "One heat map of an assess job run with explain"}})
+def explanation_route(job: OwnedJob, name: str, jobs: JobsDep) -> FileResponse:
+    """A quality heat map of a done assess job run with ``explain`` (its report's ``explanation.path``)."""
+    folder = explanations_folder(jobs, job.id)
+    path = folder / name
+    if job.status != "done" or not EXPLANATION_NAME.match(name) or not path.is_file() \
+            or path.parent != folder:
+        raise ApiError(404, "not_found", f"job {job.id} has no heat map {name!r}")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/jobs/{job_id}/retry", status_code=202, response_model=JobAnswer, responses=ACCEPTED | {
