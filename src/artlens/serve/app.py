@@ -55,7 +55,8 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
         Routes: ``GET /healthz``, ``GET /metrics``, ``GET /openapi.json``, ``GET /v1/models``,
         ``POST /v1/assess``, ``POST /v1/assess/jobs``, ``POST /v1/explain`` (heat map JPEG),
         ``POST /v1/classify``, ``POST /v1/stylize``, ``GET /v1/style/presets`` (with previews),
-        ``GET /v1/jobs/{id}``, ``POST /v1/jobs/{id}/retry``, ``GET /v1/results/{id}``, the search routes
+        ``GET /v1/jobs/{id}``, ``POST /v1/jobs/{id}/retry``, ``GET /v1/results/{id}`` (and
+        ``/v1/results/{id}/explanations/{name}`` of assess jobs run with ``explain``), the search routes
         (``/v1/indexes``, ``/v1/similar``, ``/v1/duplicates``, ``/v1/recommend``), and the web page
         ``GET /`` with ``GET /static/{name}`` (no key). Jobs left queued or running in the database by a
         previous process are marked failed-retriable here; upload folders such a process left (older than

@@ -8,6 +8,7 @@ own small answers (health, models, indexes, jobs, style presets) are plain pydan
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any, ClassVar, Literal
 
@@ -45,8 +46,6 @@ def _openapi_schema(name: str) -> dict[str, Any]:
 def openapi_schema(name: str) -> dict[str, Any]:
     """The JSON Schema of ``artlens.<name>/1``, self-contained (no ``$defs``): as the OpenAPI document
     gives it."""
-    import copy
-
     return copy.deepcopy(_openapi_schema(name))
 
 
