@@ -514,7 +514,7 @@ def test_html_draws_text_boxes_over_the_thumbnail_in_image_coordinates(report: d
                     r' preserveAspectRatio="xMidYMid meet"', card)
     # a ticked checkbox before the picture switches them; its label says how many there are
     assert '<input type="checkbox" class="ov ov-text" id="ov2-text" checked>' in card
-    assert '<label for="ov2-text" class="ol ol-text">Text boxes (1)</label>' in card
+    assert '<label for="ov2-text" class="ol ol-text">Text (1)</label>' in card
     assert svg and (int(svg.group(1)), int(svg.group(2))) == (bad["width"], bad["height"])
     assert '<rect class="tb tb-review" x="20" y="300" width="160" height="40"' in card
     assert "\u201cSALE -50%\u201d" in card  # the text read, under the check's finding
@@ -603,7 +603,7 @@ def test_product_box_validates_and_is_a_switchable_overlay(report: dict[str, Any
     card = _card_of(_html(report, tmp_path), "vase &amp; bowl.jpg")
     assert '<rect class="pb" x="40" y="30" width="340" height="230"' in card
     assert '<input type="checkbox" class="ov ov-product" id="ov0-product">' in card  # off at first
-    assert '<label for="ov0-product" class="ol ol-product">Product box</label>' in card
+    assert '<label for="ov0-product" class="ol ol-product">Product</label>' in card
     assert "ov-text" not in card and "ov-heat" not in card  # no text found, no heat map: no switch
     for bad in ([40, 30, 380], [-1, 0, 10, 10], [0, 0, 1.5, 2]):
         spoilt = copy.deepcopy(report)

@@ -113,9 +113,9 @@ def _overlays(index: int, im: Image, uri: str, name: str, thumbs: Thumbs) -> str
     if heat:
         shapes += _rect("wr", im["explanation"]["worst_region"], "weakest area")
     # (class, label, ticked at first): the text boxes are why an image is flagged, so they start shown
-    toggles = [t for t in (("text", f"Text boxes ({len(text)})", True) if text else None,
-                           ("product", "Product box", False) if product else None,
-                           ("heat", "Quality heat map", False) if heat else None) if t]
+    toggles = [t for t in (("text", f"Text ({len(text)})", True) if text else None,
+                           ("product", "Product", False) if product else None,
+                           ("heat", "Heat map", False) if heat else None) if t]
     heat_img = f'<img class="heat" src="{heat}" alt="quality heat map of {esc(name)}">' if heat else ""
     svg = (f'<svg class="boxes" viewBox="0 0 {int(im["width"])} {int(im["height"])}" '
            f'preserveAspectRatio="xMidYMid meet" role="img" aria-label="overlays">{shapes}</svg>'
@@ -128,7 +128,7 @@ def _overlays(index: int, im: Image, uri: str, name: str, thumbs: Thumbs) -> str
                     f'{" checked" if on else ""}>' for kind, _, on in toggles)
     labels = "".join(f'<label for="ov{index}-{kind}" class="ol ol-{kind}">{esc(label)}</label>'
                      for kind, label, _ in toggles)
-    return f'{boxes}{picture}<div class="ov-bar" role="group" aria-label="Overlays">Show {labels}</div>'
+    return f'{boxes}{picture}<div class="ov-bar" role="group" aria-label="Overlays">Overlays {labels}</div>'
 
 
 def _heat_note(im: Image, thumbs: Thumbs) -> str:
