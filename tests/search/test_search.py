@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,7 @@ from artlens.errors import ArtlensError, ConfigError
 from artlens.search import ann
 from artlens.search.duplicates import find_duplicates
 from artlens.search.index import SearchIndex
+from artlens.search.keeper import KeepRule
 from artlens.search.phash import hamming_distances, phash
 from artlens.search.recommend import Profile, mmr, recommend
 from artlens.search.report import render
@@ -64,7 +68,7 @@ def test_mmr_zero_diversity_is_relevance_order_and_high_diversity_spreads() -> N
 
 def test_duplicates_groups_copies_and_nothing_else(built_index: Path, collection: dict) -> None:
     with SearchIndex.open(built_index) as index:
-        report = find_duplicates(index)
+        report = find_duplicates(index, keep=KeepRule(policy=None))  # not assessed: size decides
     groups = {frozenset(_name(m["path"]) for m in g["members"]): g for g in report["groups"]}
     expected = {name: {f"{name}.jpg", *(p.name for p in copies)}
                 for name, copies in collection["copies"].items()}
@@ -73,24 +77,31 @@ def test_duplicates_groups_copies_and_nothing_else(built_index: Path, collection
     assert groups[frozenset(expected["astronaut"])]["kind"] == "near-identical"
     assert groups[frozenset(expected["coffee"])]["kind"] in {"visual", "near-identical"}
     assert groups[frozenset(expected["astronaut"])]["keep"].endswith("astronaut.jpg")  # most pixels
+    assert groups[frozenset(expected["chelsea"])]["keep_reason"].startswith("kept: the copies are alike")
+    assert all("assessment" not in m for g in report["groups"] for m in g["members"])
     assert report["summary"]["in_groups"] == 7
     # every file is still there: the finder reports, it never deletes
     assert all(p.exists() for p in collection["originals"].values())
 
     # a threshold far too loose groups unrelated pictures, the default does not
     with SearchIndex.open(built_index) as index:
-        loose = find_duplicates(index, threshold=0.8, hash_threshold=-1)
+        loose = find_duplicates(index, threshold=0.8, hash_threshold=-1, keep=KeepRule(policy=None))
     assert loose["summary"]["in_groups"] > report["summary"]["in_groups"]
 
 
 def test_duplicate_reports_csv_and_html(built_index: Path, tmp_path: Path) -> None:
     with SearchIndex.open(built_index) as index:
-        report = find_duplicates(index)
+        report = find_duplicates(index, keep=KeepRule(technical=True))  # general policy, hand-made quality
     text = render(report, "csv", tmp_path / "d.csv")
     lines = text.strip().splitlines()
-    assert lines[0].startswith("group,kind,keep,path") and len(lines) == 1 + 7
+    assert lines[0] == "group,kind,keep,path,width,height,bytes,sha256,verdict,quality,keep_reason"
+    assert len(lines) == 1 + 7
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert all(r["verdict"] in {"pass", "review", "fail"} and float(r["quality"]) >= 0 for r in rows)
+    assert [bool(r["keep_reason"]) for r in rows] == [r["keep"] == "1" for r in rows]  # said once a group
     html = render(report, "html", tmp_path / "d.html")
     assert html.count("data:image/jpeg;base64,") == 7
+    assert all(html_escape(g["keep_reason"]) in html for g in report["groups"])
     assert "http://" not in html and "https://" not in html
     json.loads(render(report, "json"))
 

@@ -215,18 +215,32 @@ def duplicates(
     fmt: Annotated[DupFormat | None, typer.Option("--format", "-f", help="json, csv or html (default: from "
                                                   "--out's suffix, else json).")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here.")] = None,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy whose verdicts and quality scores "
+                                        "choose the copy to keep (a preset or a YAML file).")] = "general",
+    no_assess: Annotated[bool, typer.Option("--no-assess", help="Do not assess the group members: keep the "
+                                            "copy with most pixels, then most bytes.")] = False,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Do not use the results database.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Group exact copies, near-identical copies and visual near-duplicates. Nothing is deleted."""
+    """Group exact copies, near-identical copies and visual near-duplicates, and suggest which copy to keep.
+
+    The suggestion: the best verdict under --policy (pass > review > fail), then the higher quality score,
+    then more pixels, then more bytes; each group says what decided. Only group members are assessed
+    (results already in the results database are reused). Nothing is deleted.
+    """
     from artlens.search.duplicates import find_duplicates
     from artlens.search.index import SearchIndex
+    from artlens.search.keeper import KeepRule
 
+    rule = KeepRule(policy=None if no_assess else policy, use_store=not no_db)
     with SearchIndex.open(index_dir) as index:
-        report = find_duplicates(index, threshold=threshold, hash_threshold=hash_threshold)
+        report = find_duplicates(index, threshold=threshold, hash_threshold=hash_threshold, keep=rule)
     _emit(report, _format_for(fmt.value if fmt else None, out_path, ("json", "csv", "html")), out_path, quiet)
     s = report["summary"]
     _say(quiet, f"{s['groups']} duplicate groups ({s['exact_groups']} exact, {s['near-identical_groups']} "
                 f"near-identical, {s['visual_groups']} visual) among {s['items']} images")
+    for g in report["groups"]:
+        _say(quiet, f"group {g['group']}: keep {g['keep']} ({g['keep_reason']})")
 
 
 _LIST_FLAGS = ("--liked", "--disliked", "--seen")
