@@ -153,12 +153,18 @@ def test_recommend_excludes_liked_and_respects_diversity(built_index: Path, coll
     liked = [collection["originals"]["astronaut"]]
     disliked = [collection["originals"]["synthetic0"]]
     with SearchIndex.open(built_index) as index:
-        focused, profile = recommend(index, liked, disliked, k=4, diversity=0.0)
-        varied, _ = recommend(index, liked, disliked, k=4, diversity=0.8)
+        # without folding (the old behaviour) the liked image's near copies come first
+        focused, profile = recommend(index, liked, disliked, k=4, diversity=0.0, fold=False)
+        varied, _ = recommend(index, liked, disliked, k=4, diversity=0.8, fold=False)
+        folded, _ = recommend(index, liked, disliked, k=4, diversity=0.0)
         names = [_name(r["path"]) for r in focused["results"]]
-        # the liked image and its byte-identical copies are never recommended; its near copies come first
+        # the liked image and its byte-identical copies are never recommended
         assert "astronaut.jpg" not in names and "synthetic0.jpg" not in names
         assert set(names[:2]) == {"astronaut-small.jpg", "astronaut-q30.jpg"}
+        # folded (the default): its near copies are not recommended either
+        near_copies = {"astronaut-small.jpg", "astronaut-q30.jpg"}
+        assert not {_name(r["path"]) for r in folded["results"]} & near_copies
+        assert folded["folded"]["near_rated"] == 2 and "folded" not in focused
         ids_f = [r["id"] for r in focused["results"]]
         ids_v = [r["id"] for r in varied["results"]]
         spread = [float(np.mean(index.vectors(ids) @ index.vectors(ids).T)) for ids in (ids_f, ids_v)]
@@ -171,7 +177,39 @@ def test_recommend_excludes_liked_and_respects_diversity(built_index: Path, coll
     assert len(updated.liked) == 2 and len(updated.disliked) == 1  # history accumulates
     names = {_name(r["path"]) for r in again["results"]}
     assert not names & {"astronaut.jpg", "coffee.jpg", "synthetic0.jpg"}
-    assert len(names) == 14 - 3  # everything else, once each
+    # everything else once, but the near copies of the liked images (astronaut-small, astronaut-q30,
+    # coffee-crop) are left out and the byte copy of chelsea is folded into whichever of the two comes first
+    assert not names & {"astronaut-small.jpg", "astronaut-q30.jpg", "coffee-crop.jpg"}
+    assert len(names) == 14 - 3 - 3 - 1 and again["folded"]["near_rated"] == 3
+    chelsea = next(r for r in again["results"] if _name(r["path"]).startswith("chelsea"))
+    pair = {_name(chelsea["path"]), *(_name(f) for f in chelsea["folded"])}
+    assert pair == {"chelsea.jpg", "chelsea-copy.jpg"} and len(chelsea["folded"]) == 1
+
+
+def test_recommend_folds_a_crop_of_a_liked_image(index_copy: Path, collection: dict, tmp_path: Path) -> None:
+    """A 90 % crop of a liked picture is the same picture to a shopper: it must not come back first."""
+    from PIL import Image
+
+    rocket = np.asarray(Image.open(collection["originals"]["rocket"]).convert("RGB"))
+    h, w = rocket.shape[:2]
+    crop = tmp_path / "more" / "rocket-crop90.jpg"
+    crop.parent.mkdir()
+    Image.fromarray(rocket[h // 20: h - h // 20, w // 20: w - w // 20]).save(crop, quality=92)
+    with SearchIndex.open(index_copy) as index:
+        assert index.update([crop.parent]).added == 1
+        plain, _ = recommend(index, [collection["originals"]["rocket"]], k=3, diversity=0.0, fold=False)
+        folded, _ = recommend(index, [collection["originals"]["rocket"]], k=20, diversity=0.0)
+    assert _name(plain["results"][0]["path"]) == "rocket-crop90.jpg"  # what the issue saw
+    listed = [_name(r["path"]) for r in folded["results"]]
+    under = [_name(f) for r in folded["results"] for f in r.get("folded", [])]
+    assert "rocket-crop90.jpg" not in listed + under and folded["folded"]["near_rated"] == 1
+    # 15 items - the liked one - its crop; each of the others once, as a result or folded into one
+    assert sorted(listed + under) == sorted(set(listed + under)) and len(listed + under) == 13
+    groups = [{"astronaut.jpg", "astronaut-small.jpg", "astronaut-q30.jpg"},
+              {"coffee.jpg", "coffee-crop.jpg"}, {"chelsea.jpg", "chelsea-copy.jpg"}]
+    for r in folded["results"]:  # each fold is one of the collection's known copy groups, whole
+        family = {_name(r["path"]), *(_name(f) for f in r.get("folded", []))}
+        assert family in groups or len(family) == 1, family
 
 
 # -- incremental updates, resume, kinds ----------------------------------------------------------------------

@@ -280,12 +280,18 @@ def recommend(
     profile_path: Annotated[Path | None, typer.Option("--profile", help="JSON profile: read when it exists, "
                                                       "then saved with these ratings added.")] = None,
     by: Annotated[By, typer.Option(help="Vectors to compare: content or style.")] = By.content,
+    no_fold: Annotated[bool, typer.Option("--no-fold", help="Also recommend near-duplicates (crops, resized "
+                                          "copies) of rated images and of each other.")] = False,
     fmt: Annotated[ReportFormat | None, typer.Option("--format", "-f", help="json or html.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here.")] = None,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
 ) -> None:
-    """Recommend indexed images from what a user liked and disliked; rated images are never recommended."""
+    """Recommend indexed images from what a user liked and disliked; rated images are never recommended.
+
+    Near-duplicates of rated images (a crop, a resized copy) are left out and near-duplicates of a result
+    are folded into it, by the rule of `artlens duplicates` (--no-fold turns this off).
+    """
     from artlens.search.index import SearchIndex
     from artlens.search.recommend import Profile
     from artlens.search.recommend import recommend as run_recommend
@@ -294,7 +300,7 @@ def recommend(
     with SearchIndex.open(index_dir) as index:
         report, profile = run_recommend(index, liked or [], disliked or [], seen=seen or [], k=k,
                                         diversity=diversity, profile=profile, by=by.value,
-                                        max_pixels=max_pixels)
+                                        max_pixels=max_pixels, fold=not no_fold)
     if profile_path is not None:
         profile.save(profile_path)
         report["profile"]["file"] = str(profile_path)
