@@ -17,6 +17,7 @@ import numpy as np
 
 from artlens.classify.data import Dataset
 from artlens.classify.model import MODES, SCHEMA, preprocessing_of
+from artlens.classify.unknown import domain_threshold
 from artlens.errors import ConfigError
 from artlens.evaluation import classification_metrics, softmax, stratified_kfold, stratified_split
 from artlens.models.backbones import Backbone
@@ -120,7 +121,8 @@ def held_out_report(y: np.ndarray, logits: np.ndarray, classes: list[str],
     -------
     temperature, metrics
         Metrics of :func:`artlens.evaluation.classification_metrics` on the calibrated held-out
-        probabilities, plus ``nll_uncalibrated``/``nll_calibrated``; with k folds, also ``folds``,
+        probabilities, plus ``nll_uncalibrated``/``nll_calibrated`` and ``domain_min`` (the
+        threshold of :func:`artlens.classify.unknown.domain_threshold`); with k folds, also ``folds``,
         ``accuracy_std`` and ``per_fold``.
     """
     val = np.unique(np.concatenate([v for _, v in folds]))
@@ -130,7 +132,8 @@ def held_out_report(y: np.ndarray, logits: np.ndarray, classes: list[str],
     yh, zh = y[rows], np.asarray(logits, np.float64)[rows]
     temperature = fit_temperature(zh, yh)
     metrics = classification_metrics(yh, zh.argmax(1), classes, proba=softmax(zh / temperature))
-    metrics.update(nll_uncalibrated=_nll(zh, yh), nll_calibrated=_nll(zh / temperature, yh))
+    metrics.update(nll_uncalibrated=_nll(zh, yh), nll_calibrated=_nll(zh / temperature, yh),
+                   domain_min=domain_threshold(zh))
     if len(folds) > 1:
         per_fold = []
         for _, v in folds:
@@ -156,7 +159,9 @@ def make_config(mode: str, backbone: Backbone, data: Dataset, heads: dict[str, d
         "backbone": backbone.spec.name,
         "feature_dim": int(backbone.spec.feature_dim),
         "preprocessing": preprocessing_of(backbone),
-        "heads": [{"name": h, "classes": list(r["classes"]), "temperature": float(r["temperature"])}
+        "heads": [{"name": h, "classes": list(r["classes"]), "temperature": float(r["temperature"]),
+                   **({"domain_min": float(r["metrics"]["domain_min"])}
+                      if "domain_min" in r["metrics"] else {})}
                   for h, r in heads.items()],
         "settings": settings,
         "metrics": {h: r["metrics"] for h, r in heads.items()},
