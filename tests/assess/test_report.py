@@ -570,6 +570,9 @@ def test_html_histograms_say_their_unit_and_which_way_is_better(report: dict[str
                         ("Low noise", "subscore 0\u2013100", "higher is better"),
                         ("Exposure", "subscore 0\u2013100", "higher is better"),
                         ("Resolution", "megapixels", "higher is better")]
+    # scores and subscores are drawn on their whole 0-100 scale (the axis reads 0 and 100)
+    quality = re.search(r'<figure class="hist"><figcaption><span class="hk">Quality</span>.*?</figure>', page)
+    assert re.findall(r"<text [^>]*>([\d.]+)</text>", quality.group(0)) == ["0", "100"]
     # the resolution histogram reads width x height: 0.1 to 0.24 megapixels here
     resolution = re.search(r'aria-label="Histogram of Resolution \(megapixels, higher is better\): 3 images '
                            r'from ([\d.]+) to ([\d.]+)"', page)

@@ -30,6 +30,7 @@ class Measure:
     unit: str
     better: str  # "higher" or "lower"
     value: Callable[[Image], float | None]
+    bounds: tuple[float, float] | None = None  # a fixed scale (0-100) is drawn whole; else the data's range
 
     @property
     def direction(self) -> str:
@@ -51,10 +52,10 @@ def _megapixels(im: Image) -> float | None:
 
 #: The distributions worth a look, in this order; the raw values stay in each card's details.
 KEY_MEASURES = (
-    Measure("quality", "Quality", "score 0\u2013100", "higher", _score("quality")),
-    Measure("sharpness", "Sharpness", "subscore 0\u2013100", "higher", _subscore("sharpness")),
-    Measure("noise", "Low noise", "subscore 0\u2013100", "higher", _subscore("noise")),
-    Measure("exposure", "Exposure", "subscore 0\u2013100", "higher", _subscore("exposure")),
+    Measure("quality", "Quality", "score 0\u2013100", "higher", _score("quality"), (0.0, 100.0)),
+    Measure("sharpness", "Sharpness", "subscore 0\u2013100", "higher", _subscore("sharpness"), (0.0, 100.0)),
+    Measure("noise", "Low noise", "subscore 0\u2013100", "higher", _subscore("noise"), (0.0, 100.0)),
+    Measure("exposure", "Exposure", "subscore 0\u2013100", "higher", _subscore("exposure"), (0.0, 100.0)),
     Measure("megapixels", "Resolution", "megapixels", "higher", _megapixels),
 )
 
@@ -66,7 +67,10 @@ def histogram(measure: Measure, values: list[float]) -> str:
     n = len(values)
     bins = min(20, max(10, math.ceil(math.sqrt(n))))
     lo, hi = min(values), max(values)
-    if hi - lo <= 1e-9 * max(1.0, abs(hi)):  # one value: centre it in a unit-wide (or relative) range
+    if measure.bounds is not None:  # the whole scale, values outside it on its ends
+        lo, hi = measure.bounds
+        values = [min(hi, max(lo, v)) for v in values]
+    elif hi - lo <= 1e-9 * max(1.0, abs(hi)):  # one value: centre it in a unit-wide (or relative) range
         pad = max(0.5, abs(hi) * 1e-6)
         lo, hi = lo - pad, hi + pad
     width = (hi - lo) / bins
@@ -94,8 +98,9 @@ def histogram(measure: Measure, values: list[float]) -> str:
         f'<svg viewBox="0 0 {_W} {_H}" role="img" aria-label="{esc(label)}">'
         f'<line class="axis" x1="0" y1="{4 + _PLOT + 0.5}" x2="{_W}" y2="{4 + _PLOT + 0.5}"/>'
         f'{"".join(bars)}'
-        f'<text x="0" y="{_H - 4}">{esc(num(min(values)))}</text>'
-        f'<text x="{_W}" y="{_H - 4}" text-anchor="end">{esc(num(max(values)))}</text>'
+        f'<text x="0" y="{_H - 4}">{esc(num(lo if measure.bounds else min(values)))}</text>'
+        f'<text x="{_W}" y="{_H - 4}" text-anchor="end">'
+        f'{esc(num(hi if measure.bounds else max(values)))}</text>'
         f"</svg></figure>"
     )
 
