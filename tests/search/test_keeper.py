@@ -20,47 +20,54 @@ def _item(i: int, name: str, side: int = 1000, size: int = 100_000) -> IndexedIt
                        height=side, phash=0)
 
 
-def test_the_verdict_decides_before_quality_and_pixels() -> None:
-    banner = _item(1, "banner.jpg", side=2000, size=300_000)  # bigger, sharper, but with a SALE banner
-    clean = _item(2, "clean.jpg")
-    assessed = {banner.path: Assessment("fail", 80.0, ("text, logo or watermark added over the image",)),
-                clean.path: Assessment("pass", 60.0, ())}
-    keep, why = choose_keeper([banner, clean], assessed, "amazon")
-    assert keep is clean
-    assert why == ("kept: passes the amazon policy; banner.jpg fails: text, logo or watermark added over the "
-                   "image")
+_BANNER = "text, logo or watermark added over the image"
+_MARGIN = QUALITY_MARGIN
+
+# (members as (name, side, bytes), their assessments by name, policy, the copy kept, the reason given)
+CASES = {
+    "the verdict before quality and pixels": (
+        [("banner.jpg", 2000, 300_000), ("clean.jpg", 1000, 100_000)],
+        {"banner.jpg": Assessment("fail", 80.0, (_BANNER,)), "clean.jpg": Assessment("pass", 60.0)}, "amazon",
+        "clean.jpg", f"kept: passes the amazon policy; banner.jpg fails: {_BANNER}"),
+    "then quality beyond the margin": (
+        [("small.jpg", 800, 100_000), ("large.jpg", 1600, 100_000)],
+        {"small.jpg": Assessment("review", 70.0 + _MARGIN + 1), "large.jpg": Assessment("review", 70.0)},
+        "general", "small.jpg", "kept: same verdict (review), higher quality: 76/100 against 70 (large.jpg)"),
+    "quality within the margin: pixels": (
+        [("small.jpg", 800, 100_000), ("large.jpg", 1600, 100_000)],
+        {"small.jpg": Assessment("review", 70.0 + _MARGIN - 1), "large.jpg": Assessment("review", 70.0)},
+        "general", "large.jpg", "kept: same verdict (review) and quality within 5 points; more pixels: "
+        "1600\u00d71600 against 800\u00d7800 (small.jpg)"),
+    "then bytes": (
+        [("a.jpg", 1000, 90_000), ("b.jpg", 1000, 120_000)],
+        {"a.jpg": Assessment("pass", 70.0), "b.jpg": Assessment("pass", 70.0)}, "general",
+        "b.jpg", "kept: same verdict (pass) and quality within 5 points; larger file: 120 KB against 90 KB "
+        "(a.jpg)"),
+    "not assessed: size alone, then the first indexed": (
+        [("twin.jpg", 1000, 90_000), ("a.jpg", 1000, 90_000)], {}, None,
+        "twin.jpg", "kept: the copies are alike on every count; the first indexed is kept"),
+    "a copy that could not be assessed ranks last": (
+        [("gone.jpg", 3000, 100_000), ("fine.jpg", 1000, 100_000)],
+        {"gone.jpg": Assessment(error="/shop/gone.jpg: no such file"),
+         "fine.jpg": Assessment("fail", 20.0, ("overall quality is 20/100, needs 35/100",))}, "general",
+        "fine.jpg", "kept: fails the general policy; gone.jpg could not be assessed (/shop/gone.jpg: no such "
+        "file)"),
+}
 
 
-def test_then_quality_beyond_the_margin_then_pixels() -> None:
-    small, large = _item(1, "small.jpg", side=800), _item(2, "large.jpg", side=1600)
-    sharp = {small.path: Assessment("review", 70.0 + QUALITY_MARGIN + 1),
-             large.path: Assessment("review", 70.0)}
-    keep, why = choose_keeper([small, large], sharp, "general")
-    assert keep is small and why.startswith("kept: same verdict (review), higher quality: 76/100 against 70")
-    close = {small.path: Assessment("review", 70.0 + QUALITY_MARGIN - 1),
-             large.path: Assessment("review", 70.0)}
-    keep, why = choose_keeper([small, large], close, "general")
-    assert keep is large
-    assert why == ("kept: same verdict (review) and quality within 5 points; more pixels: 1600\u00d71600 "
-                   "against 800\u00d7800 (small.jpg)")
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_rule_and_its_reason(case: str) -> None:
+    members, by_name, policy, kept, reason = CASES[case]
+    items = [_item(i, name, side, size) for i, (name, side, size) in enumerate(members, start=1)]
+    assessed = {f"/shop/{name}": a for name, a in by_name.items()}
+    keep, why = choose_keeper(items, assessed, policy)
+    assert (keep.path, why) == (f"/shop/{kept}", reason)
 
 
-def test_then_bytes_then_the_first_indexed() -> None:
-    a, b = _item(1, "a.jpg", size=90_000), _item(2, "b.jpg", size=120_000)
-    same = {a.path: Assessment("pass", 70.0), b.path: Assessment("pass", 70.0)}
-    assert choose_keeper([a, b], same, "general")[0] is b
-    twin = _item(3, "twin.jpg", size=90_000)
-    keep, why = choose_keeper([twin, a], {}, None)  # not assessed: size alone
-    assert keep is a and why == "kept: the copies are alike on every count; the first indexed is kept"
-
-
-def test_a_copy_that_could_not_be_assessed_ranks_last() -> None:
-    gone, fine = _item(1, "gone.jpg", side=3000), _item(2, "fine.jpg")
-    assessed = {gone.path: Assessment(error="/shop/gone.jpg: no such file"),
-                fine.path: Assessment("fail", 20.0, ("overall quality is 20/100, needs 35/100",))}
-    keep, why = choose_keeper([gone, fine], assessed, "general")
-    assert keep is fine and "gone.jpg could not be assessed (/shop/gone.jpg: no such file)" in why
+def test_an_assessment_as_json() -> None:
     assert Assessment(error="x").to_dict() == {"error": "x"}
+    assert Assessment("review", 61.5, ("small",)).to_dict() == {"verdict": "review", "quality": 61.5,
+                                                                "reasons": ["small"]}
 
 
 @pytest.fixture(scope="module")
