@@ -40,7 +40,7 @@ class KeepRule:
     """
 
     policy: str | None = "general"
-    db: Path | None = None
+    db: str | Path | None = None
     use_store: bool = False
     workers: int = 0
     technical: bool = False
@@ -75,7 +75,8 @@ def assess_members(paths: Sequence[str], rule: KeepRule) -> tuple[dict[str, Asse
         return {}, {}
     policy = load_policy(rule.policy)
     run = AssessRun(policy=policy, settings=AnalysisSettings.for_policy(policy, learned=not rule.technical),
-                    workers=rule.workers, db=rule.db, use_store=rule.use_store or rule.db is not None)
+                    workers=rule.workers, db=Path(rule.db) if rule.db is not None else None,
+                    use_store=rule.use_store or rule.db is not None)
     report = run_assessment(list(paths), run)
     found = {im["path"]: Assessment(im["verdict"], im["scores"].get("quality"), tuple(im["reasons"]))
              for im in report["images"]}

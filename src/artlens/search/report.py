@@ -85,7 +85,8 @@ def _assessed(assessment: dict | None) -> str:
 
 def _recommend_html(report: dict) -> str:
     p = report["profile"]
-    figures = [_figure(r["path"], f'#{r["rank"]} <span class="score">{r["relevance"]:.3f}</span>')
+    figures = [_figure(r["path"], f'#{r["rank"]} <span class="score">{r["relevance"]:.3f}</span>'
+                       + (f' (+{len(r["folded"])} near copies)' if r.get("folded") else ""))
                for r in report["results"]]
     body = (f'<p class="meta">profile: {p["liked"]} liked, {p["disliked"]} disliked, {p["seen"]} seen; '
             f'diversity {report["diversity"]}</p><div class="row">{"".join(figures)}</div>')
