@@ -207,6 +207,8 @@ def test_recommend_folds_a_crop_of_a_liked_image(index_copy: Path, collection: d
     assert sorted(listed + under) == sorted(set(listed + under)) and len(listed + under) == 13
     groups = [{"astronaut.jpg", "astronaut-small.jpg", "astronaut-q30.jpg"},
               {"coffee.jpg", "coffee-crop.jpg"}, {"chelsea.jpg", "chelsea-copy.jpg"}]
+    page = render(folded, "html")
+    assert page.count(" near copies)") == sum(1 for r in folded["results"] if r.get("folded")) == 3
     for r in folded["results"]:  # each fold is one of the collection's known copy groups, whole
         family = {_name(r["path"]), *(_name(f) for f in r.get("folded", []))}
         assert family in groups or len(family) == 1, family
