@@ -121,6 +121,16 @@ def test_amazon_policy_checks_background_and_fill(catalogue: Path, tmp_path: Pat
     assert by_name["astronaut.jpg"]["verdict"] == "fail"
     assert checks["small-product.png"]["product_fill"]["status"] == "fail"
     assert any("product fills" in r for r in by_name["small-product.png"]["reasons"])
+    # segmentation ran: the report says where the product is (the shaded box, 60..1140 and 300..900 px)
+    validate_report(report)
+    for name, (lo, hi) in {"product.png": (60, 1140), "small-product.png": (300, 900)}.items():
+        box = by_name[name]["product_box"]
+        assert np.allclose(box, [lo, lo, hi, hi], atol=12), (name, box)
+
+
+def test_no_product_box_without_segmentation(catalogue: Path) -> None:
+    report = _run([catalogue / "product.png"], policy="general")  # the general preset does not segment
+    assert "product_box" not in report["images"][0]
 
 
 def test_parallel_run_matches_serial(catalogue: Path) -> None:

@@ -152,9 +152,16 @@ def classify(
                                                  "(where the first head saw its class).")] = None,
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this.")]
     = 50_000_000,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Also answer "
+                                                    "\"unknown\" when the calibrated top probability is "
+                                                    "below this.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Predict the class (and every head's class) of images, with calibrated probabilities.
+
+    An image unlike the trained classes is marked "unknown": true (its most probable class stays in
+    "label"): by the threshold the model chose on its held-out split at training (energy score), or when
+    its calibrated top probability is below --min-score.
 
     Exit status: 0 when every file was classified, 1 when some could not be read (they are listed).
     """
@@ -183,6 +190,7 @@ def classify(
     with progress_bar(quiet, "classifying") as bar:
         task = bar.add_task("", total=None)
         report = classify_paths(clf, paths, top_k=top_k, max_pixels=max_pixels, on_image=on_image,
+                                min_score=min_score,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     if out_path is None:
         print_json(report)

@@ -215,18 +215,32 @@ def duplicates(
     fmt: Annotated[DupFormat | None, typer.Option("--format", "-f", help="json, csv or html (default: from "
                                                   "--out's suffix, else json).")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here.")] = None,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy whose verdicts and quality scores "
+                                        "choose the copy to keep (a preset or a YAML file).")] = "general",
+    no_assess: Annotated[bool, typer.Option("--no-assess", help="Do not assess the group members: keep the "
+                                            "copy with most pixels, then most bytes.")] = False,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Do not use the results database.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Group exact copies, near-identical copies and visual near-duplicates. Nothing is deleted."""
+    """Group exact copies, near-identical copies and visual near-duplicates, and suggest which copy to keep.
+
+    The suggestion: the best verdict under --policy (pass > review > fail), then the higher quality score,
+    then more pixels, then more bytes; each group says what decided. Only group members are assessed
+    (results already in the results database are reused). Nothing is deleted.
+    """
     from artlens.search.duplicates import find_duplicates
     from artlens.search.index import SearchIndex
+    from artlens.search.keeper import KeepRule
 
+    rule = KeepRule(policy=None if no_assess else policy, use_store=not no_db)
     with SearchIndex.open(index_dir) as index:
-        report = find_duplicates(index, threshold=threshold, hash_threshold=hash_threshold)
+        report = find_duplicates(index, threshold=threshold, hash_threshold=hash_threshold, keep=rule)
     _emit(report, _format_for(fmt.value if fmt else None, out_path, ("json", "csv", "html")), out_path, quiet)
     s = report["summary"]
     _say(quiet, f"{s['groups']} duplicate groups ({s['exact_groups']} exact, {s['near-identical_groups']} "
                 f"near-identical, {s['visual_groups']} visual) among {s['items']} images")
+    for g in report["groups"]:
+        _say(quiet, f"group {g['group']}: keep {g['keep']} ({g['keep_reason']})")
 
 
 _LIST_FLAGS = ("--liked", "--disliked", "--seen")
@@ -266,12 +280,18 @@ def recommend(
     profile_path: Annotated[Path | None, typer.Option("--profile", help="JSON profile: read when it exists, "
                                                       "then saved with these ratings added.")] = None,
     by: Annotated[By, typer.Option(help="Vectors to compare: content or style.")] = By.content,
+    no_fold: Annotated[bool, typer.Option("--no-fold", help="Also recommend near-duplicates (crops, resized "
+                                          "copies) of rated images and of each other.")] = False,
     fmt: Annotated[ReportFormat | None, typer.Option("--format", "-f", help="json or html.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here.")] = None,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
 ) -> None:
-    """Recommend indexed images from what a user liked and disliked; rated images are never recommended."""
+    """Recommend indexed images from what a user liked and disliked; rated images are never recommended.
+
+    Near-duplicates of rated images (a crop, a resized copy) are left out and near-duplicates of a result
+    are folded into it, by the rule of `artlens duplicates` (--no-fold turns this off).
+    """
     from artlens.search.index import SearchIndex
     from artlens.search.recommend import Profile
     from artlens.search.recommend import recommend as run_recommend
@@ -280,7 +300,7 @@ def recommend(
     with SearchIndex.open(index_dir) as index:
         report, profile = run_recommend(index, liked or [], disliked or [], seen=seen or [], k=k,
                                         diversity=diversity, profile=profile, by=by.value,
-                                        max_pixels=max_pixels)
+                                        max_pixels=max_pixels, fold=not no_fold)
     if profile_path is not None:
         profile.save(profile_path)
         report["profile"]["file"] = str(profile_path)
