@@ -85,9 +85,9 @@ def stylize(
     list_presets: Annotated[bool, typer.Option("--list-presets", help="List the fast method's preset "
                                                "names and exit.")] = False,
     steps: Annotated[str | None, typer.Option(help="gatys: evaluations per scale, coarse to fine "
-                                              "(e.g. 200,100,60).")] = None,
-    scales: Annotated[str | None, typer.Option(help="gatys: scales as fractions of --size "
-                                               "(e.g. 0.25,0.5,1).")] = None,
+                                              "(default 100,50,10).")] = None,
+    scales: Annotated[str | None, typer.Option(help="gatys: scales as fractions of the output size "
+                                               "(default 0.25,0.5,1).")] = None,
     optimizer: Annotated[Optimizer, typer.Option(help="gatys optimiser.")] = Optimizer.lbfgs,
     style_weight: Annotated[float, typer.Option(min=0.0, help="gatys style-loss weight.")] = 1e6,
     content_weight: Annotated[float, typer.Option(min=0.0, help="gatys content-loss weight.")] = 1.0,
