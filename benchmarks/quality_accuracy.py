@@ -38,7 +38,7 @@ from scipy.stats import spearmanr
 
 from artlens.imageio import load_image
 from artlens.iqa.default import load_quality_model
-from artlens.screening import metrics
+from artlens.screening import metrics, technical
 from artlens.screening.brisque import brisque
 from artlens.screening.niqe import niqe
 from artlens.screening.scoring import iqa_subscores, overall_quality
@@ -94,9 +94,9 @@ def reference_ssim(clean: np.ndarray, image: np.ndarray) -> float:
 
 
 def handmade(rgb: np.ndarray, brisque_value: float, niqe_value: float) -> float:
-    raw = metrics.compute_all(rgb)
+    raw = technical.compute_all(rgb)
     raw.update(brisque=brisque_value, niqe=niqe_value)
-    return overall_quality({**metrics.subscores(raw), **iqa_subscores(raw)})
+    return overall_quality({**technical.subscores(raw), **iqa_subscores(raw)})
 
 
 def main() -> None:

@@ -61,8 +61,9 @@ def test_backdrop_tiles_are_skipped() -> None:
     rgb = np.full((2000, 2000, 3), 255, np.uint8)
     rgb[500:1500, 500:1500] = _gravel(1000, 1000)
     from artlens.screening import metrics
+    from artlens.screening.backdrop import backdrop_mask
 
-    backdrop = metrics.backdrop_mask(metrics.working_image(rgb, 768))
+    backdrop = backdrop_mask(metrics.working_image(rgb, 768))
     for tile in native.detail_tiles(rgb, 6, backdrop=backdrop):
         x0, y0, x1, y1 = tile.box()
         assert x0 >= 400 and y0 >= 400 and x1 <= 1600 and y1 <= 1600

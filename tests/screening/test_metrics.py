@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from artlens.iqa.train.distortions import apply
-from artlens.screening import metrics
+from artlens.screening import backdrop, metrics, technical
 
 KEYS = {
     "sharpness", "noise_sigma", "mean_luminance", "highlights_clipped", "shadows_clipped", "contrast",
@@ -37,16 +37,16 @@ def _crop(rgb: np.ndarray, size: int = 256) -> np.ndarray:
 
 
 def test_keys_and_types(photos):
-    raw = metrics.compute_all(photos["astronaut"])
+    raw = technical.compute_all(photos["astronaut"])
     assert set(raw) == KEYS
     assert all(type(v) is float and np.isfinite(v) for v in raw.values())
-    subs = metrics.subscores(raw)
+    subs = technical.subscores(raw)
     assert set(subs) == SUBSCORES
     assert all(type(v) is float and 0.0 <= v <= 100.0 for v in subs.values())
 
 
 def test_subscores_skip_missing_keys():
-    assert metrics.subscores({"sharpness": 0.5}) == {"sharpness": 100.0}
+    assert technical.subscores({"sharpness": 0.5}) == {"sharpness": 100.0}
 
 
 def test_working_image_caps_and_never_upscales():
@@ -60,7 +60,7 @@ def test_working_image_caps_and_never_upscales():
 
 def test_resolution_keys():
     rgb = np.full((600, 1500, 3), 128, np.uint8)
-    raw = metrics.compute_all(rgb)
+    raw = technical.compute_all(rgb)
     assert raw["megapixels"] == pytest.approx(0.9)
     assert raw["longest_side"] == 1500.0
     assert raw["aspect_ratio"] == pytest.approx(2.5)
@@ -73,9 +73,9 @@ def test_metric_and_subscore_follow_distortion_level(photos, name, photo):
     image = _crop(photos[photo]) if name != "jpeg" else photos[photo]
     raws, subs = [], []
     for level in range(1, 6):
-        raw = metrics.compute_all(apply(image, name, level))
+        raw = technical.compute_all(apply(image, name, level))
         raws.append(sign * raw[key])
-        subs.append(metrics.subscores(raw)[sub])
+        subs.append(technical.subscores(raw)[sub])
     assert all(b > a for a, b in itertools.pairwise(raws)), (name, raws)
     assert all(b <= a + 1e-9 for a, b in itertools.pairwise(subs)), (name, subs)
     if name != "colour_cast":  # a cast is hard to tell from a coloured scene: its anchors are lenient
@@ -97,8 +97,8 @@ def _product_on_white(size: int = 1000) -> np.ndarray:
 def test_sharp_product_on_white_background_is_sharp_and_blur_is_caught():
     sharp = _product_on_white()
     blurred = cv2.GaussianBlur(sharp, (0, 0), 4.0)
-    s_sharp = metrics.subscores(metrics.compute_all(sharp))["sharpness"]
-    s_blur = metrics.subscores(metrics.compute_all(blurred))["sharpness"]
+    s_sharp = technical.subscores(technical.compute_all(sharp))["sharpness"]
+    s_blur = technical.subscores(technical.compute_all(blurred))["sharpness"]
     assert s_sharp >= 70
     assert s_blur < 40
 
@@ -150,11 +150,11 @@ def test_blockiness_low_quality_jpeg(photos, photo):
 def test_clipping_and_exposure():
     black = np.zeros((64, 64, 3), np.uint8)
     white = np.full((64, 64, 3), 255, np.uint8)
-    rb, rw = metrics.compute_all(black), metrics.compute_all(white)
+    rb, rw = technical.compute_all(black), technical.compute_all(white)
     assert rb["shadows_clipped"] == 1.0 and rb["highlights_clipped"] == 0.0 and rb["mean_luminance"] == 0.0
     assert rw["highlights_clipped"] == 1.0 and rw["shadows_clipped"] == 0.0
     assert rw["mean_luminance"] == pytest.approx(1.0)
-    assert metrics.subscores(rb)["exposure"] == 0.0 and metrics.subscores(rw)["exposure"] == 0.0
+    assert technical.subscores(rb)["exposure"] == 0.0 and technical.subscores(rw)["exposure"] == 0.0
 
 
 @pytest.mark.parametrize("shape", [(8, 8), (1, 1), (2, 5), (17, 9), (300, 200)])
@@ -164,8 +164,8 @@ def test_flat_and_tiny_images_are_finite_without_warnings(shape, value):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(all="raise"):
-            raw = metrics.compute_all(rgb)
-            subs = metrics.subscores(raw)
+            raw = technical.compute_all(rgb)
+            subs = technical.subscores(raw)
     assert set(raw) == KEYS
     assert all(np.isfinite(v) for v in [*raw.values(), *subs.values()])
     assert raw["contrast"] == 0.0 and raw["colourfulness"] == pytest.approx(0.0, abs=1e-9)
@@ -174,14 +174,14 @@ def test_flat_and_tiny_images_are_finite_without_warnings(shape, value):
 def test_tiny_random_images_do_not_fail():
     rng = np.random.default_rng(0)
     for shape in [(3, 3), (8, 8), (9, 40)]:
-        raw = metrics.compute_all(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+        raw = technical.compute_all(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
         assert all(np.isfinite(v) for v in raw.values())
 
 
 @pytest.mark.parametrize("bad", [np.zeros((10, 10, 2), np.uint8), np.zeros((10, 10, 3), np.uint16)])
 def test_rejects_arrays_that_are_not_images(bad):
     with pytest.raises(ValueError):  # ImageArrayError is an ArtlensError and a ValueError
-        metrics.compute_all(bad)
+        technical.compute_all(bad)
 
 
 def test_backdrop_excluded_from_exposure_for_product_shots() -> None:
@@ -189,15 +189,15 @@ def test_backdrop_excluded_from_exposure_for_product_shots() -> None:
     rng = np.random.default_rng(3)
     canvas[150:450, 250:550] = rng.integers(60, 180, (300, 300, 3), dtype=np.uint8)
     canvas[250:300, 350:450] = 255  # a white label on the product is not backdrop
-    mask = metrics.backdrop_mask(canvas)
+    mask = backdrop.backdrop_mask(canvas)
     assert mask[0, 0] and mask[599, 799] and not mask[275, 400] and not mask[200, 300]
-    plain = metrics.compute_all(canvas, exclude_backdrop=False)
-    product = metrics.compute_all(canvas)  # the default: a studio backdrop is left out
+    plain = technical.compute_all(canvas, exclude_backdrop=False)
+    product = technical.compute_all(canvas)  # the default: a studio backdrop is left out
     assert plain["highlights_clipped"] > 0.7
     assert product["highlights_clipped"] < 0.1
-    assert metrics.subscores(product)["exposure"] > metrics.subscores(plain)["exposure"] + 40
+    assert technical.subscores(product)["exposure"] > technical.subscores(plain)["exposure"] + 40
     blank = np.full((100, 100, 3), 255, np.uint8)  # nothing but backdrop: measured as it is
-    assert metrics.compute_all(blank, exclude_backdrop=True)["highlights_clipped"] == 1.0
+    assert technical.compute_all(blank, exclude_backdrop=True)["highlights_clipped"] == 1.0
 
 
 @pytest.mark.parametrize("colour", [(255, 255, 255), (246, 244, 240), (224, 224, 226)])
@@ -206,10 +206,10 @@ def test_light_backdrops_of_every_kind_are_found(colour) -> None:
     canvas = np.full((500, 500, 3), colour, np.uint8)
     rng = np.random.default_rng(1)
     canvas[60:440, 100:400] = rng.integers(40, 200, (380, 300, 3), dtype=np.uint8)
-    mask = metrics.backdrop_mask(canvas)
+    mask = backdrop.backdrop_mask(canvas)
     assert mask[0, 0] and mask[499, 499] and not mask[250, 250]
     assert abs(mask.mean() - (1 - 380 * 300 / 500**2)) < 0.01
-    assert metrics.compute_all(canvas)["highlights_clipped"] < 0.05
+    assert technical.compute_all(canvas)["highlights_clipped"] < 0.05
 
 
 def test_blown_sky_is_not_a_backdrop() -> None:
@@ -217,11 +217,11 @@ def test_blown_sky_is_not_a_backdrop() -> None:
     rng = np.random.default_rng(2)
     photo = rng.integers(30, 160, (400, 600, 3), dtype=np.uint8)
     photo[:160] = 255
-    assert not metrics.backdrop_mask(photo).any()
-    assert metrics.compute_all(photo)["highlights_clipped"] > 0.35
+    assert not backdrop.backdrop_mask(photo).any()
+    assert technical.compute_all(photo)["highlights_clipped"] > 0.35
     dark = np.full((300, 300, 3), 40, np.uint8)  # a dark uniform background is not a light backdrop
     dark[100:200, 100:200] = 200
-    assert not metrics.backdrop_mask(dark).any()
+    assert not backdrop.backdrop_mask(dark).any()
 
 
 def test_white_backdrop_inside_an_added_frame() -> None:
@@ -230,6 +230,6 @@ def test_white_backdrop_inside_an_added_frame() -> None:
     canvas[:30], canvas[-30:], canvas[:, :30], canvas[:, -30:] = 120, 120, 120, 120  # a grey frame
     rng = np.random.default_rng(4)
     canvas[200:400, 220:380] = rng.integers(40, 200, (200, 160, 3), dtype=np.uint8)
-    mask = metrics.backdrop_mask(canvas)
+    mask = backdrop.backdrop_mask(canvas)
     assert mask[100, 100] and not mask[10, 10] and not mask[300, 300]
-    assert metrics.compute_all(canvas)["highlights_clipped"] < 0.05
+    assert technical.compute_all(canvas)["highlights_clipped"] < 0.05

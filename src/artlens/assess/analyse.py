@@ -21,11 +21,14 @@ from artlens.assess import native
 from artlens.assess.policy import Policy
 from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage
 from artlens.screening import metrics
+from artlens.screening.backdrop import backdrop_mask, resize_mask
 from artlens.screening.brisque import MIN_SIDE as BRISQUE_MIN_SIDE
 from artlens.screening.brisque import brisque_features, brisque_from_features
 from artlens.screening.niqe import PATCH as NIQE_PATCH
 from artlens.screening.niqe import niqe
 from artlens.screening.scoring import iqa_subscores, overall_quality
+from artlens.screening.technical import compute_all
+from artlens.screening.technical import subscores as technical_subscores
 
 __all__ = ["ANALYSIS_VERSION", "AnalysisSettings", "analyse"]
 
@@ -125,9 +128,9 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     height, width = rgb.shape[:2]
     # a studio backdrop is clipped by design: exposure, contrast and clipping are of the product (any policy)
     work = metrics.working_image(rgb, settings.iqa_size)
-    backdrop = metrics.backdrop_mask(work)
+    backdrop = backdrop_mask(work)
     overview = metrics.working_image(rgb)  # shared by the technical metrics and the choice of native tiles
-    raw: dict[str, float | None] = metrics.compute_all(rgb, backdrop=backdrop, working=overview)
+    raw: dict[str, float | None] = compute_all(rgb, backdrop=backdrop, working=overview)
     iqa_input = _product_region(work, backdrop)
     # what a customer sees at 100 %: the most detailed full-resolution tiles (artlens.assess.native)
     sharpness_native = max(width, height) > NATIVE_MIN_SHRINK * metrics.WORKING_SIZE
@@ -148,7 +151,7 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
             value = nss["niqe_value"] = float(niqe(iqa_input))
         if np.isfinite(value):  # undefined on flat images (no local structure to fit): left out, not faked
             raw[name] = value
-    subs = {**metrics.subscores(raw), **iqa_subscores(raw)}
+    subs = {**technical_subscores(raw), **iqa_subscores(raw)}
     technical = overall_quality(subs)
     quality = technical
     if settings.learned:
@@ -237,7 +240,7 @@ def _product_region(rgb: np.ndarray, backdrop: np.ndarray, min_side: int = 96) -
     """
     if not backdrop.any():  # the frame itself (the same array: the learned model reuses its NSS features)
         return rgb
-    product = ~metrics.resize_mask(backdrop, *rgb.shape[:2])
+    product = ~resize_mask(backdrop, *rgb.shape[:2])
     rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
     if rows.size == 0 or rows[-1] - rows[0] < min_side or cols[-1] - cols[0] < min_side:
         return rgb

@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from artlens.screening import metrics
+from artlens.screening.backdrop import resize_mask
 
 if TYPE_CHECKING:
     from artlens.iqa.model import QualityModel
@@ -131,7 +132,7 @@ def detail_tiles(rgb: np.ndarray, count: int, side: int = TILE_SIDE, *,
     skip = np.zeros((rows, cols), bool)
     mask = None
     if backdrop is not None and backdrop.any():
-        mask = metrics.resize_mask(backdrop, *small.shape[:2])
+        mask = resize_mask(backdrop, *small.shape[:2])
     for r in range(rows):
         for c in range(cols):
             y0, x0 = y_off + r * side, x_off + c * side

@@ -18,7 +18,8 @@ import numpy as np
 
 from artlens.errors import ArtlensError
 from artlens.imageio import as_rgb_uint8
-from artlens.screening.metrics import resize_mask
+from artlens.screening.backdrop import resize_mask
+from artlens.screening.metrics import luma
 
 __all__ = ["Border", "background_colour", "background_lightness", "background_whiteness", "border_frame",
            "border_region"]
@@ -140,10 +141,10 @@ def background_lightness(rgb: np.ndarray, border_frac: float = 0.05, min_luma: f
     float
         Fraction in [0, 1] of the frame's background pixels that are light.
     """
-    pixels = _frame_pixels(rgb, border_frac, product).astype(np.float32)
-    luma = pixels @ np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0
-    chroma = pixels.max(axis=1) - pixels.min(axis=1)
-    return float(((luma >= min_luma) & (chroma <= max_chroma)).mean())
+    pixels = _frame_pixels(rgb, border_frac, product)
+    light = luma(pixels[:, None, :])[:, 0] >= min_luma
+    chroma = pixels.max(axis=1).astype(np.int16) - pixels.min(axis=1)
+    return float((light & (chroma <= max_chroma)).mean())
 
 
 def background_colour(rgb: np.ndarray, border_frac: float = 0.05) -> tuple[int, int, int]:

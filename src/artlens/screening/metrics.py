@@ -10,38 +10,26 @@ about a third), so the noise is reported per pixel of the file.
 Luma is Rec. 709 luma (``0.2126 R' + 0.7152 G' + 0.0722 B'``) of the gamma-encoded sRGB values scaled to
 0-1 (not the luminance of linear light): it is what people and histogram tools call "brightness".
 
-:func:`compute_all` returns every raw value; :func:`subscores` maps them to 0-100 sub-scores (higher is
-better) with the piecewise-linear anchors in :data:`ANCHORS`. The anchors were set from the raw values of
-scikit-image's photos (astronaut, coffee, chelsea, rocket, camera) and 32 real 1080x800 photos, clean and
-with the graded distortions of :mod:`artlens.iqa.train.distortions`: clean photos score about 80-100,
-distortion
-levels 3-5 clearly lower.
+All of them on one image, and their 0-100 sub-scores: :mod:`artlens.screening.technical`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import cv2
 import numpy as np
 
-from artlens.imageio import as_rgb_uint8
-
 __all__ = [
-    "ANCHORS",
     "WORKING_SIZE",
-    "backdrop_mask",
     "blockiness",
+    "centre_crop",
     "clipped_fractions",
     "colour_cast",
     "colourfulness",
-    "compute_all",
     "luma",
     "mean_luminance",
     "noise_sigma",
     "rms_contrast",
     "sharpness",
-    "subscores",
     "working_image",
 ]
 
@@ -53,32 +41,6 @@ _V = np.arange(256, dtype=np.float64) / 255.0
 #: sRGB 8-bit code -> linear light (IEC 61966-2-1).
 _SRGB_TO_LINEAR = np.where(_V <= 0.04045, _V / 12.92, ((_V + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
-#: Raw value -> 0-100 sub-score anchors for :func:`numpy.interp` (x must increase).
-ANCHORS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    # sharpness (0-1, higher is sharper): clean photos 0.23-0.82 (median 0.6); Gaussian blur sigma 2 px
-    # (distortion level 3) 0.23-0.33, sigma 3.2 px 0.13-0.20
-    "sharpness": ((0.10, 0.18, 0.26, 0.34, 0.42), (0.0, 30.0, 60.0, 85.0, 100.0)),
-    # sharpness of the sharpest full-resolution tile (artlens.assess.native), for images larger than the
-    # working image: the 12 screening photos of 2.5-6k px read 0.51-0.83 at 100 %, the same Gaussian-blurred
-    # at their own size with sigma 3 px 0.13-0.35 and sigma 6 px 0.08-0.24 (benchmarks/screening_truth.py)
-    "sharpness_native": ((0.15, 0.24, 0.31, 0.38, 0.45), (0.0, 20.0, 40.0, 70.0, 100.0)),
-    # noise sigma (0-255, lower is better): clean photos 0.2-3.7; added per-channel sigma 4/8/13/20/32
-    # reads about 3/6/10/15/24 in luma
-    "noise": ((2.5, 4.0, 6.0, 9.0, 14.0), (100.0, 85.0, 60.0, 30.0, 0.0)),
-    # mean luma (0-1): too dark on the left, too bright on the right; clean photos 0.17-0.94 (median 0.46)
-    "mean_luminance": ((0.05, 0.12, 0.22, 0.32, 0.65, 0.75, 0.85, 0.95),
-                       (0.0, 30.0, 70.0, 100.0, 100.0, 70.0, 30.0, 0.0)),
-    # fraction of clipped pixels (highlights + shadows), lower is better
-    "clipped": ((0.05, 0.15, 0.30, 0.50, 0.70), (100.0, 85.0, 55.0, 20.0, 0.0)),
-    # RMS contrast of luma (0-1, higher is better): clean photos 0.05-0.36 (median 0.17)
-    "contrast": ((0.02, 0.04, 0.07, 0.10), (0.0, 30.0, 75.0, 100.0)),
-    # colour cast angle in degrees (lower is better): clean photos 0-40 (median 10)
-    # (lenient: strongly coloured scenes read like casts); white-balance gain spread 0.45 adds about 10-15
-    "colour_cast": ((10.0, 20.0, 35.0, 50.0), (100.0, 80.0, 40.0, 0.0)),
-    # blockiness ratio (1.0 = none, higher is worse): clean JPEG photos 0.99-1.5; re-encoded at JPEG
-    # quality 55/30/16/9/4 about 1.3-1.7 / 1.5-2.1 / 1.8-3.0 / 2.3-4.4 / 3.3-7
-    "blockiness": ((1.25, 1.5, 1.9, 2.5, 3.5), (100.0, 85.0, 55.0, 25.0, 0.0)),
-}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -110,7 +72,7 @@ def working_image(rgb: np.ndarray, longest_side: int = WORKING_SIZE) -> np.ndarr
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def _centre_crop(rgb: np.ndarray, max_side: int, grid: int = 1) -> np.ndarray:
+def centre_crop(rgb: np.ndarray, max_side: int, grid: int = 1) -> np.ndarray:
     """Centre crop of at most ``max_side`` x ``max_side`` px, origin and size multiples of ``grid``."""
     h, w = rgb.shape[:2]
     ch = max(1, min(h, max_side) // grid) * grid if h >= grid else h
@@ -118,20 +80,6 @@ def _centre_crop(rgb: np.ndarray, max_side: int, grid: int = 1) -> np.ndarray:
     y0 = (h - ch) // 2 // grid * grid
     x0 = (w - cw) // 2 // grid * grid
     return rgb[y0:y0 + ch, x0:x0 + cw]
-
-
-def resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A bool mask at ``height`` x ``width``, nearest-neighbour resampled (the mask itself when it fits)."""
-    mask = np.asarray(mask, bool)
-    if mask.shape == (height, width):
-        return mask
-    small = np.ascontiguousarray(mask).view(np.uint8)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST).view(bool)
-
-
-def _touching_border(labels: np.ndarray) -> np.ndarray:
-    """The component labels present on the outermost rows and columns of a label image."""
-    return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -485,7 +433,7 @@ def blockiness(rgb: np.ndarray, block: int = 8, max_side: int = 1024) -> float:
     .. [2] Z. Wang, A. C. Bovik and B. L. Evans, "Blind measurement of blocking artifacts in images",
        Proc. IEEE ICIP 2000, vol. 3, 981-984.
     """
-    crop = _centre_crop(rgb, max_side, block)
+    crop = centre_crop(rgb, max_side, block)
     if crop.shape[0] < 2 * block or crop.shape[1] < 2 * block:
         return 1.0
     grey = luma(crop) * np.float32(255.0)
@@ -499,177 +447,3 @@ def blockiness(rgb: np.ndarray, block: int = 8, max_side: int = 1024) -> float:
         a = col_means[~at_boundary].mean()
         ratios.append((b + eps) / (a + eps))
     return float(np.mean(ratios))
-
-
-# ------------------------------------------------------------------------------------------------------------
-# All together
-# ------------------------------------------------------------------------------------------------------------
-
-def backdrop_mask(rgb: np.ndarray, tolerance: int = 16, min_luma: float = 0.75, max_chroma: int = 24,
-                  min_ring: float = 0.6, min_area: float = 0.1) -> np.ndarray:
-    """The uniform light studio backdrop (white, off-white or light grey) of a product shot, if it has one.
-
-    Parameters
-    ----------
-    rgb
-        (H, W, 3) uint8 RGB image.
-    tolerance
-        Largest difference per channel from the backdrop colour (JPEG noise, a soft gradient).
-    min_luma, max_chroma
-        The backdrop colour (median of the outer ring, 2 % of the short side) must be this light (Rec. 709
-        luma, 0-1) and this close to neutral (largest minus smallest channel, 0-255): white, off-white, light
-        grey.
-    min_ring
-        Share of the outer ring the backdrop must cover: a studio backdrop surrounds the product, whereas a
-        bright sky or wall touches one side of a photo.
-    min_area
-        A region of the backdrop colour not touching the border counts as backdrop from this share of the
-        frame on (between the legs of a chair, inside a handle).
-
-    Returns
-    -------
-    numpy.ndarray
-        (H, W) bool mask, True on the backdrop; all False when the image has none. When the outer ring is
-        not light (an added frame), a near-white region of at least ``2.5 * min_area`` of the frame that does
-        not touch the border is the backdrop inside the frame.
-
-    Notes
-    -----
-    A product photographed on white is mostly clipped highlights by design: its exposure, contrast and
-    clipping are measured on the product alone (:func:`compute_all`). Regions of the backdrop colour enclosed
-    by the product (a white label) are not backdrop unless they are large.
-    """
-    h, w = rgb.shape[:2]
-    band = max(1, round(0.02 * min(h, w)))
-    ring = np.zeros((h, w), bool)
-    ring[:band], ring[-band:], ring[:, :band], ring[:, -band:] = True, True, True, True
-    colour = np.median(rgb[ring], axis=0)
-    none = np.zeros((h, w), bool)
-    if float(colour @ _REC709) / 255.0 < min_luma or float(colour.max() - colour.min()) > max_chroma:
-        return _framed_backdrop(rgb, 2.5 * min_area)
-    lo = np.clip(colour - tolerance, 0, 255).astype(np.uint8)
-    hi = np.clip(colour + tolerance, 0, 255).astype(np.uint8)
-    near = cv2.inRange(rgb, lo, hi)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=4)
-    if count <= 1:
-        return none
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area * h * w
-    keep[_touching_border(labels)] = True
-    keep[0] = False
-    mask = keep[labels]
-    return mask if mask[ring].mean() >= min_ring else none
-
-
-def _framed_backdrop(rgb: np.ndarray, min_area: float, level: int = 240) -> np.ndarray:
-    """A near-white backdrop inside an added frame: near-white regions of at least ``min_area`` of the frame
-    that do not touch the image border (a blown sky or wall along an edge does)."""
-    white = (rgb.min(axis=2) >= level).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=4)
-    if count <= 1:
-        return np.zeros(rgb.shape[:2], bool)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area * white.size
-    keep[_touching_border(labels)] = False
-    keep[0] = False
-    return keep[labels]
-
-
-def compute_all(rgb: np.ndarray, *, exclude_backdrop: bool = True, backdrop: np.ndarray | None = None,
-                working: np.ndarray | None = None) -> dict[str, float]:
-    """Every technical metric of one image.
-
-    Parameters
-    ----------
-    rgb
-        (H, W, 3) uint8 RGB image at full size.
-
-    Returns
-    -------
-    dict
-        ``sharpness``, ``noise_sigma``, ``mean_luminance``, ``highlights_clipped``, ``shadows_clipped``,
-        ``contrast``, ``colour_cast``, ``colourfulness``, ``blockiness``, ``megapixels``, ``longest_side``,
-        ``aspect_ratio`` (width / height), all Python floats. The resolution keys come from the full-size
-        image, ``blockiness`` and ``noise_sigma`` from its full-resolution centre crop of at most 1024 x 1024,
-        the others from :func:`working_image` (longest side 1024). With ``exclude_backdrop`` (the default)
-        ``mean_luminance``, the clipped fractions and ``contrast`` of a product shot on a uniform light
-        backdrop are measured on the pixels outside :func:`backdrop_mask`, when at least 2% of the frame is
-        left; an image without such a backdrop is measured whole. ``backdrop``: that mask when the caller
-        has it already, of a working image of any size (resized); ``working``: ``working_image(rgb)`` when
-        the caller has it already.
-
-    Raises
-    ------
-    ImageArrayError
-        If ``rgb`` is not an image array :func:`artlens.imageio.as_rgb_uint8` reads (a ``ValueError``).
-    """
-    rgb = as_rgb_uint8(rgb)
-    h, w = rgb.shape[:2]
-    small = working_image(rgb, WORKING_SIZE) if working is None else working
-    grey = luma(small)
-    subject = grey
-    if exclude_backdrop:
-        if backdrop is None:
-            backdrop = backdrop_mask(small)
-        if backdrop.any():  # else no studio backdrop: the whole frame is the subject
-            keep = ~resize_mask(backdrop, *small.shape[:2])
-            if keep.mean() >= 0.02:
-                subject = grey[keep]
-    highlights, shadows = clipped_fractions(subject)
-    return {
-        "sharpness": sharpness(grey),
-        "noise_sigma": noise_sigma(luma(_centre_crop(rgb, WORKING_SIZE))),
-        "mean_luminance": mean_luminance(subject),
-        "highlights_clipped": highlights,
-        "shadows_clipped": shadows,
-        "contrast": rms_contrast(subject),
-        "colour_cast": colour_cast(small),
-        "colourfulness": colourfulness(small),
-        "blockiness": blockiness(rgb),
-        "megapixels": float(w * h / 1e6),
-        "longest_side": float(max(w, h)),
-        "aspect_ratio": float(w / h),
-    }
-
-
-def _interp(value: float, key: str) -> float:
-    xs, ys = ANCHORS[key]
-    if not np.isfinite(value):
-        return 0.0
-    return float(np.interp(value, xs, ys))
-
-
-def subscores(values: Mapping[str, float]) -> dict[str, float]:
-    """Map raw metrics (from :func:`compute_all`) to 0-100 sub-scores, higher is better.
-
-    Parameters
-    ----------
-    values
-        Raw metrics; keys absent from it leave the matching sub-score out.
-
-    Returns
-    -------
-    dict
-        ``sharpness``, ``noise``, ``exposure``, ``contrast``, ``colour_cast``, ``blockiness`` (those whose
-        inputs are present), each a float in 0-100.
-
-    Notes
-    -----
-    Each sub-score is :func:`numpy.interp` over the anchors in :data:`ANCHORS` (flat beyond the end anchors).
-    ``exposure`` is the smaller of the mean-luma score (penalising both too dark and too bright) and the
-    clipping score of ``highlights_clipped + shadows_clipped``. ``sharpness`` is the smaller of the working
-    image's and, when ``sharpness_native`` is given, the sharpest full-resolution tile's score: a picture
-    must look sharp on screen and at 100 % zoom. Non-finite raw values score 0.
-    """
-    out: dict[str, float] = {}
-    simple = (("sharpness", "sharpness"), ("noise", "noise_sigma"), ("contrast", "contrast"),
-              ("colour_cast", "colour_cast"), ("blockiness", "blockiness"))
-    for name, key in simple:
-        if key in values and values[key] is not None:
-            out[name] = _interp(float(values[key]), name)
-    if values.get("sharpness_native") is not None:
-        native = _interp(float(values["sharpness_native"]), "sharpness_native")
-        out["sharpness"] = min(out.get("sharpness", native), native)
-    if "mean_luminance" in values and values["mean_luminance"] is not None:
-        score = _interp(float(values["mean_luminance"]), "mean_luminance")
-        clipped = float(values.get("highlights_clipped") or 0.0) + float(values.get("shadows_clipped") or 0.0)
-        out["exposure"] = min(score, _interp(clipped, "clipped"))
-    return out

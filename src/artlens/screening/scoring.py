@@ -1,7 +1,7 @@
 """The overall 0-100 quality score: a documented combination of the per-metric sub-scores.
 
 Until the learned model lands, ``quality`` combines the technical sub-scores (from
-:func:`artlens.screening.metrics.subscores`) with the classical no-reference scores BRISQUE and NIQE:
+:func:`artlens.screening.technical.subscores`) with the classical no-reference scores BRISQUE and NIQE:
 
 ``quality = 0.6 * weighted_mean + 0.4 * weakest``
 
