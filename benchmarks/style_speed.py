@@ -187,7 +187,7 @@ def main() -> None:
         previous = replace(previous, steps=tuple(max(1, s // 5) for s in previous.steps))
         current = replace(current, steps=tuple(max(1, s // 5) for s in current.steps))
     runs = {}
-    for name, settings, channels_last in (("previous", previous, False), ("current", current, True)):
+    for name, settings, channels_last in (("current", current, True), ("previous", previous, False)):
         runs[name] = r = timed_gatys(encoder, content, style, size, settings, channels_last)
         Image.fromarray((r["image"] * 255 + 0.5).astype(np.uint8)).save(args.sheet.with_name(
             f"{args.sheet.stem}.gatys-{name}.jpg"), quality=90)  # each result as soon as it exists
