@@ -118,6 +118,33 @@ def tutorial_recipe(encoder: VGGEncoder, content: np.ndarray, style: np.ndarray,
     return x.detach()[0].permute(1, 2, 0).numpy(), time.perf_counter() - start, count[0]
 
 
+def evaluation_cost(encoder: VGGEncoder, sides: tuple[int, ...] = (128, 256, 512), repeats: int = 3) -> dict:
+    """CPU seconds of one loss evaluation (forward and backward, default layers) on ONE thread, per side.
+
+    One thread does not spin waiting for a second one, so its CPU time hardly depends on what else the machine
+    runs; with the evaluation counts of a run it estimates that run's time on idle cores.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    s = GatysSettings()
+    layers = [*s.style_layers, *s.content_layers]
+    cost = {}
+    try:
+        for side in sides:
+            x = torch.rand(1, 3, side, side, requires_grad=True)
+            times = []
+            for _ in range(repeats):
+                start = time.process_time()
+                feats = encoder(x, layers)
+                loss = sum(gram_matrix(feats[k]).square().mean() for k in s.style_layers)
+                (loss + sum(feats[k].square().mean() for k in s.content_layers)).backward()
+                times.append(time.process_time() - start)
+            cost[side] = round(statistics.median(times), 3)
+    finally:
+        torch.set_num_threads(threads)
+    return cost
+
+
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -169,7 +196,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, help="Gatys output size (default 512; 128 with --quick)")
     parser.add_argument("--tutorial", action="store_true", help="also run the PyTorch tutorial's recipe")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs/images/style-contact-sheet.png")
+    parser.add_argument("--evaluation-cost", action="store_true",
+                        help="only the one-thread CPU seconds of one evaluation at 128, 256 and 512 px")
     args = parser.parse_args()
+    if args.evaluation_cost:
+        encoder = load_encoder("vgg16_hed")
+        print(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M %Z"), "load_1min": load_average(),
+                          "one_thread_cpu_s_per_evaluation": evaluation_cost(encoder, repeats=5)}))
+        return
     torch.set_num_threads(2)
     get_stylizer(threads=2)  # ONNX Runtime: 2 intra-op threads
     from skimage import data
