@@ -118,6 +118,24 @@ def tutorial_recipe(encoder: VGGEncoder, content: np.ndarray, style: np.ndarray,
     return x.detach()[0].permute(1, 2, 0).numpy(), time.perf_counter() - start, count[0]
 
 
+def profile_evaluations(encoder: VGGEncoder, side: int = 256, steps: int = 4) -> dict:
+    """Shares of the CPU time of a short single-scale optimisation (2 threads), by kind of operator."""
+    from torch.profiler import ProfilerActivity, profile
+
+    rgb = cv2.resize(brush_strokes(side, seed=1), (side, side))
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        optimise(encoder, rgb, [(brush_strokes(side), 1.0)], (side, side),
+                 GatysSettings(scales=(1.0,), steps=(steps,)))
+    totals = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    groups = {"convolution and its backward": ("convolution",), "Gram matrices (bmm)": ("aten::bmm",),
+              "ReLU and its backward": ("clamp_min", "threshold_backward"), "pooling": ("max_pool2d",)}
+    whole = sum(totals.values())
+    shares = {g: sum(v for k, v in totals.items() if any(m in k for m in keys)) / whole
+              for g, keys in groups.items()}
+    shares["everything else (element-wise, losses, copies)"] = 1 - sum(shares.values())
+    return {g: round(v, 3) for g, v in shares.items()}
+
+
 def evaluation_cost(encoder: VGGEncoder, sides: tuple[int, ...] = (128, 256, 512), repeats: int = 3) -> dict:
     """CPU seconds of one loss evaluation (forward and backward, default layers) on ONE thread, per side.
 
@@ -197,12 +215,20 @@ def main() -> None:
     parser.add_argument("--tutorial", action="store_true", help="also run the PyTorch tutorial's recipe")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs/images/style-contact-sheet.png")
     parser.add_argument("--evaluation-cost", action="store_true",
-                        help="only the one-thread CPU seconds of one evaluation at 128, 256 and 512 px")
+                        help="only the one-thread CPU seconds of one evaluation at 128, 256 and 512 px "
+                             "(channels-last and NCHW), and a profile of a few evaluations at 256 px")
     args = parser.parse_args()
     if args.evaluation_cost:
         encoder = load_encoder("vgg16_hed")
-        print(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M %Z"), "load_1min": load_average(),
-                          "one_thread_cpu_s_per_evaluation": evaluation_cost(encoder, repeats=5)}))
+        found = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "load_1min": load_average(),
+                 "one_thread_cpu_s_per_evaluation": evaluation_cost(encoder, repeats=5)}
+        encoder.channels_last = False
+        encoder.to(memory_format=torch.contiguous_format)
+        found["same, NCHW encoder"] = evaluation_cost(encoder, repeats=5)
+        encoder.channels_last = True
+        encoder.to(memory_format=torch.channels_last)
+        found["profile_256px_2_threads"] = profile_evaluations(encoder)
+        print(json.dumps(found))
         return
     torch.set_num_threads(2)
     get_stylizer(threads=2)  # ONNX Runtime: 2 intra-op threads
