@@ -188,7 +188,7 @@ def test_cli_train_classify_export_evaluate(folder, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("no")
     pred = artlens("classify", str(out), str(folder / "chelsea" / "0.png"), str(bad), "--quiet",
-                   "--explain", str(tmp_path / "cams"), "--min-score", "0.5")
+                   "--explain", str(tmp_path / "cams"), "--min-score", "0.5", "--json")
     assert pred.returncode == 1 and pred.stderr.count("bad.png") == 1
     report = json.loads(pred.stdout)
     assert report["model"]["runtime"] == "onnxruntime" and report["images"][0]["label"] == "chelsea"

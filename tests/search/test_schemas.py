@@ -86,7 +86,7 @@ def test_recommend_from_the_cli_with_a_profile_file_is_valid(built_index: Path, 
     profile = tmp_path / "user.json"
     result = CliRunner().invoke(app, ["recommend", str(built_index), "--liked",
                                       str(collection["originals"]["rocket"]), "-k", "3", "--profile",
-                                      str(profile), "--quiet"])
+                                      str(profile), "--quiet", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["profile"]["file"] == str(profile)
