@@ -58,7 +58,8 @@ def test_index_commands_similar_duplicates_recommend(tmp_path: Path, collection:
     assert dups.exit_code == 0 and len(csv_file.read_text().splitlines()) == 1 + 7
     groups = invoke("duplicates", idx, "--quiet").stdout.splitlines()
     as_json = json.loads(invoke("duplicates", idx, "--json", "--quiet").stdout)
-    assert groups[0] == "group\tkind\tkeep (suggested)\twhy\tcopies" and len(groups) == 1 + len(as_json["groups"])
+    assert groups[0] == "group\tkind\tkeep (suggested)\twhy\tcopies"
+    assert len(groups) == 1 + len(as_json["groups"])
     assert [g.split("\t")[2] for g in groups[1:]] == [g["keep"] for g in as_json["groups"]]
     assert [g.split("\t")[3] for g in groups[1:]] == [g["keep_reason"] for g in as_json["groups"]]
     assert len(list(images.iterdir())) == 14  # nothing deleted
