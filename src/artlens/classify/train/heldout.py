@@ -107,9 +107,9 @@ def held_out_report(y: np.ndarray, logits: np.ndarray, classes: list[str],
     -------
     temperature, metrics
         Metrics of :func:`artlens.evaluation.classification_metrics` on the calibrated held-out
-        probabilities, plus ``nll_uncalibrated``/``nll_calibrated`` and ``domain_min`` (the
-        threshold of :func:`artlens.classify.unknown.domain_threshold`); with k folds, also ``folds``,
-        ``accuracy_std`` and ``per_fold``.
+        probabilities, plus ``nll_uncalibrated``/``nll_calibrated`` and ``domain_min`` (the threshold of
+        the "unknown" answer, :func:`artlens.classify.unknown.domain_threshold`); with k folds, also
+        ``folds``, ``accuracy_std`` and ``per_fold``.
     """
     val = np.unique(np.concatenate([v for _, v in folds]))
     rows = val[y[val] >= 0]
