@@ -431,3 +431,11 @@ register(WeightFile(
     license="Apache-2.0",
     description="PP-OCRv4 text recognition (SVTR-LCNet, CTC; 6623-character dictionary in metadata), ONNX",
 ))
+register(WeightFile(
+    name="timgm6mb",
+    filename="TimGM6mb.sf2",
+    sha256="82475b91a76de15cb28a104707d3247ba932e228bada3f47bba63c6b31aaf7a1",
+    sources=(WheelSource("pretty_midi", "0.2.11.post0", "pretty_midi/TimGM6mb.sf2"),),
+    license="GPL-2.0 (Tim Brechbill; as in MuseScore 1.3 and Debian's timgm6mb-soundfont)",
+    description="TimGM6mb General MIDI SoundFont: renders composed music to audio (tinysoundfont)",
+))
