@@ -135,8 +135,9 @@ def compose(model: MusicModel | str | os.PathLike[str] | None = None, *, bars: i
 
 
 def harmonize(melody: Piece | str | os.PathLike[str],
-              model: MusicModel | str | os.PathLike[str] | None = None, *, key: Key | str | None = None, temperature: float = 0.8, top_p: float = 0.95, seed: int = 0,
-              candidates: int = 8, tempo: float | None = None) -> Piece:
+              model: MusicModel | str | os.PathLike[str] | None = None, *, key: Key | str | None = None,
+              temperature: float = 0.8, top_p: float = 0.95, seed: int = 0, candidates: int = 8,
+              tempo: float | None = None) -> Piece:
     """The melody (the top part of the file) as the top voice, unchanged, with the model's other voices.
 
     ``key`` overrides the key music21 finds in the melody; ``candidates`` harmonisations are drawn and the

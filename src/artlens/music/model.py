@@ -143,6 +143,25 @@ class MusicModel:
     def create(cls, config: ModelConfig) -> MusicModel:
         return cls(config, ScoreLSTM(config))
 
+    @torch.no_grad()
+    def nll(self, sequences: list[list[int]], batch_size: int = 16) -> tuple[float, int]:
+        """Summed negative log-likelihood (nats) of every token but each sequence's first, and the count
+        (the network is used in whatever mode it is in; call ``net.eval()`` first to measure)."""
+        total, count = 0.0, 0
+        ordered = sorted(sequences, key=len)
+        for i in range(0, len(ordered), batch_size):
+            chunk = ordered[i:i + batch_size]
+            width = max(len(s) for s in chunk)
+            block = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, seq in enumerate(chunk):
+                block[row, :len(seq)] = torch.tensor(seq)
+            logits, _ = self.net(block[:, :-1])
+            losses = nn.functional.cross_entropy(logits.transpose(1, 2), block[:, 1:], reduction="none")
+            mask = torch.arange(width - 1)[None, :] < torch.tensor([len(s) - 1 for s in chunk])[:, None]
+            total += float(losses[mask].sum())
+            count += int(mask.sum())
+        return total, count
+
     def stepper(self) -> Stepper:
         """A :class:`Stepper` over the current weights (made again after training)."""
         return Stepper(self.net)

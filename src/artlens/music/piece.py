@@ -2,8 +2,8 @@
 
 Every reader turns a file into a :class:`Piece` and every writer (MIDI, MusicXML, WAV, piano roll) starts
 from one. The grid is that of BachBot (Liang et al. 2017, "Automatic stylistic composition of Bach chorales
-with deep LSTM", ISMIR): per 16th-note frame and per voice, the sounding MIDI pitch (or a rest) and whether the
-note starts there or is held from the frame before; fermatas mark frames. Voices run from the highest
+with deep LSTM", ISMIR): per 16th-note frame and per voice, the sounding MIDI pitch (or a rest) and whether
+the note starts there or is held from the frame before; fermatas mark frames. Voices run from the highest
 (soprano) to the lowest (bass).
 """
 
