@@ -27,7 +27,7 @@ _LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 class Key:
     """A key: tonic pitch class (0 = C) and mode (``major`` or ``minor``)."""
 
-    tonic: int
+    tonic: int = 0
     mode: str = "major"
 
     def __str__(self) -> str:
