@@ -36,6 +36,7 @@ from artlens.serve.job_routes import job_router
 from artlens.serve.jobs import Job, JobQueue, JobStore, QueueFull
 from artlens.serve.limits import BodyLimit
 from artlens.serve.metrics import CONTENT_TYPE, Registry, method_label
+from artlens.serve.music_routes import music_router
 from artlens.serve.ratelimit import AddressLimit, RateLimited, TokenBuckets, client_address
 from artlens.serve.search_routes import search_router
 from artlens.serve.settings import ServeSettings
@@ -53,8 +54,10 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 #: The web page's files (package data) and the only ones ``/static/`` serves.
 STATIC_DIR = Path(__file__).with_name("static")
 _ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
-#: Content-Security-Policy of the page: its own scripts, styles and API only; blob: images for previews.
+#: Content-Security-Policy of the page: its own scripts, styles and API only; blob: images for previews and
+#: blob: audio for the composer's player.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+            "media-src 'self' blob:; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
             "frame-ancestors 'none'")
 _PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
@@ -243,6 +246,7 @@ def create_app(settings: ServeSettings | None = None, *, keys: KeyStore | None =
     app.include_router(job_router(settings, jobs, guarded, owned_job, metrics))
     app.include_router(explain_router(settings, guarded, limiter, read_inputs, ERRORS))
     app.include_router(search_router(settings, guarded, limiter))
+    app.include_router(music_router(settings, jobs, guarded, owned_job))
 
     @app.get("/", include_in_schema=False, response_class=FileResponse)
     def page() -> FileResponse:
