@@ -4,9 +4,9 @@ Both run the library's :func:`artlens.music.compose` / :func:`artlens.music.harm
 chorale model in the service's job pool (429 when full). A done job's first result, at
 ``/v1/results/{id}``, is its ``artlens.music/1`` summary as JSON, whose ``files`` name the links of the MIDI
 file, the piano-roll PNG and (when asked) the WAV audio and MusicXML score. Compose takes JSON; harmonize
-takes ``multipart/form-data`` with a ``melody`` file (MIDI, MusicXML or ABC, recognised by its first bytes) and the
-same optional fields. Errors about the melody name the client's file, never the server's copy. A music job is
-not retriable after a restart: it takes seconds, so submit it again.
+takes ``multipart/form-data`` with a ``melody`` file (MIDI, MusicXML or ABC, recognised by its first bytes)
+and the same optional fields. Errors about the melody name the client's file, never the server's copy. A
+music job is not retriable after a restart: it takes seconds, so submit it again.
 """
 
 from __future__ import annotations
