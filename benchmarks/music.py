@@ -12,13 +12,15 @@ bucket; never seen in training or validation):
 * **Yang & Lerch (2018) statistics**: as many 16-bar compositions as test chorales (seeds 0, 1, ...; the mode
   drawn as in training), both sets in C major / A minor, intra-set against inter-set distance distributions
   per feature: overlapping area and KL divergence;
-* **voice leading**: each test chorale's soprano harmonised in its own key, against Bach's own four parts:
-  parallel fifths and octaves, voice crossings and notes out of the textbook SATB ranges, per 100 beats.
+* **voice leading**: each test chorale's soprano harmonised in its own key (8 candidates, the likeliest
+  kept), with the sampler's voice-leading rules and without them, against Bach's own four parts: parallel
+  fifths and octaves, voice crossings and notes out of the textbook SATB ranges, per 100 beats.
 
 Usage::
 
     python benchmarks/music.py                          # the recorded run (a few minutes on 2 cores)
     python benchmarks/music.py --model my-model --json out.json
+    python benchmarks/music.py --quick                  # smoke test
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def nll_table(model, split) -> dict:
     return result
 
 
-def speed(model, model_arg: str | None, melody_path: Path, melody, runs: int = 5) -> dict:
+def speed(model, model_arg: str | None, melody_path: Path, melody, runs: int = 5, cold_runs: int = 3) -> dict:
     compose(model, bars=2, seed=0)  # warm up
     times = []
     for seed in range(runs):
@@ -112,7 +114,7 @@ def speed(model, model_arg: str | None, melody_path: Path, melody, runs: int = 5
     which = [model_arg] if model_arg else ["chorales"]
     cold_compose, cold_harm = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(3):
+        for seed in range(cold_runs):
             t0 = time.perf_counter()
             subprocess.run([*artlens, "compose", *which, "--out", f"{tmp}/c.mid", "--bars", "16", "--seed",
                             str(seed), "--quiet"], check=True)
@@ -131,12 +133,15 @@ def main() -> None:
     parser.add_argument("--model", help="A model folder (default: the shipped chorale model).")
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     parser.add_argument("--temperature", type=float, default=0.9)
+    parser.add_argument("--quick", action="store_true", help="Smoke test: 4 test chorales, fewer timings.")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     model = load_music_model(args.model)
     raw = load_corpus("bach")
+    if args.quick:
+        raw["test"] = raw["test"][:4]
     split = {k: [p.normalised()[0] for p in v] for k, v in raw.items()}
     figures: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": _cpu(),
                      "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
@@ -150,17 +155,18 @@ def main() -> None:
                          first.meter, first.pickup, first.key, first.tempo, first.title, first.parts[:1])
     with tempfile.TemporaryDirectory() as tmp:
         path = write_midi(melody, Path(tmp) / "melody.mid")
-        figures["speed"] = speed(model, args.model, path, melody)
+        figures["speed"] = speed(model, args.model, path, melody, runs=2 if args.quick else 5,
+                                 cold_runs=1 if args.quick else 3)
 
     made = [compose(model, bars=16, seed=s, temperature=args.temperature) for s in range(len(split["test"]))]
     made = [p.normalised()[0] for p in made]
     figures["yang_lerch"] = compare_sets(split["test"], made)
 
-    harmonised = [harmonize(p.voices_subset([0]), model, key=p.key, seed=i)
-                  for i, p in enumerate(raw["test"])]
-    figures["voice_leading"] = {"model": voice_leading(harmonised), "bach": voice_leading(raw["test"])}
-    for name, pieces in (("bach", raw["test"]), ("model", harmonised)):
-        figures["voice_leading"][name]["pieces"] = len(pieces)
+    harmonised = {rules: [harmonize(p.voices_subset([0]), model, key=p.key, seed=i, rules=rules)
+                          for i, p in enumerate(raw["test"])] for rules in (True, False)}
+    figures["voice_leading"] = {"bach": voice_leading(raw["test"]),
+                                "model (rules)": voice_leading(harmonised[True]),
+                                "model (no rules)": voice_leading(harmonised[False])}
     print_tables(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
@@ -193,8 +199,7 @@ def print_tables(f: dict) -> None:
     v = f["voice_leading"]
     print("| per 100 beats | parallel fifths | parallel octaves | both | crossings | out of range | beats |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name in ("bach", "model"):
-        r = v[name]
+    for name, r in v.items():
         print(f"| {name} | {r['parallel_fifths']:.2f} | {r['parallel_octaves']:.2f} | {r['parallels']:.2f} | "
               f"{r['crossings']:.2f} | {r['range_violations']:.2f} | {r['beats']:.0f} |")
 

@@ -54,6 +54,19 @@ def test_harmonize_keeps_the_soprano_unchanged(tiny_model, make_chorale, tmp_pat
     assert [n.pitch.midi for n in soprano] == [n.pitch for n in melody.notes(0)]
 
 
+def test_rules_remove_parallel_fifths_and_octaves(tiny_model, make_chorale) -> None:
+    from artlens.music import voice_leading
+
+    melody = make_chorale(repeats=2).voices_subset([0])
+    free = [harmonize(melody, tiny_model, seed=s, candidates=1, temperature=1.5, rules=False)
+            for s in range(3)]
+    ruled = [harmonize(melody, tiny_model, seed=s, candidates=1, temperature=1.5) for s in range(3)]
+    assert voice_leading(free)["parallels"] > 0  # an untrained model writes them freely
+    assert voice_leading(ruled)["parallels"] == 0
+    composed = compose(tiny_model, bars=4, seed=5, temperature=1.5)
+    assert voice_leading(composed)["parallels"] == 0
+
+
 def test_a_primer_is_kept_and_continued(tiny_model, make_chorale) -> None:
     primer = make_chorale(shift=2, repeats=1)  # two bars in D major, all four voices
     piece = compose(tiny_model, bars=2, primer=primer, seed=0)

@@ -20,6 +20,8 @@ WavOpt = Annotated[Path | None, typer.Option("--wav", help="Also render audio to
                                              "(TimGM6mb SoundFont).")]
 RollOpt = Annotated[Path | None, typer.Option("--roll", help="Also draw a piano roll to this PNG file.")]
 XmlOpt = Annotated[Path | None, typer.Option("--musicxml", help="Also write MusicXML to this file.")]
+RulesOpt = Annotated[bool, typer.Option("--rules/--no-rules", help="Refuse parallel fifths and octaves "
+                                        "and voice crossing while sampling.")]
 TopPOpt = Annotated[float, typer.Option("--top-p", min=0.01, max=1.0, help="Nucleus sampling: draw from "
                                         "the likeliest tokens holding this much probability.")]
 
@@ -86,6 +88,7 @@ def compose_command(
     primer: Annotated[Path | None, typer.Option(help="A MIDI, MusicXML or ABC file to continue (a melody "
                                                 "is harmonised by a chorale model).")] = None,
     tempo: Annotated[float | None, typer.Option(min=20, max=300, help="Quarter notes per minute.")] = None,
+    rules: RulesOpt = True,
     musicxml: XmlOpt = None,
     wav: WavOpt = None,
     roll: RollOpt = None,
@@ -98,7 +101,7 @@ def compose_command(
     outputs = _outputs(out, musicxml, wav, roll)
     loaded = _model(model)
     piece = compose(loaded, bars=bars, key=key, meter=_meter(meter), temperature=temperature, top_p=top_p,
-                    seed=seed, primer=primer, tempo=tempo)
+                    seed=seed, primer=primer, tempo=tempo, rules=rules)
     _finish(piece, outputs, loaded.config.program, as_json, quiet)
 
 
@@ -114,6 +117,7 @@ def harmonize_command(
     seed: SeedOpt = 0,
     candidates: Annotated[int, typer.Option(min=1, max=64, help="Harmonisations drawn; the likeliest is "
                                             "kept.")] = 8,
+    rules: RulesOpt = True,
     musicxml: XmlOpt = None,
     wav: WavOpt = None,
     roll: RollOpt = None,
@@ -126,7 +130,7 @@ def harmonize_command(
     outputs = _outputs(out, musicxml, wav, roll)
     loaded = _model(model)
     piece = harmonize(melody, loaded, key=key, temperature=temperature, top_p=top_p, seed=seed,
-                      candidates=candidates)
+                      candidates=candidates, rules=rules)
     _finish(piece, outputs, loaded.config.program, as_json, quiet)
 
 
@@ -138,7 +142,7 @@ def train_music_command(
     corpus: Annotated[str | None, typer.Option(help="A corpus bundled with music21: bach (chorales) or "
                                                "folk (Ryan's Mammoth Collection).")] = None,
     voices: Annotated[int, typer.Option(min=1, max=8, help="Voices of a folder's pieces.")] = 4,
-    epochs: Annotated[int, typer.Option(min=1)] = 40,
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs (the cosine schedule spans them).")] = 12,
     hidden: Annotated[int, typer.Option(min=8, help="LSTM units per layer.")] = 192,
     layers: Annotated[int, typer.Option(min=1, max=4)] = 2,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,

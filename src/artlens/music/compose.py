@@ -79,7 +79,7 @@ def _finish(model: MusicModel, tokens: list[int], meter: tuple[int, int], pickup
 def compose(model: MusicModel | str | os.PathLike[str] | None = None, *, bars: int = 16,
             key: Key | str | None = None, meter: tuple[int, int] | None = None, temperature: float = 0.9,
             top_p: float = 0.95, seed: int = 0, primer: Piece | str | os.PathLike[str] | None = None,
-            tempo: float | None = None) -> Piece:
+            tempo: float | None = None, rules: bool = True) -> Piece:
     """A new piece of ``bars`` bars (after the primer, when one is given).
 
     Parameters
@@ -93,6 +93,8 @@ def compose(model: MusicModel | str | os.PathLike[str] | None = None, *, bars: i
         ``(3, 4)``...; by default the primer's, else the model's commonest.
     primer
         A piece or a MIDI, MusicXML or ABC file to continue.
+    rules
+        Refuse parallel fifths and octaves and voice crossing while sampling (:mod:`artlens.music.rules`).
     """
     model = _model(model)
     _check_sampling(temperature, top_p)
@@ -129,7 +131,7 @@ def compose(model: MusicModel | str | os.PathLike[str] | None = None, *, bars: i
         plan.pitch[:rows, :head] = moved.pitch
         plan.onset[:rows, :head] = moved.onset
         plan.fermata[:head] = moved.fermata
-    tokens = sample_tokens(model, plan, temperature=temperature, top_p=top_p, seed=seed)
+    tokens = sample_tokens(model, plan, temperature=temperature, top_p=top_p, seed=seed, rules=rules)
     title = f"artlens composition (seed {seed})"
     return _finish(model, tokens, meter, pickup, wanted, shift, title, tempo)
 
@@ -137,11 +139,11 @@ def compose(model: MusicModel | str | os.PathLike[str] | None = None, *, bars: i
 def harmonize(melody: Piece | str | os.PathLike[str],
               model: MusicModel | str | os.PathLike[str] | None = None, *, key: Key | str | None = None,
               temperature: float = 0.8, top_p: float = 0.95, seed: int = 0, candidates: int = 8,
-              tempo: float | None = None) -> Piece:
+              tempo: float | None = None, rules: bool = True) -> Piece:
     """The melody (the top part of the file) as the top voice, unchanged, with the model's other voices.
 
     ``key`` overrides the key music21 finds in the melody; ``candidates`` harmonisations are drawn and the
-    likeliest under the model kept.
+    likeliest under the model kept; ``rules`` refuses parallel fifths and octaves and voice crossing.
     """
     model = _model(model)
     _check_sampling(temperature, top_p)
@@ -160,7 +162,7 @@ def harmonize(melody: Piece | str | os.PathLike[str],
     plan.onset[0] = moved.onset[0]
     plan.fermata[:] = moved.fermata
     tokens = sample_tokens(model, plan, temperature=temperature, top_p=top_p, seed=seed,
-                           candidates=candidates)
+                           candidates=candidates, rules=rules)
     title = f"{source.title} (harmonised)" if source.title else "artlens harmonisation"
     result = _finish(model, tokens, source.meter, source.pickup, wanted, shift, title,
                      tempo or source.tempo)

@@ -22,6 +22,7 @@ import torch
 
 from artlens.music.model import MusicModel
 from artlens.music.piece import REST
+from artlens.music.rules import forbidden_pitches
 from artlens.music.tokens import (
     END,
     FERMATA,
@@ -138,11 +139,12 @@ def _one_thread() -> Iterator[None]:
 
 @torch.inference_mode()
 def sample_tokens(model: MusicModel, plan: Plan, *, temperature: float = 0.9, top_p: float = 0.95,
-                  seed: int = 0, candidates: int = 1) -> list[int]:
+                  seed: int = 0, candidates: int = 1, rules: bool = False) -> list[int]:
     """The tokens of a piece following ``plan``, ending with ``<end>``.
 
     With ``candidates`` > 1 (every fermata given), that many are drawn side by side and the one with the
-    highest log-probability of the model's own choices is returned.
+    highest log-probability of the model's own choices is returned. ``rules`` refuses parallel fifths and
+    octaves and voice crossing (:func:`~artlens.music.rules.forbidden_pitches`).
     """
     voices = plan.pitch.shape[0]
     if voices != model.config.voices:
@@ -152,11 +154,11 @@ def sample_tokens(model: MusicModel, plan: Plan, *, temperature: float = 0.9, to
     if ((plan.fermata < 0) & (plan.pitch[0] != FREE)).any():
         raise ValueError("a fermata can be left to the model only where the first voice is")
     with _one_thread():
-        return _sample(model, plan, temperature, top_p, seed, candidates)
+        return _sample(model, plan, temperature, top_p, seed, candidates, rules)
 
 
 def _sample(model: MusicModel, plan: Plan, temperature: float, top_p: float, seed: int,
-            candidates: int) -> list[int]:
+            candidates: int, rules: bool) -> list[int]:
     voices, frames = plan.pitch.shape
     masks = _masks(model)
     run = _Run(model, candidates, seed, temperature, top_p)
@@ -172,30 +174,37 @@ def _sample(model: MusicModel, plan: Plan, temperature: float, top_p: float, see
             allowed[:, FERMATA] = True
             token = run.draw(allowed)
             if int(token[0]) != FERMATA:
+                before = previous.copy()
                 previous[:, 0] = _pitches(token)
-                _voices(run, plan, masks, frame, previous, start=1)
+                _voices(run, plan, masks, frame, before, previous, start=1, rules=rules)
                 continue
-        _voices(run, plan, masks, frame, previous, start=0)
+        _voices(run, plan, masks, frame, previous.copy(), previous, start=0, rules=rules)
     run.give(END)
     best = int(torch.argmax(run.score)) if candidates > 1 else 0
     return run.tokens(best)
 
 
-def _allowed(mask: torch.Tensor, previous: np.ndarray) -> torch.Tensor:
-    """``mask`` for every row, plus each row's hold of the pitch its voice sounds."""
+def _allowed(mask: torch.Tensor, previous: np.ndarray, refused: np.ndarray | None = None) -> torch.Tensor:
+    """``mask`` for every row less the ``refused`` ``(rows, 128)`` onsets, plus each row's hold of the pitch
+    its voice sounds."""
     allowed = mask.expand(len(previous), -1).clone()
+    if refused is not None:
+        allowed[:, onset_token(0):onset_token(127) + 1] &= ~torch.from_numpy(refused)
     for row, pitch in enumerate(previous):
         if pitch != REST:
             allowed[row, hold_token(int(pitch))] = True
     return allowed
 
 
-def _voices(run: _Run, plan: Plan, masks: list[torch.Tensor], frame: int, previous: np.ndarray,
-            start: int) -> None:
+def _voices(run: _Run, plan: Plan, masks: list[torch.Tensor], frame: int, before: np.ndarray,
+            previous: np.ndarray, start: int, rules: bool) -> None:
+    """Give or draw the voices ``start``... of ``frame``: ``before`` holds the last frame's pitches and
+    ``previous`` becomes this frame's."""
     for voice in range(start, plan.pitch.shape[0]):
         given = int(plan.pitch[voice, frame])
         if given != FREE:
             run.give(_given_token(given, bool(plan.onset[voice, frame])))
             previous[:, voice] = given
         else:
-            previous[:, voice] = _pitches(run.draw(_allowed(masks[voice], previous[:, voice])))
+            refused = forbidden_pitches(before, previous, voice) if rules and voice else None
+            previous[:, voice] = _pitches(run.draw(_allowed(masks[voice], before[:, voice], refused)))

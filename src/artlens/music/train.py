@@ -50,7 +50,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 class MusicTrainSettings:
     """Sizes and schedule of a training run (the defaults made the shipped chorale model)."""
 
-    epochs: int = 40
+    epochs: int = 12
     batch_size: int = 32
     window: int = 256
     lr: float = 3e-3

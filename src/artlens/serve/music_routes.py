@@ -49,6 +49,7 @@ class _Common(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     wav: bool = Field(default=True, description="Also render WAV audio.")
     musicxml: bool = Field(default=False, description="Also write a MusicXML score.")
+    rules: bool = Field(default=True, description="Refuse parallel fifths and octaves and voice crossing.")
 
 
 class ComposeRequest(_Common):
@@ -96,10 +97,11 @@ def _work(kind: str, params: dict[str, Any], jobs: JobQueue, melody: Path | None
                 meter = tuple(int(x) for x in params["meter"].split("/")) if params["meter"] else None
                 piece = compose(model, bars=params["bars"], key=params["key"], meter=meter,
                                 temperature=params["temperature"], top_p=params["top_p"], seed=params["seed"],
-                                tempo=params["tempo"])
+                                tempo=params["tempo"], rules=params["rules"])
             else:
                 piece = harmonize(melody, model, key=params["key"], temperature=params["temperature"],
-                                  top_p=params["top_p"], seed=params["seed"], candidates=params["candidates"])
+                                  top_p=params["top_p"], seed=params["seed"], candidates=params["candidates"],
+                                  rules=params["rules"])
             report(0.6)
             base = jobs.results_dir / job_id
             outputs = Outputs(midi=base.with_suffix(".mid"), roll=base.with_suffix(".png"),
