@@ -54,3 +54,12 @@ def test_key_names(text, key) -> None:
 def test_a_bad_key_name_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown key"):
         parse_key("H major")
+
+
+def test_every_name_the_package_exports_resolves() -> None:
+    import artlens.music
+
+    for name in artlens.music.__all__:
+        assert getattr(artlens.music, name) is not None
+    with pytest.raises(AttributeError):
+        _ = artlens.music.no_such_name
