@@ -2,7 +2,7 @@
 measured in the same run.
 
 Figures (images per second, 2 worker processes unless stated):
-  1. technical metrics only (decode + ``metrics.compute_all``),
+  1. technical metrics only (decode + ``technical.compute_all``),
   2. BRISQUE + NIQE (decode + both on the IQA working image),
   3. the full default run (``artlens assess --policy general``: the learned quality model included, store
      disabled), and the same with ``--technical`` (hand-made quality score only),
@@ -33,14 +33,14 @@ from pathlib import Path
 
 import cv2
 
+from artlens.assess.analyse import AnalysisSettings
+from artlens.assess.pipeline import AssessRun, run_assessment
+from artlens.assess.policy import load_policy
 from artlens.imageio import load_image
 from artlens.procpool import process_pool
-from artlens.quality import metrics
-from artlens.quality.analyse import AnalysisSettings
-from artlens.quality.assess import AssessRun, run_assessment
-from artlens.quality.brisque import brisque
-from artlens.quality.niqe import niqe
-from artlens.quality.policy import load_policy
+from artlens.screening import metrics, technical
+from artlens.screening.brisque import brisque
+from artlens.screening.niqe import niqe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _photos import benchmark_photos
@@ -54,7 +54,7 @@ def _one_thread() -> None:
 
 
 def _stage_metrics(path: str) -> float:
-    return metrics.compute_all(load_image(path).rgb)["sharpness"]
+    return technical.compute_all(load_image(path).rgb)["sharpness"]
 
 
 def _stage_iqa(path: str) -> float:

@@ -40,15 +40,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from artlens.backbones import configure_threads, get_backbone
 from artlens.classify.data import load_dataset
 from artlens.classify.features import embed_paths
-from artlens.classify.finetune import train_finetune
-from artlens.classify.linear import train_linear
 from artlens.classify.model import load_classifier
+from artlens.classify.train.finetune import train_finetune
+from artlens.classify.train.linear import train_linear
 from artlens.errors import ArtlensError
 from artlens.evaluation import classification_metrics, stratified_kfold
 from artlens.imageio import load_image
+from artlens.models.backbones import configure_threads, get_backbone
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".data/scratch/usr/share/scratch/Media/Backgrounds"

@@ -7,7 +7,8 @@ package (Apache-2.0) at severities 1-5 -- independent code, not artlens's own di
 the benchmark only, without its dependencies (it would pull a second OpenCV):
 ``.venv/bin/pip install --no-deps imagecorruptions-imaug==1.1.5 numba llvmlite``.
 
-For every method (the learned score, BRISQUE, NIQE, the hand-made combination of ``artlens.quality.scoring``)
+For every method (the learned score, BRISQUE, NIQE, the hand-made combination of
+``artlens.screening.scoring``)
 it reports, in one run on the same images:
 
 * mean per-(image, corruption) Spearman correlation between the score and quality order
@@ -36,11 +37,11 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from artlens.imageio import load_image
-from artlens.quality import metrics
-from artlens.quality.brisque import brisque
-from artlens.quality.default_model import load_quality_model
-from artlens.quality.niqe import niqe
-from artlens.quality.scoring import iqa_subscores, overall_quality
+from artlens.iqa.default import load_quality_model
+from artlens.screening import metrics, technical
+from artlens.screening.brisque import brisque
+from artlens.screening.niqe import niqe
+from artlens.screening.scoring import iqa_subscores, overall_quality
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / ".data/pristine/manifest.csv"
@@ -93,9 +94,9 @@ def reference_ssim(clean: np.ndarray, image: np.ndarray) -> float:
 
 
 def handmade(rgb: np.ndarray, brisque_value: float, niqe_value: float) -> float:
-    raw = metrics.compute_all(rgb)
+    raw = technical.compute_all(rgb)
     raw.update(brisque=brisque_value, niqe=niqe_value)
-    return overall_quality({**metrics.subscores(raw), **iqa_subscores(raw)})
+    return overall_quality({**technical.subscores(raw), **iqa_subscores(raw)})
 
 
 def main() -> None:

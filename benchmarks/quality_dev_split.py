@@ -3,7 +3,7 @@
 ``quality_accuracy.py`` judges the shipped model on the ``heldout`` photos; tuning the recipe on those would
 make its figures optimistic. Recipe changes are compared here instead: every 4th of the first 60 ``train``
 rows of ``.data/pristine/manifest.csv`` (15 real photos; the studio renders come after them) is set aside,
-the recipe (:func:`artlens.quality.recipe.train_on_pristine`, with any ``--set`` overrides) trains on the
+the recipe (:func:`artlens.iqa.train.recipe.train_on_pristine`, with any ``--set`` overrides) trains on the
 other train photos, and the set-aside photos are scored at 768 px under the 13 ImageNet-C corruptions of
 ``quality_accuracy.py`` at severities 1-5. It reports mean per-(photo, corruption) and pooled Spearman with
 severity for the fused model and for each of its two heads alone, and the mean per corruption. Two more
@@ -32,14 +32,11 @@ from scipy.stats import spearmanr
 
 from artlens.errors import ConfigError
 from artlens.imageio import load_image
-from artlens.quality import metrics
-from artlens.quality.learned import (
-    QualityModel,
-    _cached,
-    _descriptor_code_digest,
-    known_descriptors,
-)
-from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
+from artlens.iqa.heads import known_descriptors
+from artlens.iqa.model import QualityModel
+from artlens.iqa.train.recipe import parse_overrides, pristine_files, train_on_pristine
+from artlens.iqa.train.training_set import cached_arrays, descriptor_code_digest
+from artlens.screening import metrics
 from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor, severity_series
 
 #: The set-aside photos: ``train[DEV_ROWS]``.
@@ -53,7 +50,7 @@ def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: 
     key = hashlib.sha256(json.dumps({"photos": [str(p) for p in photos], "side": SIDE,
                                      "corruptions": CORRUPTIONS, "embedding": embedding,
                                      "descriptors": list(model.config.descriptors),
-                                     "descriptor_code": _descriptor_code_digest()},
+                                     "descriptor_code": descriptor_code_digest()},
                                     sort_keys=True).encode()).hexdigest()
 
     def compute() -> dict[str, np.ndarray]:
@@ -72,7 +69,7 @@ def dev_features(model: QualityModel, photos: list[Path], cache: Path, corrupt: 
         return {"features": np.concatenate(features), "descriptors": np.concatenate(descriptors),
                 "rows": np.asarray(rows, np.int64)}
 
-    return _cached(cache, key, compute)  # the training set's .npz cache, keyed the same way
+    return cached_arrays(cache, key, compute)  # the training set's .npz cache, keyed the same way
 
 
 def head_outputs(model: QualityModel, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -118,7 +115,7 @@ def agreement(scores: np.ndarray, rows: np.ndarray) -> tuple[float, float, dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a setting of artlens.quality.recipe.RECIPE (repeatable)")
+                        help="override a setting of artlens.iqa.train.recipe.RECIPE (repeatable)")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".data/cache/dev-split")
     parser.add_argument("--out", type=Path, help="where to keep the trained model (default: in --cache-dir)")
     parser.add_argument("--json", type=Path)

@@ -8,8 +8,8 @@ seeded corruptions at severities 1-5 (16 images). Two label files are written fo
 * classes: ``good`` (clean or severity 1) and ``bad`` (severity 3-5; severity 2 is left out as borderline);
 * scores: a 0-5 rating, ``5 - severity``.
 
-Heads are trained (:func:`artlens.quality.labels.train_from_labels`, frozen backbone) on the real ``train``
-photos and judged (:func:`artlens.quality.labels.evaluate_model`) on the ``heldout`` photos, so no photo is
+Heads are trained (:func:`artlens.iqa.train.labels.train_from_labels`, frozen backbone) on the real ``train``
+photos and judged (:func:`artlens.iqa.train.labels.evaluate_model`) on the ``heldout`` photos, so no photo is
 on both sides. Compared in one run: the shipped model as it is (no labels; its 0-100 score), and heads on
 the backbone's last convolution (mean, spread, max) or on six of its blocks (mean, spread; the shipped
 model's embedding).
@@ -38,10 +38,10 @@ import cv2
 import numpy as np
 
 from artlens.imageio import load_image
-from artlens.quality import metrics
-from artlens.quality.default_model import DEFAULT_MODEL_DIR
-from artlens.quality.labels import evaluate_model, read_labels, train_from_labels
-from artlens.quality.learned import QualityModelConfig, multi_level
+from artlens.iqa.config import QualityModelConfig, multi_level
+from artlens.iqa.default import DEFAULT_MODEL_DIR
+from artlens.iqa.train.labels import evaluate_model, read_labels, train_from_labels
+from artlens.screening import metrics
 from quality_accuracy import CORRUPTIONS, ROOT, SIDE, corruptor, manifest_rows
 
 PER_PHOTO = 3  # corruptions per photo

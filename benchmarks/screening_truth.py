@@ -12,7 +12,7 @@ photo the script writes, once, into ``.data/screening-truth/`` (JPEG quality 95,
   2000 x 2000 pure-white (255) canvas; ``product_blur4``: the same blurred with sigma 4;
 * ``banner``: the photo with a red "SALE -50%" banner in its upper-left corner.
 
-Every file is assessed through the library (``artlens.quality.assess.assess``, no results store) under
+Every file is assessed through the library (``artlens.assess.pipeline.assess``, no results store) under
 ``general`` (the default), the products also under ``amazon``, the originals and banners under ``art`` (its
 ``text_overlay`` rule), and the script reports the shares that issue #24 sets targets for.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from artlens.quality.assess import assess
+from artlens.assess.pipeline import assess
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / ".data/pristine/manifest.csv"

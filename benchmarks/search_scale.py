@@ -106,7 +106,7 @@ def make_collection(target: Path, n: int, max_side: int = 1600) -> dict:
 
 def time_build(n_images: int, threads: int) -> tuple[dict, np.ndarray, np.ndarray]:
     """Build an index over ``n_images`` real images; returns figures, embeddings and their source numbers."""
-    from artlens.backbones import configure_threads, get_backbone
+    from artlens.models.backbones import configure_threads, get_backbone
     from artlens.search.index import SearchIndex
 
     configure_threads(threads)

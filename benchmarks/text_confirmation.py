@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from artlens.quality.textdetect import DetectorSettings, TextBox, detect_text
+from artlens.screening.textdetect import DetectorSettings, TextBox, detect_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".data"

@@ -30,7 +30,7 @@ DRY = not CUDA and bool(os.environ.get("GPUCHECK_DRY"))  # logic test on a CPU
 GPU = "cuda" if CUDA else "cpu"
 sys.path.insert(0, str(ROOT))
 from tests.classify.conftest import crops, write_png  # noqa: E402  (the tests' own helpers)
-from tests.quality.conftest import degrade  # noqa: E402
+from tests.iqa.conftest import degrade  # noqa: E402
 from tests.test_cuda_paths import random_vgg16  # noqa: E402
 
 RESULTS: list[dict] = []
@@ -127,8 +127,8 @@ def quality_labels(p: dict) -> Path:
 
 @guarded
 def check_select_device() -> None:
-    from artlens.backbones import select_device
     from artlens.errors import ConfigError
+    from artlens.models.backbones import select_device
 
     auto = select_device()
     ok = auto.type == "cuda" and select_device("cuda:0").type == "cuda" and select_device("cpu").type == "cpu"
@@ -145,7 +145,7 @@ def check_select_device() -> None:
 
 @guarded
 def check_backbones(p: dict) -> None:
-    from artlens.backbones import get_backbone
+    from artlens.models.backbones import get_backbone
 
     imgs = [c for photo in p.values() for c in crops(photo, 8, seed=7, size=300)]
     for name in ("mobilenet_v2", "efficientnet_lite0"):
@@ -166,7 +166,7 @@ def check_backbones(p: dict) -> None:
 
 
 def _train_cls(ds, out: Path, dev: str, **kw):
-    from artlens.classify.train import train_classifier
+    from artlens.classify.train.driver import train_classifier
 
     use_cache(f"cls-{dev}-{out.name}")
     return run_timed(dev, lambda: train_classifier(ds, out, mode="finetune", epochs=3, batch_size=16,
@@ -227,7 +227,7 @@ def check_classify_finetune(folder: Path, p: dict) -> None:
 @guarded
 def check_classify_resume(folder: Path) -> None:
     from artlens.classify.data import load_dataset
-    from artlens.classify.train import train_classifier
+    from artlens.classify.train.driver import train_classifier
 
     ds = load_dataset(folder)
     out = WORK / "cls-resume"
@@ -284,9 +284,9 @@ def check_predict_features(clf, probe) -> None:
 
 @guarded
 def check_quality_labels(csv: Path) -> None:
-    from artlens.backbones import get_backbone
-    from artlens.quality.labels import evaluate_model, train_from_labels
-    from artlens.quality.learned import QualityModel
+    from artlens.iqa.model import QualityModel
+    from artlens.iqa.train.labels import evaluate_model, train_from_labels
+    from artlens.models.backbones import get_backbone
 
     shared = get_backbone("mobilenet_v2", device=GPU)
     before = {k: v.detach().clone() for k, v in shared.trunk.state_dict().items()}

@@ -1,7 +1,8 @@
 """Code paths that run on CUDA when it is present: models stay on their device and give the CPU's results.
 
 CI has no GPU, so the ``cuda`` cases skip there; they need no weight file (tiny random networks wrapped in
-the real :class:`~artlens.backbones.Backbone`), so any CUDA host runs them. The ``cpu`` cases run the same
+the real :class:`~artlens.models.backbones.Backbone`), so any CUDA host runs them. The ``cpu`` cases run the
+same
 assertions everywhere.
 """
 
@@ -12,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from artlens.backbones import Backbone, BackboneSpec
 from artlens.classify.model import Classifier, ClassifierNet
+from artlens.models.backbones import Backbone, BackboneSpec
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
@@ -124,13 +125,13 @@ def test_quality_label_finetune_keeps_model_and_shared_backbone_on_device(device
                                                                           monkeypatch) -> None:
     from PIL import Image
 
-    import artlens.backbones
-    from artlens.quality.labels import train_from_labels
-    from artlens.quality.learned import QualityModelConfig
+    import artlens.models.backbones
+    from artlens.iqa.config import QualityModelConfig
+    from artlens.iqa.train.labels import train_from_labels
 
     shared = _tiny_backbone(device)
     before = {k: v.detach().clone() for k, v in shared.trunk.state_dict().items()}
-    monkeypatch.setattr(artlens.backbones, "get_backbone", lambda name, device=None: shared)
+    monkeypatch.setattr(artlens.models.backbones, "get_backbone", lambda name, device=None: shared)
     rows = ["path,label"]
     for i in range(8):
         noise = np.random.default_rng(i).integers(0, 256, (48, 48, 3), dtype=np.uint8)

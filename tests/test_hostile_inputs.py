@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from artlens.errors import ImageLoadError
+from artlens.files import sha256_file
 from artlens.imageio import collect_inputs, load_image
 from artlens.regular_files import NotRegularFileError, read_regular
-from artlens.weights import sha256_file
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
 
@@ -179,7 +179,7 @@ def test_a_damaged_results_store_is_one_line_and_rebuild_store_recovers(tmp_path
 def test_a_bad_stored_record_is_a_cache_miss(tmp_path: Path, record: str) -> None:
     import sqlite3
 
-    from artlens.quality.assess import assess
+    from artlens.assess.pipeline import assess
 
     _image(tmp_path / "a.png")
     _image(tmp_path / "b.png", seed=1)

@@ -232,3 +232,43 @@ def test_collect_inputs_reports_missing(tmp_path: Path) -> None:
     assert [f.name for f in files] == ["one.png"]
     assert [e.path for e in missing] == [str(tmp_path / "gone"), str(tmp_path / "gone.jpg")]
     assert all("no such file" in str(e) for e in missing)
+
+
+# -- the one array convention ---------------------------------------------------------------------------
+
+def test_as_rgb_uint8_reads_grey_alpha_and_float_the_same_way():
+    from artlens.imageio import as_grey, as_rgb_uint8
+
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    rgb = as_rgb_uint8(grey)
+    assert rgb.shape == (3, 4, 3) and rgb.dtype == np.uint8 and rgb.flags.c_contiguous
+    assert np.array_equal(rgb[..., 0], grey) and np.array_equal(rgb[..., 2], grey)
+    assert np.array_equal(as_rgb_uint8(grey[..., None]), rgb)
+    rgba = np.dstack([rgb, np.full((3, 4), 7, np.uint8)])
+    assert np.array_equal(as_rgb_uint8(rgba), rgb)
+    assert np.array_equal(as_rgb_uint8(rgb.astype(np.float32) / 255.0), rgb)
+    assert as_rgb_uint8(rgb) is rgb  # already conforming: no copy
+    assert np.array_equal(as_grey(rgb), grey)
+    with np.errstate(invalid="ignore"):
+        assert as_rgb_uint8(np.array([[[np.nan, 2.0, -1.0]]])).tolist() == [[[0, 255, 0]]]
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4, 3), np.uint16),
+                                 np.zeros((4, 4, 3), bool), np.zeros((0, 4, 3), np.uint8),
+                                 np.zeros(4, np.uint8)])
+def test_as_rgb_uint8_refuses_what_is_not_an_image(bad):
+    from artlens.errors import ArtlensError, ImageArrayError
+    from artlens.imageio import as_rgb_uint8
+
+    with pytest.raises(ImageArrayError) as info:
+        as_rgb_uint8(bad)
+    assert isinstance(info.value, ArtlensError) and isinstance(info.value, ValueError)
+    assert "\n" not in str(info.value)
+
+
+def test_as_rgb_uint8_min_side():
+    from artlens.errors import ImageArrayError
+    from artlens.imageio import as_rgb_uint8
+
+    with pytest.raises(ImageArrayError, match="at least 8x8"):
+        as_rgb_uint8(np.zeros((7, 40, 3), np.uint8), min_side=8)

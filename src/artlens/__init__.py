@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, PolicyError, WeightsError
+from artlens.lazy import lazy_exports
 
 __version__ = "0.1.0"
+
+# ``artlens.stylize`` is :func:`artlens.style.stylize`, imported on first use (it loads PyTorch).
+__getattr__, __dir__, _lazy = lazy_exports(__name__, {"stylize": "artlens.style.transfer"})
 
 __all__ = [
     "ArtlensError",
@@ -15,12 +19,3 @@ __all__ = [
     "__version__",
     "stylize",
 ]
-
-
-def __getattr__(name: str) -> object:
-    """``artlens.stylize`` is :func:`artlens.style.stylize`, imported on first use (it loads PyTorch)."""
-    if name == "stylize":
-        from artlens.style import stylize
-
-        return stylize
-    raise AttributeError(f"module 'artlens' has no attribute {name!r}")

@@ -27,7 +27,7 @@ def collect() -> dict[str, Any]:
     import cv2
     import torch
 
-    from artlens.backbones import select_device
+    from artlens.models.backbones import select_device
 
     device = select_device()
     gpu = device if device.type == "cuda" else 0  # the one artlens will use, e.g. ARTLENS_DEVICE=cuda:1

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ArtlensError",
     "ConfigError",
+    "ImageArrayError",
     "ImageLoadError",
     "PolicyError",
     "WeightsError",
@@ -36,6 +37,11 @@ class ImageLoadError(ArtlensError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{printable(self.path)}: {reason}")
+
+
+class ImageArrayError(ArtlensError, ValueError):
+    """An in-memory image array has a shape or dtype artlens cannot read (see
+    :func:`artlens.imageio.as_rgb_uint8`)."""
 
 
 class WeightsError(ArtlensError):

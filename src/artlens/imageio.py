@@ -25,16 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from artlens.errors import ImageLoadError
+from artlens.errors import ImageArrayError, ImageLoadError
 from artlens.regular_files import NotRegularFileError, read_regular
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_SUFFIXES",
     "LoadedImage",
+    "as_grey",
+    "as_rgb_uint8",
     "collect_inputs",
     "header_size",
     "iter_image_files",
@@ -64,6 +67,46 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
 )
 
 _SRGB = ImageCms.createProfile("sRGB")
+
+
+def as_rgb_uint8(image: np.ndarray, *, min_side: int = 1) -> np.ndarray:
+    """``image`` in the one array convention of artlens: C-contiguous (H, W, 3) uint8 RGB.
+
+    Grey (H, W) and (H, W, 1) arrays are repeated to three channels and an alpha channel is dropped; float
+    arrays are read as [0, 1], rounded to 0-255 (NaN as 0, clipped). A uint8 (H, W, 3) array comes back as
+    is when already contiguous (no copy).
+
+    Raises
+    ------
+    ImageArrayError
+        Another shape or dtype (uint16, int, bool: scale them yourself), or a side shorter than ``min_side``.
+    """
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[..., :3]
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ImageArrayError(f"expected an RGB image (H, W, 3), got shape {arr.shape}")
+    if arr.shape[0] < min_side or arr.shape[1] < min_side:
+        raise ImageArrayError(f"expected an image of at least {min_side}x{min_side} pixels, "
+                              f"got shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = np.clip(np.rint(np.nan_to_num(arr) * 255.0), 0, 255).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        raise ImageArrayError(f"expected uint8 (or float in [0, 1]) pixels, got {arr.dtype}")
+    return np.ascontiguousarray(arr)
+
+
+def as_grey(image: np.ndarray, *, min_side: int = 1) -> np.ndarray:
+    """(H, W) uint8 luma of ``image`` (any input :func:`as_rgb_uint8` takes), with the ITU-R BT.601 weights
+    of OpenCV's ``COLOR_RGB2GRAY``; a (H, W) uint8 array comes back as is."""
+    arr = np.asarray(image)
+    if arr.ndim == 2 and arr.dtype == np.uint8 and min(arr.shape) >= min_side:
+        return np.ascontiguousarray(arr)
+    return cv2.cvtColor(as_rgb_uint8(arr, min_side=min_side), cv2.COLOR_RGB2GRAY)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ code that uses them, and a registry maps names to entries.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import os
 import re
@@ -37,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from artlens.errors import WeightsError
-from artlens.regular_files import open_regular
+from artlens.files import sha256_file
 
 __all__ = [
     "REGISTRY",
@@ -157,16 +156,6 @@ def _torch_hub_checkpoints() -> Path:
 
 def _offline() -> bool:
     return os.environ.get("ARTLENS_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks (a regular file only: see
-    :func:`artlens.regular_files.open_regular`)."""
-    digest = hashlib.sha256()
-    with open_regular(path) as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from artlens.classify.data import FOLDER_HEAD, load_dataset
-from artlens.classify.linear import fit_softmax, train_linear
 from artlens.classify.model import SCHEMA, load_classifier
-from artlens.classify.train import fit_temperature
+from artlens.classify.train.driver import fit_temperature
+from artlens.classify.train.linear import fit_softmax, train_linear
 from artlens.errors import ConfigError
 
 from .conftest import CLASSES, needs_weights, write_png

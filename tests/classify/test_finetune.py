@@ -11,8 +11,9 @@ import torch
 from safetensors.torch import load_file
 
 from artlens import weights
-from artlens.backbones import get_backbone, trunk_blocks
-from artlens.classify.augment import (
+from artlens.classify.data import FOLDER_HEAD, load_dataset
+from artlens.classify.model import load_classifier
+from artlens.classify.train.augment import (
     AugmentSettings,
     centre_crop,
     color_jitter,
@@ -21,10 +22,9 @@ from artlens.classify.augment import (
     random_resized_crop,
     train_view,
 )
-from artlens.classify.data import FOLDER_HEAD, load_dataset
-from artlens.classify.finetune import CHECKPOINT_FILE, _eval_crop, train_finetune
-from artlens.classify.model import load_classifier
+from artlens.classify.train.finetune import CHECKPOINT_FILE, _eval_crop, train_finetune
 from artlens.errors import ArtlensError, ConfigError
+from artlens.models.backbones import get_backbone, trunk_blocks
 
 _REAL = weights.local_status("mobilenet_v2").state == "verified"
 needs_weights = pytest.mark.skipif(not _REAL, reason="mobilenet_v2 weights not verified in the local cache")

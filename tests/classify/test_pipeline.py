@@ -20,9 +20,9 @@ from artlens.classify.data import load_dataset
 from artlens.classify.evaluate import evaluate_classifier
 from artlens.classify.explain import crop_box, grad_cam, write_grad_cam
 from artlens.classify.export import TOLERANCE, export_onnx, onnx_parity
-from artlens.classify.linear import train_linear
 from artlens.classify.model import load_classifier
 from artlens.classify.predict import classify_paths, load_report_schema, write_csv
+from artlens.classify.train.linear import train_linear
 from artlens.errors import ConfigError
 
 from .conftest import CLASSES, needs_weights, write_png

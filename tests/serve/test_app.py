@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artlens.quality.report import validate_report
+from artlens.assess.report import validate_report
 
 from .conftest import api_error as _error
 

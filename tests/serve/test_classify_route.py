@@ -34,7 +34,7 @@ def _crops(photo: np.ndarray, n: int, seed: int, size: int = 96) -> list[np.ndar
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, photos):
     from artlens.classify.data import load_dataset
-    from artlens.classify.linear import train_linear
+    from artlens.classify.train.linear import train_linear
 
     root = tmp_path_factory.mktemp("data")
     for c, name in enumerate(CLASSES):

@@ -84,11 +84,11 @@ def test_missing_weights_are_reported_not_raised(files, tmp_path, monkeypatch) -
 def test_fast_method_says_when_it_cannot_use_the_gpu(monkeypatch, capsys, device, provider, noted) -> None:
     import torch
 
-    import artlens.backbones
+    import artlens.models.backbones
     import artlens.style.fast
     from artlens.cli.style import _say_if_cuda_unused
 
-    monkeypatch.setattr(artlens.backbones, "select_device", lambda prefer=None: torch.device(device))
+    monkeypatch.setattr(artlens.models.backbones, "select_device", lambda prefer=None: torch.device(device))
     monkeypatch.setattr(artlens.style.fast, "has_cuda_provider", lambda: provider)
     _say_if_cuda_unused(None)
     assert ("onnxruntime-gpu" in capsys.readouterr().err) == noted

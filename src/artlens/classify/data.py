@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from artlens.errors import ConfigError
+from artlens.files import sha256_file
 from artlens.imageio import iter_image_files
-from artlens.weights import sha256_file
 
 __all__ = ["FOLDER_HEAD", "Dataset", "load_dataset"]
 

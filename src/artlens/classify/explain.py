@@ -26,7 +26,7 @@ import torch
 
 from artlens.classify.model import Classifier
 from artlens.errors import ArtlensError, ConfigError
-from artlens.quality.explain import heatmap_overlay
+from artlens.iqa.explain import heatmap_overlay
 
 __all__ = ["crop_box", "grad_cam", "write_grad_cam"]
 
@@ -34,7 +34,7 @@ __all__ = ["crop_box", "grad_cam", "write_grad_cam"]
 def crop_box(height: int, width: int, resize: int, crop: int) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` in the original image of the centre crop that the eval transform keeps.
 
-    Mirrors :meth:`artlens.backbones.Backbone.preprocess`: shorter side to ``resize``, centre ``crop``.
+    Mirrors :meth:`artlens.models.backbones.Backbone.preprocess`: shorter side to ``resize``, centre ``crop``.
     """
     if height <= width:
         new_h, new_w = resize, max(resize, int(resize * width / height))

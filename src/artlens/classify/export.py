@@ -17,7 +17,7 @@ from torch import nn
 
 from artlens.classify.model import CONFIG_FILE, ONNX_FILE, load_classifier, weights_fingerprint
 from artlens.errors import ArtlensError
-from artlens.onnxrt import OPSET, export_module
+from artlens.models.onnxrt import OPSET, export_module
 
 __all__ = ["OPSET", "export_onnx", "onnx_parity"]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from artlens import weights
-from artlens.backbones import Backbone
 from artlens.errors import ImageLoadError
 from artlens.imageio import load_image
+from artlens.models.backbones import Backbone
 
 __all__ = ["embed_paths", "feature_cache_dir"]
 

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.backbones import Backbone, get_backbone
 from artlens.errors import ArtlensError, ConfigError
 from artlens.evaluation import softmax
-from artlens.weights import sha256_file
+from artlens.files import sha256_file
+from artlens.models.backbones import Backbone, get_backbone
 
 __all__ = [
     "CONFIG_FILE",
@@ -290,7 +290,7 @@ def load_classifier(directory: str | Path, *, backbone: Backbone | None = None, 
         The pretrained backbone to use instead of loading the one named in the config (its name, feature
         size and preprocessing must match).
     device
-        Passed to :func:`artlens.backbones.get_backbone`.
+        Passed to :func:`artlens.models.backbones.get_backbone`.
     use_onnx
         Run images through ``model.onnx`` with ONNX Runtime: None (default) when the file is there, matches
         the weights and the device is a CPU; False never; True requires it.
@@ -352,7 +352,7 @@ def _onnx_session(root: Path, config: dict, backbone: Backbone, use_onnx: bool |
         if use_onnx:
             raise ConfigError(f"{path}: exported from other weights than {WEIGHTS_FILE}; export again")
         return None
-    from artlens.onnxrt import cpu_session
+    from artlens.models.onnxrt import cpu_session
 
     try:
         return cpu_session(path)

@@ -63,14 +63,14 @@ def train_classify(
 ) -> None:
     """Train a classifier on labelled images by transfer learning from a pretrained backbone."""
     from artlens.classify.data import load_dataset
-    from artlens.classify.train import train_classifier
+    from artlens.classify.train.driver import train_classifier
 
     dataset = load_dataset(data)
     settings: dict[str, object] = {"backbone": backbone, "val_split": val_split, "kfold": kfold, "seed": seed}
     if epochs is not None:
         settings["epochs"] = epochs
     if mode == Mode.finetune:
-        from artlens.classify.augment import AugmentSettings
+        from artlens.classify.train.augment import AugmentSettings
 
         settings.update(unfreeze=unfreeze, lr=lr, label_smoothing=label_smoothing, patience=patience,
                         resume=resume, augment=AugmentSettings.none() if no_augment else AugmentSettings())
@@ -208,12 +208,12 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a trained classifier or quality model for deployment (ONNX), checked against PyTorch to 1e-4."""
-    from artlens.quality.export import is_quality_model
+    from artlens.iqa.config import is_quality_model
 
     if not onnx:
         raise typer.BadParameter("choose a format: --onnx")
     if is_quality_model(model_dir):
-        from artlens.quality.export import export_onnx as export_quality
+        from artlens.iqa.export import export_onnx as export_quality
 
         result = export_quality(model_dir, out=out_dir)
         if as_json:

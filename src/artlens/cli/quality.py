@@ -66,9 +66,9 @@ def assess(
     Exit status: 0 when every file was assessed, 1 when some could not be read (they are listed), 2 on a
     usage or configuration error, 3 with --fail-on when an image got that verdict.
     """
-    from artlens.quality.analyse import AnalysisSettings
-    from artlens.quality.assess import AssessRun, run_assessment
-    from artlens.quality.policy import load_policy
+    from artlens.assess.analyse import AnalysisSettings
+    from artlens.assess.pipeline import AssessRun, run_assessment
+    from artlens.assess.policy import load_policy
 
     pol = load_policy(policy)
     if fmt is None and out_path is not None:
@@ -101,13 +101,13 @@ def assess(
         _write_explanations(report, explain, quality_model, max_pixels, quiet)
 
     if out_path is not None:
-        from artlens.quality.report import render
+        from artlens.assess.report.formats import render
 
         render(report, (fmt or Format.json).value, out_path)
         if not quiet:
             err.print(f"report written to {out_path}")
     if sort_into is not None:
-        from artlens.quality.sorting import sort_into as do_sort
+        from artlens.assess.sorting import sort_into as do_sort
 
         counts = do_sort(report, sort_into, link=link)
         if not quiet:
@@ -138,8 +138,8 @@ def _write_explanations(report: dict, folder: Path, model_dir: Path | None, max_
                         quiet: bool) -> None:
     """Quality heat maps for the assessed images; each image entry gets an ``explanation`` record."""
     from artlens.imageio import load_image
-    from artlens.quality.default_model import load_quality_model
-    from artlens.quality.explain import write_explanation
+    from artlens.iqa.default import load_quality_model
+    from artlens.iqa.explain import write_explanation
 
     model = load_quality_model(model_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -197,7 +197,7 @@ def train_quality(
     ] = None,
     labels: Annotated[Path | None, typer.Option(help="CSV with `path` and `label` (classes) or `score` "
                                                 "(rating): train on your own judgement.")] = None,
-    backbone: Annotated[str, typer.Option(help="Backbone name (see artlens.backbones).")] = "mobilenet_v2",
+    backbone: Annotated[str, typer.Option(help="Backbone name (artlens.models.backbones).")] = "mobilenet_v2",
     finetune: Annotated[bool, typer.Option("--finetune", help="With --labels: also fine-tune the last "
                                            "backbone blocks (slower).")] = False,
     kfold: Annotated[int, typer.Option(min=0, help="With --labels: K-fold cross-validation (0: one "
@@ -209,8 +209,8 @@ def train_quality(
     cache: Annotated[Path | None, typer.Option(help="With --pristine: feature cache (.npz) reused when data "
                                                "and settings match.")] = None,
     recipe_set: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="KEY=VALUE", help="With --pristine: change a recipe setting (artlens.quality.recipe."
-        "RECIPE, e.g. --set max_size=768); repeatable.")] = None,
+        "--set", metavar="KEY=VALUE", help="With --pristine: change a recipe setting (artlens.iqa.train."
+        "recipe.RECIPE, e.g. --set max_size=768); repeatable.")] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -224,8 +224,8 @@ def train_quality(
     if pristine is not None:
         from dataclasses import replace
 
-        from artlens.quality.learned import QualityModelConfig
-        from artlens.quality.recipe import parse_overrides, pristine_files, train_on_pristine
+        from artlens.iqa.config import QualityModelConfig
+        from artlens.iqa.train.recipe import parse_overrides, pristine_files, train_on_pristine
 
         recipe = parse_overrides(recipe_set or [])
         for name, value in (("seed", seed), ("epochs", epochs)):
@@ -235,7 +235,7 @@ def train_quality(
         summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache, progress=say,
                                     config=replace(QualityModelConfig(), backbone=backbone), **overrides)
     else:
-        from artlens.quality.labels import read_labels, train_from_labels
+        from artlens.iqa.train.labels import read_labels, train_from_labels
 
         label_set = read_labels(labels)
         with progress_bar(quiet, "training") as bar:
@@ -274,7 +274,7 @@ def _print_label_training(summary: dict, quiet: bool) -> None:
 
 def evaluate_quality(model: Path, labels: Path, confusion: Path | None, as_json: bool) -> None:
     """Accuracy, precision, recall, F1 and ROC-AUC (classes) or SRCC/PLCC/RMSE (scores) on labelled images."""
-    from artlens.quality.labels import evaluate_model, read_labels
+    from artlens.iqa.train.labels import evaluate_model, read_labels
 
     result = evaluate_model(model, read_labels(labels), confusion_png=confusion)
     if as_json:
@@ -299,7 +299,7 @@ def evaluate_quality(model: Path, labels: Path, confusion: Path | None, as_json:
 @policy_app.command("list")
 def policy_list(as_json: JsonOpt = False) -> None:
     """List the shipped presets."""
-    from artlens.quality.policy import list_presets, load_policy
+    from artlens.assess.policy import list_presets, load_policy
 
     policies = [load_policy(name) for name in list_presets()]
     if as_json:
@@ -314,7 +314,7 @@ def policy_list(as_json: JsonOpt = False) -> None:
 @policy_app.command("show")
 def policy_show(policy: Annotated[str, typer.Argument(help="Preset name or YAML file.")]) -> None:
     """Print a policy with inheritance resolved, as YAML."""
-    from artlens.quality.policy import load_policy
+    from artlens.assess.policy import load_policy
 
     sys.stdout.write(load_policy(policy).to_yaml())
 
@@ -322,7 +322,7 @@ def policy_show(policy: Annotated[str, typer.Argument(help="Preset name or YAML 
 @policy_app.command("check")
 def policy_check(files: Annotated[list[Path], typer.Argument(help="YAML policy files.")]) -> None:
     """Validate policy files; each problem is reported with the bad key."""
-    from artlens.quality.policy import load_policy
+    from artlens.assess.policy import load_policy
 
     failed = False
     for file in files:

@@ -163,7 +163,7 @@ def stylize(
 
 def _say_if_cuda_unused(device: str | None) -> None:
     """One line when CUDA is there (or asked for) but ONNX Runtime cannot use it for the fast method."""
-    from artlens.backbones import select_device
+    from artlens.models.backbones import select_device
     from artlens.style.fast import has_cuda_provider
 
     try:

@@ -75,7 +75,7 @@ def weights_verify(
     bad = [r for r, w in zip(results, entries, strict=True)
            if r.state == "corrupt" or (r.state == "missing" and (names or not w.prefix_pinned))]
     if not names:  # the quality model head shipped inside the package, pinned the same way
-        from artlens.quality.default_model import DEFAULT_MODEL_DIR, verify_default_model
+        from artlens.iqa.default import DEFAULT_MODEL_DIR, verify_default_model
 
         try:
             verify_default_model()

@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from artlens.files import sha256_file
 from artlens.music.errors import MusicModelError
 from artlens.music.tokens import VOCAB_SIZE
-from artlens.weights import sha256_file
 
 __all__ = [
     "CONFIG_FILE",

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.backbones import Backbone, get_backbone
+from artlens.models.backbones import HOOK_LOCK, Backbone, get_backbone
 
 __all__ = ["Embedder", "Embeddings", "l2_normalise"]
 
@@ -69,7 +69,8 @@ class Embedder:
     Parameters
     ----------
     backbone
-        A :class:`~artlens.backbones.Backbone` or its name for :func:`~artlens.backbones.get_backbone`.
+        A :class:`~artlens.models.backbones.Backbone` or its name for
+        :func:`~artlens.models.backbones.get_backbone`.
     style
         Also compute the style descriptor.
     batch_size
@@ -125,17 +126,18 @@ class Embedder:
         size = self.backbone.spec.input_size
         container = _stage_container(self.backbone.trunk)
         shapes: list[tuple[nn.Module, int, int]] = []
-        hooks = [child.register_forward_hook(
-            lambda mod, _inp, out: shapes.append((mod, out.shape[1], out.shape[2]))
-            if isinstance(out, torch.Tensor) and out.ndim == 4 else None)
-            for child in container.children()]
-        try:
-            with torch.inference_mode():
-                probe = torch.zeros(1, 3, size, size, device=self.backbone.device)
-                self.backbone.feature_maps(probe.contiguous(memory_format=torch.channels_last))
-        finally:
-            for hook in hooks:
-                hook.remove()
+        with HOOK_LOCK:  # the backbone is shared: another thread's hooked pass must not mix in
+            hooks = [child.register_forward_hook(
+                lambda mod, _inp, out: shapes.append((mod, out.shape[1], out.shape[2]))
+                if isinstance(out, torch.Tensor) and out.ndim == 4 else None)
+                for child in container.children()]
+            try:
+                with torch.inference_mode():
+                    probe = torch.zeros(1, 3, size, size, device=self.backbone.device)
+                    self.backbone.feature_maps(probe.contiguous(memory_format=torch.channels_last))
+            finally:
+                for hook in hooks:
+                    hook.remove()
         chosen: dict[int, tuple[nn.Module, int]] = {}
         for module, channels, height in shapes:
             stride = round(size / max(height, 1))
@@ -169,12 +171,20 @@ class Embedder:
                 captured[slot].append(stats.cpu().numpy())
             return hook
 
-        hooks = [layer.register_forward_hook(hook_for(i)) for i, layer in enumerate(self._style_layers)]
-        try:
+        if not self._style_layers:
             content = self.backbone.features(list(images), batch_size=self.batch_size)
-        finally:
-            for hook in hooks:
-                hook.remove()
+        else:
+            # Hooks on the process-wide cached backbone see every caller's pass: one hooked pass at a time,
+            # under the same lock as :class:`~artlens.models.backbones.StageMaps` (the service embeds in
+            # parallel threads).
+            with HOOK_LOCK:
+                hooks = [layer.register_forward_hook(hook_for(i))
+                         for i, layer in enumerate(self._style_layers)]
+                try:
+                    content = self.backbone.features(list(images), batch_size=self.batch_size)
+                finally:
+                    for hook in hooks:
+                        hook.remove()
         style = None
         if self.with_style:
             parts = []

@@ -29,6 +29,7 @@ import faiss
 import numpy as np
 
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError
+from artlens.files import atomic_write
 from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage, collect_inputs, load_image
 from artlens.search import ann
 from artlens.search.embed import Embedder, l2_normalise
@@ -195,7 +196,7 @@ class SearchIndex:
             raise ConfigError(f"--index {path}: folder is not empty and holds no artlens index")
         path.mkdir(parents=True, exist_ok=True)
         if new:
-            from artlens.backbones import get_backbone
+            from artlens.models.backbones import get_backbone
 
             net = get_backbone(backbone or "mobilenet_v2")
             index = cls(path, cls._connect(path))
@@ -599,10 +600,7 @@ class SearchIndex:
         return index, {"kind": used.kind, "nlist": used.nlist, "nprobe": used.nprobe, "trained_n": len(ids)}
 
     def _save_faiss(self, name: str, index: faiss.Index, generation: int, params: dict | None) -> None:
-        file = self.folder / f"{name}.faiss"
-        tmp = file.with_suffix(".faiss.tmp")
-        faiss.write_index(index, str(tmp))
-        os.replace(tmp, file)
+        atomic_write(self.folder / f"{name}.faiss", lambda tmp: faiss.write_index(index, str(tmp)))
         self._faiss[name] = index
         values: dict[str, object] = {f"faiss_{name}_generation": generation}
         if params is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from artlens.errors import ArtlensError, ConfigError
+from artlens.files import atomic_write_text
 from artlens.imageio import DEFAULT_MAX_PIXELS, load_image
 from artlens.search.embed import l2_normalise
 from artlens.search.index import SearchIndex
@@ -164,10 +165,7 @@ class Profile:
                 "liked_sum": _b64(self.liked_sum) if self.liked_sum is not None else None,
                 "disliked_sum": _b64(self.disliked_sum) if self.disliked_sum is not None else None,
                 "updated": time.time()}
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, target)
+        atomic_write_text(path, json.dumps(data, indent=1))
 
     def rate(self, sha256: str, path: str, vector: np.ndarray, liked: bool) -> None:
         """Record one rating; rating an image again replaces its earlier rating."""

@@ -3,15 +3,13 @@
 :func:`create_app` builds the FastAPI app from :class:`ServeSettings`; :class:`KeyStore` manages its API keys.
 """
 
-from artlens.serve.auth import ApiKey, KeyStore
-from artlens.serve.settings import ServeSettings, is_loopback
+from artlens.lazy import lazy_exports
 
-__all__ = ["ApiKey", "KeyStore", "ServeSettings", "create_app", "is_loopback"]
-
-
-def __getattr__(name: str) -> object:
-    if name == "create_app":  # FastAPI is imported only when the app is built
-        from artlens.serve.app import create_app
-
-        return create_app
-    raise AttributeError(name)
+# FastAPI is imported only when the app is built.
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "ApiKey": "artlens.serve.auth",
+    "KeyStore": "artlens.serve.auth",
+    "ServeSettings": "artlens.serve.settings",
+    "create_app": "artlens.serve.app",
+    "is_loopback": "artlens.serve.settings",
+})

@@ -2,7 +2,7 @@
 
 The image comes in like one image of ``/v1/assess`` (an upload, or a path under ``--allow-root``), is
 downscaled to at most :data:`MAX_EXPLAIN_SIDE` pixels on its longest side, and is scored patch by patch with
-:func:`artlens.quality.explain.quality_map`; :func:`~artlens.quality.explain.heatmap_overlay` draws the
+:func:`artlens.iqa.explain.quality_map`; :func:`~artlens.iqa.explain.heatmap_overlay` draws the
 answer. A server started with ``--technical`` has no learned model and answers 409.
 """
 
@@ -81,12 +81,12 @@ def explain_png(path: Path, *, max_pixels: int,
 
     Notes
     -----
-    The map follows the patch-wise scheme of :func:`artlens.quality.explain.quality_map` (CNN-IQA, Kang et
+    The map follows the patch-wise scheme of :func:`artlens.iqa.explain.quality_map` (CNN-IQA, Kang et
     al., CVPR 2014): see there for what its values mean and do not mean.
     """
     from artlens.imageio import load_image
-    from artlens.quality.default_model import load_quality_model
-    from artlens.quality.explain import heatmap_overlay, quality_map
+    from artlens.iqa.default import load_quality_model
+    from artlens.iqa.explain import heatmap_overlay, quality_map
 
     rgb = load_image(path, max_pixels=max_pixels).rgb
     height, width = rgb.shape[:2]

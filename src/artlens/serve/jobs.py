@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import secrets
 import shutil
 import sqlite3
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from artlens.errors import ArtlensError
+from artlens.files import atomic_write, atomic_write_text
 from artlens.store import SQLiteFile
 
 __all__ = ["INTERRUPTED", "STATUSES", "Job", "JobQueue", "JobStore", "NotRetriable", "QueueFull",
@@ -368,21 +368,11 @@ def _removing(folder: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _atomic(folder: Path, name: str, write: Callable[[Path], Any]) -> Path:
-    """Write ``folder/name`` with ``write(path)`` under a temporary name, then rename it."""
-    target = folder / name
-    partial = folder / f".{name}.partial"
-    write(partial)
-    os.replace(partial, target)
-    return target
-
-
 def write_png(image: Any, folder: Path, name: str) -> Path:
     """Save a PIL image as ``folder/name`` atomically (a temporary name, then a rename)."""
-    return _atomic(folder, name, lambda path: image.save(path, "PNG"))
+    return atomic_write(folder / name, lambda path: image.save(path, "PNG"))
 
 
 def write_json(data: Any, folder: Path, name: str) -> Path:
     """Save ``data`` as UTF-8 JSON in ``folder/name`` atomically."""
-    return _atomic(folder, name, lambda path: path.write_text(json.dumps(data, ensure_ascii=False),
-                                                              encoding="utf-8"))
+    return atomic_write_text(folder / name, json.dumps(data, ensure_ascii=False))

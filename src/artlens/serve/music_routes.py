@@ -1,6 +1,6 @@
 """``POST /v1/compose`` and ``POST /v1/harmonize`` as jobs, and ``GET /v1/music/{id}/{file}`` for their files.
 
-Both run the library's :func:`artlens.music.compose` / :func:`artlens.music.harmonize` with the shipped
+Both run the library's :func:`artlens.music.generate` / :func:`artlens.music.harmonize` with the shipped
 chorale model in the service's job pool (429 when full). A done job's first result, at
 ``/v1/results/{id}``, is its ``artlens.music/1`` summary as JSON, whose ``files`` name the links of the MIDI
 file, the piano-roll PNG and (when asked) the WAV audio and MusicXML score. Compose takes JSON; harmonize

@@ -22,7 +22,7 @@ __all__ = ["assess_inputs", "policy_named", "stylize_work"]
 
 def policy_named(name: Any) -> Any:
     """The preset policy ``name`` (default ``general``); 422 for anything else, file paths included."""
-    from artlens.quality.policy import list_presets, load_policy
+    from artlens.assess.policy import list_presets, load_policy
 
     name = str(name or "general").strip()
     presets = list_presets()
@@ -33,8 +33,8 @@ def policy_named(name: Any) -> Any:
 
 def assess_inputs(inputs: Inputs, settings: ServeSettings,
             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    from artlens.quality.analyse import AnalysisSettings
-    from artlens.quality.assess import AssessRun, run_assessment
+    from artlens.assess.analyse import AnalysisSettings
+    from artlens.assess.pipeline import AssessRun, run_assessment
 
     unknown = set(inputs.fields) - {"policy"}
     if unknown:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 
 from artlens import weights as _weights
 from artlens.errors import ConfigError
+from artlens.files import atomic_write
 
 __all__ = [
     "N_PRESETS",
@@ -249,12 +248,12 @@ def _free_spatial_dims(path: Path) -> bytes:
 
 
 def _save_atomic(path: Path, vec: np.ndarray) -> None:
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
             np.save(fh, vec)
-        os.replace(tmp, path)
+
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next run a recomputation
+        atomic_write(path, write)
 
 
 _stylizers: dict[tuple[int, bool], FastStylizer] = {}

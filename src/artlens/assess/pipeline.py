@@ -1,0 +1,289 @@
+"""``artlens assess`` as a library call: files in, a versioned report out.
+
+Data flows one way: paths -> :mod:`artlens.imageio` -> :func:`~artlens.assess.analyse.analyse` (in worker
+processes) -> the results store -> the policy's checks and verdicts -> the report dict that
+:mod:`artlens.assess.report` writes as JSON, CSV or HTML.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from artlens import __version__
+from artlens.assess.analyse import AnalysisSettings, analyse
+from artlens.assess.policy import (
+    VERDICTS,
+    CheckResult,
+    Policy,
+    evaluate,
+    load_policy,
+    reason_checks,
+    verdict_of,
+)
+from artlens.assess.report.schema import SCHEMA_ID
+from artlens.errors import ArtlensError, ImageLoadError, printable
+from artlens.files import sha256_file
+from artlens.imageio import collect_inputs, load_image
+from artlens.procpool import process_pool
+from artlens.store import DamagedDatabaseError, Store
+
+__all__ = ["SCHEMA_ID", "AssessRun", "assess", "judge", "run_assessment"]
+
+ProgressFn = Callable[[int, int], None]
+log = logging.getLogger("artlens.assess")
+
+
+@dataclass(frozen=True)
+class AssessRun:
+    """Options of one assessment run."""
+
+    policy: Policy
+    settings: AnalysisSettings
+    workers: int = 0  # 0: one per core
+    db: Path | None = None  # None: the default store; see use_store
+    use_store: bool = True
+
+
+#: Checks that carry the text boxes they measured, and which boxes: those on the product or the others.
+_TEXT_CHECKS = {"text_overlay": False, "text_on_product": True}
+
+
+def _check_entry(check: CheckResult, measurements: dict[str, Any]) -> dict[str, Any]:
+    """A check as the report gives it; a text check with its boxes (input pixels, the text read there)."""
+    entry = check.as_dict()
+    if check.id in _TEXT_CHECKS and "text_boxes" in measurements:
+        entry["boxes"] = [{"box": b["box"], "text": b["text"], "score": b["score"]}
+                          for b in measurements["text_boxes"] if b["on_product"] == _TEXT_CHECKS[check.id]]
+    return entry
+
+
+def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
+    """Apply ``policy`` to stored measurements: the report's image entry with checks, verdict and reasons.
+
+    ``reasons`` are the messages of the failed checks, then of those asking for review; ``reason_checks``
+    gives each of them with its rule id and status, in the same order.
+    """
+    measurements = record["measurements"]
+    checks = evaluate(policy, measurements, record.get("details"))
+    verdict, reasons = verdict_of(checks)
+    return {
+        "path": path,
+        "width": record["width"],
+        "height": record["height"],
+        "format": record["format"],
+        "file_size": record["file_size"],
+        "sha256": record["sha256"],
+        "scores": record["scores"],
+        "subscores": record["subscores"],
+        "checks": [_check_entry(c, measurements) for c in checks],
+        "verdict": verdict,
+        "reasons": reasons,
+        "reason_checks": [{"id": c.id, "status": c.status, "message": c.message}
+                          for c in reason_checks(checks)],
+    }
+
+
+# -- worker side -------------------------------------------------------------------------------------------
+
+def _init_worker(settings: AnalysisSettings | None = None) -> None:
+    """One thread per worker process (the pool provides the parallelism); load the quality model up front."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if settings is not None and settings.learned:
+        from artlens.iqa.default import load_quality_model
+        from artlens.models.backbones import configure_threads
+
+        # through artlens's setting, which the backbone loader keeps: a bare torch.set_num_threads(1) was
+        # overridden there, and every worker ran PyTorch and ONNX Runtime on all the cores
+        configure_threads(1)
+        load_quality_model(settings.quality_model)
+
+
+def _analyse_path(path: str, settings: AnalysisSettings) -> tuple[str, dict[str, Any] | None, str | None]:
+    try:
+        image = load_image(path, max_pixels=settings.max_pixels)
+        return path, analyse(image, settings), None
+    except ImageLoadError as exc:
+        return path, None, str(exc)
+    except ArtlensError as exc:
+        return path, None, f"{printable(path)}: {exc}"
+    except Exception as exc:  # a decoder or analyser bug must not lose the rest of the batch
+        return path, None, f"{printable(path)}: could not be analysed ({type(exc).__name__}: {exc})"
+
+
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
+                 on_result: Callable[[str, dict[str, Any] | None, str | None], None]) -> None:
+    """Analyse ``paths`` with ``workers`` processes, at most 2 x workers images in flight (bounded memory)."""
+    if workers <= 1 or len(paths) <= 1:
+        _init_worker(settings)
+        for path in paths:
+            on_result(*_analyse_path(path, settings))
+        return
+    # the learned model's backbone is a torchvision network: with a fork server, its import (about 1.5 s,
+    # torch._dynamo included) is paid once in the server, not again in every worker
+    preload = ["artlens.assess.analyse", *(["artlens.iqa.model", "torchvision"] if settings.learned
+                                            else [])]
+    with process_pool(workers, _init_worker, (settings,), preload=preload) as pool:
+        pending: set[cf.Future] = set()
+        queue = iter(paths)
+        window = 2 * workers
+        while True:
+            while len(pending) < window:
+                nxt = next(queue, None)
+                if nxt is None:
+                    break
+                pending.add(pool.submit(_analyse_path, nxt, settings))
+            if not pending:
+                break
+            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                on_result(*fut.result())
+
+
+# -- main side ---------------------------------------------------------------------------------------------
+
+def _judgeable(record: dict[str, Any], policy: Policy) -> bool:
+    """A stored record the policy can judge; one with missing or mistyped fields is a cache miss."""
+    try:
+        judge(record, policy, "")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return False
+    return True
+
+def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
+                   progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Assess every image under ``inputs`` and return the ``artlens.assess/1`` report dict.
+
+    Files that cannot be read are listed under ``errors`` with a one-line reason; the batch goes on.
+    With the store enabled, images already measured under the same settings are not computed again, and each
+    new result is committed as soon as it exists, so a killed run resumes where it stopped.
+    """
+    started = time.perf_counter()
+    files, missing = collect_inputs(inputs)
+    errors: list[dict[str, str]] = [{"path": e.path, "error": str(e)} for e in missing]
+    key = run.settings.key()
+    store = Store(run.db) if run.use_store else None
+    total = len(files)
+    records: dict[str, dict[str, Any]] = {}
+    cached = computed = 0
+    done = 0
+
+    def tick() -> None:
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        hashes: dict[str, str] = {}
+        to_compute: list[str] = []
+        if store is not None:
+            for path in files:
+                try:
+                    hashes[str(path)] = sha256_file(path)
+                except OSError as exc:
+                    hashes[str(path)] = ""
+                    reason = exc.strerror or type(exc).__name__
+                    shown = printable(path)
+                    errors.append({"path": str(path), "error": f"{shown}: cannot read file: {reason}"})
+            found = store.get_results(key, (h for h in hashes.values() if h))
+            stored = {sha: record for sha, record in found.items() if _judgeable(record, run.policy)}
+            for path in files:
+                sha = hashes[str(path)]
+                if not sha:
+                    done += 1
+                elif sha in stored:
+                    records[str(path)] = stored[sha]
+                    cached += 1
+                    done += 1
+                else:
+                    to_compute.append(str(path))
+            tick()
+        else:
+            to_compute = [str(p) for p in files]
+
+        store_failed: list[DamagedDatabaseError] = []
+
+        def on_result(path: str, record: dict[str, Any] | None, error: str | None) -> None:
+            nonlocal done, computed
+            done += 1
+            if record is None:
+                errors.append({"path": path, "error": error or f"{path}: failed"})
+            else:
+                computed += 1
+                records[path] = record
+                if store is not None and not store_failed:
+                    try:
+                        store.put_result(key, record["sha256"], record)
+                    except DamagedDatabaseError as exc:  # the batch goes on; its results are in the report
+                        store_failed.append(exc)
+                        log.warning("%s; the rest of this run is not stored", exc)
+            tick()
+
+        workers = run.workers or _default_workers()
+        _analyse_all(to_compute, run.settings, min(workers, max(1, len(to_compute))), on_result)
+    finally:
+        if store is not None:
+            store.close()
+
+    images = [judge(records[str(p)], run.policy, str(p)) for p in files if str(p) in records]
+    elapsed = time.perf_counter() - started
+    counts = {v: sum(1 for im in images if im["verdict"] == v) for v in VERDICTS}
+    order = {str(p): i for i, p in enumerate(files)}
+    errors.sort(key=lambda e: order.get(e["path"], -1))
+    return {
+        "schema": SCHEMA_ID,
+        "artlens_version": __version__,
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "policy": {"name": run.policy.name, "sha256": run.policy.sha256()},
+        "settings": {
+            "analysis_key": key,
+            "iqa_size": run.settings.iqa_size,
+            "text_size": run.settings.text_size,
+            "max_pixels": run.settings.max_pixels,
+            "workers": run.workers or _default_workers(),
+        },
+        "images": images,
+        "errors": errors,
+        "summary": {
+            "total": total + len(missing),
+            "assessed": len(images),
+            "errors": len(errors),
+            **counts,
+            "computed": computed,
+            "cached": cached,
+            "elapsed_s": round(elapsed, 3),
+            "images_per_s": round(computed / elapsed, 2) if elapsed > 0 and computed else 0.0,
+        },
+    }
+
+
+def assess(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], policy: str | Policy = "general",
+           *, workers: int = 0, db: str | Path | None = None, use_store: bool = False,
+           **settings: Any) -> dict[str, Any]:
+    """Convenience API: ``artlens.assess.pipeline.assess("photos/", policy="amazon")`` returns the report
+    dict.
+
+    Unlike the CLI, the Python API uses the results store only with ``use_store=True`` or a ``db``.
+    """
+    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    run = AssessRun(policy=pol, settings=AnalysisSettings.for_policy(pol, **settings), workers=workers,
+                    db=Path(db) if db is not None else None, use_store=use_store or db is not None)
+    return run_assessment(paths, run)

@@ -1,0 +1,58 @@
+"""The learned no-reference quality model at run time: configuration, preprocessing, heads, the model, its
+ONNX export and runtime, the shipped default model and explanation maps. Its training lives in
+:mod:`artlens.iqa.train`."""
+
+from __future__ import annotations
+
+from artlens.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "BACKBONE_PREFIX": "artlens.iqa.config",
+    "CONFIG_FILE": "artlens.iqa.files",
+    "DEFAULT_MODEL_DIR": "artlens.iqa.default",
+    "DEFAULT_MODEL_SHA256": "artlens.iqa.default",
+    "DESCRIPTOR_NAMES": "artlens.iqa.descriptors",
+    "DESCRIPTOR_PREFIX": "artlens.iqa.config",
+    "DETAIL_BANDS": "artlens.iqa.descriptors",
+    "EMBEDDING_KEYS": "artlens.iqa.config",
+    "MIN_SIDE": "artlens.iqa.descriptors",
+    "MULTI_LEVEL_POOLING": "artlens.iqa.config",
+    "ONNX_FILE": "artlens.iqa.files",
+    "OPSET": "artlens.iqa.export",
+    "OnnxQualityModel": "artlens.iqa.onnx_model",
+    "OnnxTrunk": "artlens.iqa.onnx_trunk",
+    "QUALITY_TOLERANCE": "artlens.iqa.export",
+    "QualityHead": "artlens.iqa.heads",
+    "QualityModel": "artlens.iqa.model",
+    "QualityModelConfig": "artlens.iqa.config",
+    "SCHEMA": "artlens.iqa.config",
+    "STRIDE": "artlens.iqa.config",
+    "TOLERANCE": "artlens.iqa.export",
+    "WEIGHTS_FILE": "artlens.iqa.files",
+    "average_heads": "artlens.iqa.heads",
+    "calibrated": "artlens.iqa.heads",
+    "config_fingerprint": "artlens.iqa.config",
+    "describe": "artlens.iqa.descriptors",
+    "descriptor_columns": "artlens.iqa.descriptors",
+    "detail_energies": "artlens.iqa.descriptors",
+    "export_onnx": "artlens.iqa.export",
+    "export_trunk": "artlens.iqa.onnx_trunk",
+    "fuse_heads": "artlens.iqa.heads",
+    "heatmap_overlay": "artlens.iqa.explain",
+    "is_quality_model": "artlens.iqa.config",
+    "known_descriptors": "artlens.iqa.heads",
+    "load_config": "artlens.iqa.config",
+    "load_quality_model": "artlens.iqa.default",
+    "multi_level": "artlens.iqa.config",
+    "new_head": "artlens.iqa.heads",
+    "normaliser": "artlens.iqa.preprocess",
+    "onnx_parity": "artlens.iqa.export",
+    "pixel_repeats": "artlens.iqa.descriptors",
+    "pool_maps": "artlens.iqa.preprocess",
+    "prepare_image": "artlens.iqa.preprocess",
+    "quality_descriptors": "artlens.iqa.descriptors",
+    "quality_from_raw": "artlens.iqa.heads",
+    "quality_map": "artlens.iqa.explain",
+    "verify_default_model": "artlens.iqa.default",
+    "write_explanation": "artlens.iqa.explain",
+})

@@ -1,1 +1,0 @@
-"""Image quality screening: technical metrics, classical IQA, marketplace compliance, policies, reports."""
