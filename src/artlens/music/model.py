@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from artlens.files import sha256_file
 from artlens.music.errors import MusicModelError
 from artlens.music.tokens import VOCAB_SIZE
+from artlens.weights import verify_pinned
 
 __all__ = [
     "CONFIG_FILE",
@@ -36,6 +36,7 @@ __all__ = [
     "ScoreLSTM",
     "Stepper",
     "load_music_model",
+    "verify_shipped_model",
 ]
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
@@ -207,15 +208,8 @@ class MusicModel:
 
 
 def verify_shipped_model() -> None:
-    """Check the shipped model's files against :data:`SHIPPED_MODEL_SHA256`."""
-    for name, expected in SHIPPED_MODEL_SHA256.items():
-        path = SHIPPED_MODEL_DIR / name
-        if not path.is_file():
-            raise MusicModelError(f"{path}: the shipped chorale model is missing (reinstall artlens)")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise MusicModelError(f"{path}: SHA-256 {actual[:12]}... does not match the pinned "
-                                  f"{expected[:12]}... (the installed package is damaged or was modified)")
+    """Check the shipped model's files against :data:`SHIPPED_MODEL_SHA256` (a WeightsError if not)."""
+    verify_pinned(SHIPPED_MODEL_DIR, SHIPPED_MODEL_SHA256, "the shipped chorale model")
 
 
 @functools.lru_cache(maxsize=4)
