@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     parser.add_argument("--temperature", type=float, default=0.9)
     parser.add_argument("--quick", action="store_true", help="Smoke test: 4 test chorales, fewer timings.")
+    parser.add_argument("--speed-only", action="store_true", help="Only the timings (on a quiet machine).")
     args = parser.parse_args()
     import torch
 
@@ -147,7 +148,8 @@ def main() -> None:
                      "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                      "model": args.model or "shipped chorales", "test_chorales": len(split["test"]),
                      "train_chorales": len(split["train"])}
-    figures["nll"] = nll_table(model, split)
+    if not args.speed_only:
+        figures["nll"] = nll_table(model, split)
 
     first = raw["test"][0].voices_subset([0])
     sixteen = 16 * first.bar + first.pickup
@@ -157,6 +159,10 @@ def main() -> None:
         path = write_midi(melody, Path(tmp) / "melody.mid")
         figures["speed"] = speed(model, args.model, path, melody, runs=2 if args.quick else 5,
                                  cold_runs=1 if args.quick else 3)
+    figures["load_average"] = os.getloadavg()
+    if args.speed_only:
+        print(json.dumps(figures, indent=2))
+        return
 
     made = [compose(model, bars=16, seed=s, temperature=args.temperature) for s in range(len(split["test"]))]
     made = [p.normalised()[0] for p in made]
