@@ -121,20 +121,23 @@ class Stepper:
 
     def __call__(self, tokens: torch.Tensor, state: list[tuple[torch.Tensor, torch.Tensor]]
                  ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-        """Feed ``tokens`` ``(rows, time)``; the logits after the last one ``(rows, vocab)`` and the state."""
-        with torch.inference_mode():
-            for t in range(tokens.shape[1]):
-                x = self.embed[tokens[:, t]]
-                new_state = []
-                for (weight, bias), (h, c) in zip(self.layers, state, strict=True):
-                    gates = torch.addmm(bias, torch.cat([x, h], dim=1), weight)
-                    i, f, g, o = gates.chunk(4, dim=1)
-                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h = torch.sigmoid(o) * torch.tanh(c)
-                    new_state.append((h, c))
-                    x = h
-                state = new_state
-            return torch.addmm(self.head_b, x, self.head_w), state
+        """Feed ``tokens`` ``(rows, time)``; the logits after the last one ``(rows, vocab)`` and the state.
+
+        The weights are detached, so no graph is built; call it under ``torch.inference_mode()`` as the
+        sampler does, to skip autograd's bookkeeping as well.
+        """
+        for t in range(tokens.shape[1]):
+            x = self.embed[tokens[:, t]]
+            new_state = []
+            for (weight, bias), (h, c) in zip(self.layers, state, strict=True):
+                gates = torch.addmm(bias, torch.cat([x, h], dim=1), weight)
+                i, f, g, o = gates.chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                new_state.append((h, c))
+                x = h
+            state = new_state
+        return torch.addmm(self.head_b, x, self.head_w), state
 
 
 @dataclass
