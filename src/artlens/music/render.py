@@ -35,7 +35,8 @@ def _soundfont(path: str | os.PathLike[str] | None) -> Path:
 
 def synthesize(piece: Piece, *, program: int = 0, sample_rate: int = 22050,
                soundfont: str | os.PathLike[str] | None = None) -> np.ndarray:
-    """The piece as int16 stereo samples ``(n, 2)``: its length plus :data:`TAIL_SECONDS`."""
+    """The piece as int16 stereo samples ``(n, 2)``: its length plus :data:`TAIL_SECONDS`, the loudest
+    sample at -1 dBFS."""
     try:
         import tinysoundfont
     except ImportError:
@@ -72,8 +73,8 @@ def synthesize(piece: Piece, *, program: int = 0, sample_rate: int = 22050,
     if total > done:
         out[done:] = np.frombuffer(synth.generate(total - done), dtype=np.float32).reshape(-1, 2)
     peak = float(np.abs(out).max()) if out.size else 0.0
-    if peak > 0.99:  # keep loud chords from clipping
-        out *= 0.99 / peak
+    if peak > 0.0:  # peak-normalised to -1 dBFS: loud chords do not clip, quiet pieces are audible
+        out *= 0.89 / peak
     return (out * 32767).astype(np.int16)
 
 
