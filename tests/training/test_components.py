@@ -25,7 +25,8 @@ from artlens.training import (
 
 def test_report_sends_one_event_and_leaves_out_missing_figures():
     seen: list[ProgressEvent] = []
-    report(seen.append, "epoch", 2, 5, {"loss": 0.5, "val_f1": None, "bad": float("nan"), "fold": 1})
+    report(seen.append, "epoch", 2, 5, {"loss": 0.5, "val_f1": None, "bad": float("nan"), "fold": 1,
+                                       "run": "final"})
     report(None, "epoch", 3, 5, {"loss": 0.4})  # no callback: nothing happens
     assert seen == [ProgressEvent("epoch", 2, 5, {"loss": 0.5, "fold": 1})]
     assert seen[0].fraction == pytest.approx(0.4)

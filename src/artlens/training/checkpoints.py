@@ -9,7 +9,6 @@ after an epoch and resumed from its checkpoint continues as if it had not stoppe
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 from artlens.errors import ConfigError, printable
+from artlens.files import atomic_write
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -129,7 +129,8 @@ def _python_state(value: Any) -> tuple:
 # ------------------------------------------------------------------------------------------------------------
 
 def save_checkpoint(path: str | Path, state: Mapping[str, Any], *, fingerprint: str | None = None) -> Path:
-    """Write ``state`` to ``path`` atomically (a temporary file beside it, then a rename).
+    """Write ``state`` to ``path`` atomically (:func:`artlens.files.atomic_write`: a temporary file beside it,
+    flushed to disk, then renamed).
 
     Parameters
     ----------
@@ -147,18 +148,8 @@ def save_checkpoint(path: str | Path, state: Mapping[str, Any], *, fingerprint: 
         ``path``. A reader never sees a half-written file: the old checkpoint stays until the new one is
         complete.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save({"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "state": dict(state)}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    payload = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "state": dict(state)}
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_checkpoint(path: str | Path, *, fingerprint: str | None = None) -> dict[str, Any]:

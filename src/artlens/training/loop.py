@@ -108,9 +108,7 @@ def _scorer(monitor: str | Callable[[Mapping[str, float]], Score]) -> Callable[[
     return read
 
 
-def _save(checkpoint: Checkpoint | None, state: dict[str, Any]) -> None:
-    if checkpoint is None:
-        return
+def _save(checkpoint: Checkpoint, state: dict[str, Any]) -> None:
     if callable(checkpoint):
         checkpoint(state)
     else:
@@ -254,12 +252,13 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Callable[[i
             best_epoch, best_state = epoch, None
         record.update(lr=float(optimizer.param_groups[0]["lr"]), seconds=time.perf_counter() - t0, **extra)
         history.append(record)
-        _save(checkpoint, {
-            "epoch": epoch, "step": step, "model": _cpu_state(model), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "ema": ema.state_dict() if ema is not None else None, "stopping": stopping.state_dict(),
-            "history": history, "best_epoch": best_epoch, "best_state": best_state,
-            "best_metrics": best_metrics, "best_outputs": best_outputs, "rng": capture_rng(generators)})
+        if checkpoint is not None:
+            _save(checkpoint, {
+                "epoch": epoch, "step": step, "model": _cpu_state(model), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "ema": ema.state_dict() if ema is not None else None, "stopping": stopping.state_dict(),
+                "history": history, "best_epoch": best_epoch, "best_state": best_state,
+                "best_metrics": best_metrics, "best_outputs": best_outputs, "rng": capture_rng(generators)})
         shown = {k: v for k, v in record.items() if k not in ("epoch", "lr", "seconds")}
         report(progress, "epoch", epoch, epochs, {**shown, "best_epoch": best_epoch})
     if best_state is not None:

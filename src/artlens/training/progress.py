@@ -52,13 +52,14 @@ Progress = Callable[[ProgressEvent], None]
 
 
 def report(progress: Progress | None, stage: str, done: int, total: int | None = None,
-           metrics: Mapping[str, float | int | None] | None = None) -> None:
+           metrics: Mapping[str, object] | None = None) -> None:
     """Send ``ProgressEvent(stage, done, total, metrics)`` to ``progress`` unless it is None.
 
-    Metrics that are None or not finite are left out, so a callback can format every value as a number.
+    Values that are not finite numbers (None, NaN, text) are left out, so a callback can format every value
+    as a number.
     """
     if progress is None:
         return
     shown = {k: v for k, v in (metrics or {}).items()
-             if v is not None and not isinstance(v, bool) and math.isfinite(float(v))}
+             if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
     progress(ProgressEvent(stage, int(done), None if total is None else int(total), shown))
