@@ -117,11 +117,11 @@ def speed(model, model_arg: str | None, melody_path: Path, melody, runs: int = 5
         for seed in range(cold_runs):
             t0 = time.perf_counter()
             subprocess.run([*artlens, "compose", *which, "--out", f"{tmp}/c.mid", "--bars", "16", "--seed",
-                            str(seed), "--quiet"], check=True)
+                            str(seed)], check=True, stdout=subprocess.DEVNULL)
             cold_compose.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             subprocess.run([*artlens, "harmonize", *which, str(melody_path), "--out", f"{tmp}/h.mid",
-                            "--seed", str(seed), "--quiet"], check=True)
+                            "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
             cold_harm.append(time.perf_counter() - t0)
     return {"compose_16_bars_s": statistics.median(times), "harmonize_16_bars_s": statistics.median(harm),
             "cold_compose_s": statistics.median(cold_compose),

@@ -26,9 +26,11 @@ def test_train_then_compose_then_harmonize(midi_folder, tmp_path) -> None:
     assert (tmp_path / "p.mid").is_file() and (tmp_path / "p.png").is_file()
 
     harmonized = runner.invoke(app, ["harmonize", str(model), str(midi_folder / "phrase01.mid"), "--out",
-                                     str(tmp_path / "h.musicxml"), "--candidates", "2", "--quiet"])
+                                     str(tmp_path / "h.musicxml"), "--candidates", "2"])
     assert harmonized.exit_code == 0, harmonized.output
     assert (tmp_path / "h.musicxml").read_text(encoding="utf-8").count("<part ") == 4
+    assert f"musicxml\t{tmp_path / 'h.musicxml'}" in harmonized.stdout  # the result table, as TSV in a pipe
+    assert "key\t" in harmonized.stdout
 
 
 def test_bad_inputs_are_one_line_errors(midi_folder, tmp_path) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from artlens.cli._app import JsonOpt, QuietOpt, app, err, print_json, progress_bar, stage_reporter, train_app
+from artlens.cli._app import JsonOpt, QuietOpt, app, progress_bar, stage_reporter, train_app
+from artlens.cli.output import err, print_json, print_table
 from artlens.errors import ConfigError
 
 _MIDI = {".mid", ".midi"}
@@ -55,20 +56,19 @@ def _meter(text: str | None) -> tuple[int, int] | None:
     return numerator, denominator
 
 
-def _finish(piece: Any, outputs: Any, program: int, as_json: bool, quiet: bool) -> None:
+def _finish(piece: Any, outputs: Any, program: int, as_json: bool) -> None:
     from artlens.music import piece_summary, write_outputs
 
     files = write_outputs(piece, outputs, program=program)
     summary = piece_summary(piece, files)
     if as_json:
         print_json(summary)
-    elif not quiet:
-        voices = ", ".join(f"{v['name']} {v['notes']}" for v in summary["voices"])
-        err.print(f"{summary['bars']:g} bars of {summary['meter']} in {summary['key']}, "
-                  f"{summary['seconds']:.1f} s at {summary['tempo']:g} bpm; notes: {voices}",
-                  highlight=False, markup=False)
-        for kind, path in files.items():
-            err.print(f"{kind} written to {path}", highlight=False, markup=False)
+        return
+    voices = ", ".join(f"{v['name']} {v['notes']}" for v in summary["voices"])
+    rows = [("key", summary["key"]), ("meter", summary["meter"]), ("bars", f"{summary['bars']:g}"),
+            ("seconds", f"{summary['seconds']:.1f} at {summary['tempo']:g} bpm"), ("notes", voices),
+            *((kind, path) for kind, path in files.items())]
+    print_table(("", ""), rows, show_header=False)
 
 
 @app.command("compose")
@@ -92,7 +92,6 @@ def compose_command(
     musicxml: XmlOpt = None,
     wav: WavOpt = None,
     roll: RollOpt = None,
-    quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Compose a new piece with a music model (the shipped chorale model by default)."""
@@ -102,7 +101,7 @@ def compose_command(
     loaded = _model(model)
     piece = compose(loaded, bars=bars, key=key, meter=_meter(meter), temperature=temperature, top_p=top_p,
                     seed=seed, primer=primer, tempo=tempo, rules=rules)
-    _finish(piece, outputs, loaded.config.program, as_json, quiet)
+    _finish(piece, outputs, loaded.config.program, as_json)
 
 
 @app.command("harmonize")
@@ -121,7 +120,6 @@ def harmonize_command(
     musicxml: XmlOpt = None,
     wav: WavOpt = None,
     roll: RollOpt = None,
-    quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Harmonise a melody: the model writes the voices below it (alto, tenor and bass for chorales)."""
@@ -131,7 +129,7 @@ def harmonize_command(
     loaded = _model(model)
     piece = harmonize(melody, loaded, key=key, temperature=temperature, top_p=top_p, seed=seed,
                       candidates=candidates, rules=rules)
-    _finish(piece, outputs, loaded.config.program, as_json, quiet)
+    _finish(piece, outputs, loaded.config.program, as_json)
 
 
 @train_app.command("music")
@@ -171,15 +169,16 @@ def train_music_command(
         err.print(f"skipped {exc}", highlight=False, markup=False)
 
     with progress_bar(quiet, "training") as bar:
-        draw = stage_reporter(bar)
         result = train_music(corpus if corpus is not None else source, out, corpus=corpus is not None,
                              voices=voices, settings=settings, resume=resume, on_error=bad_file,
-                             progress=lambda e: draw(e.stage, e.done, e.total or 0, dict(e.metrics)))
+                             progress=stage_reporter(bar))
     summary = {"model": str(result.folder), "pieces": result.pieces, "best_epoch": result.best_epoch,
                "val_nll": result.val_nll, "epochs": len([h for h in result.history if h["epoch"] > 0])}
     if as_json:
         print_json(summary)
-    elif not quiet:
-        err.print(f"model written to {result.folder}: validation NLL {result.val_nll:.3f} nats/token at "
-                  f"epoch {result.best_epoch} ({result.pieces['train']} training pieces)", highlight=False,
-                  markup=False)
+        return
+    print_table(("", ""), [("model", str(result.folder)),
+                           ("validation NLL", f"{result.val_nll:.3f} nats/token"),
+                           ("best epoch", str(result.best_epoch)),
+                           ("pieces", ", ".join(f"{k} {v}" for k, v in result.pieces.items()))],
+                show_header=False)
