@@ -74,17 +74,20 @@ def weights_verify(
             for r in results]
     bad = [r for r, w in zip(results, entries, strict=True)
            if r.state == "corrupt" or (r.state == "missing" and (names or not w.prefix_pinned))]
-    if not names:  # the quality model head shipped inside the package, pinned the same way
+    if not names:  # the models shipped inside the package (quality heads, chorale LSTM), pinned the same way
         from artlens.iqa.default import DEFAULT_MODEL_DIR, verify_default_model
+        from artlens.music.model import SHIPPED_MODEL_DIR, verify_shipped_model
 
-        try:
-            verify_default_model()
-            rows.append({"name": "quality_default (package)", "state": "verified", "path":
-                         str(DEFAULT_MODEL_DIR), "detail": "config.json, model.safetensors match the pins"})
-        except ArtlensError as exc:
-            rows.append({"name": "quality_default (package)", "state": "corrupt", "path":
-                         str(DEFAULT_MODEL_DIR), "detail": str(exc)})
-            bad.append(exc)
+        for label, folder, verify in (("quality_default", DEFAULT_MODEL_DIR, verify_default_model),
+                                      ("music_chorales", SHIPPED_MODEL_DIR, verify_shipped_model)):
+            try:
+                verify()
+                rows.append({"name": f"{label} (package)", "state": "verified", "path": str(folder),
+                             "detail": "config.json, model.safetensors match the pins"})
+            except ArtlensError as exc:
+                rows.append({"name": f"{label} (package)", "state": "corrupt", "path": str(folder),
+                             "detail": str(exc)})
+                bad.append(exc)
     if as_json:
         print_json(rows)
     else:
