@@ -86,12 +86,13 @@ def test_search_tables_have_one_row_per_result(capsys: pytest.CaptureFixture[str
     _recommend_table({"profile": {"liked": 1, "disliked": 0, "seen": 0},
                       "results": [{"rank": 1, "path": "c.jpg", "relevance": 0.75}]})
     _duplicates_table({"summary": {"groups": 1}, "groups": [
-        {"group": 1, "kind": "exact", "keep": "k.jpg", "members": [{"path": "k.jpg"}, {"path": "d.jpg"},
-                                                                 {"path": "e.jpg"}]}]})
+        {"group": 1, "kind": "exact", "keep": "k.jpg", "keep_reason": "kept: passes the general policy",
+         "members": [{"path": "k.jpg"}, {"path": "d.jpg"}, {"path": "e.jpg"}]}]})
     assert capsys.readouterr().out.splitlines() == [
         "query\trank\tsimilar image\tcosine", "q.jpg\t1\ta.jpg\t0.912", "q.jpg\t2\tb [1].jpg\t0.500",
         "rank\trecommended image\trelevance", "1\tc.jpg\t0.750",
-        "group\tkind\tkeep (suggested)\twhy\tcopies", "1\texact\tk.jpg\t\td.jpg; e.jpg"]
+        "group\tkind\tkeep (suggested)\twhy\tcopies",
+        "1\texact\tk.jpg\tkept: passes the general policy\td.jpg; e.jpg"]
 
 
 def test_classify_table_names_the_class_and_the_runners_up(capsys: pytest.CaptureFixture[str]) -> None:
