@@ -18,7 +18,8 @@ def test_a_few_epochs_lower_the_validation_nll(midi_folder, tmp_path) -> None:
     start = result.history[0]
     assert start["epoch"] == 0 and start["loss"] is None
     assert result.val_nll < start["val_nll"] - 0.5
-    assert result.pieces["train"] + result.pieces["validation"] + result.pieces["test"] == 12
+    assert result.pieces["train"] + result.pieces["validation"] + result.pieces["test"] == 6
+    assert result.pieces["validation"] >= 1
     loaded = MusicModel.load(tmp_path / "m")
     assert loaded.config.training["val_nll"] == pytest.approx(result.val_nll, abs=1e-4)
     assert loaded.config.ranges[0][0] <= 72 <= loaded.config.ranges[0][1]  # soprano range in C major
