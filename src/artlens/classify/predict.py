@@ -16,7 +16,9 @@ from pathlib import Path
 
 from artlens import __version__
 from artlens.classify.model import Classifier
-from artlens.errors import ImageLoadError
+from artlens.engine.classify_job import classify_on
+from artlens.engine.engines import Engine
+from artlens.errors import ConfigError, ImageLoadError
 from artlens.imageio import DEFAULT_MAX_PIXELS, collect_inputs, load_image
 from artlens.schemas import read_schema
 
@@ -34,7 +36,8 @@ def load_report_schema() -> dict:
 def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int = 3,
                    max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = _BATCH,
                    progress: Callable[[int, int], None] | None = None,
-                   on_image: Callable[[dict, object], None] | None = None) -> dict:
+                   on_image: Callable[[dict, object], None] | None = None,
+                   engine: Engine | None = None) -> dict:
     """Classify image files and folders (walked recursively).
 
     Parameters
@@ -52,7 +55,10 @@ def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int
     progress
         ``progress(done, total)`` after each batch.
     on_image
-        ``on_image(record, rgb)`` for each classified image (e.g. to write a Grad-CAM).
+        ``on_image(record, rgb)`` for each classified image (e.g. to write a Grad-CAM); this process only.
+    engine
+        Classify on this engine's workers (a Ray cluster, see ``artlens.engine``), each loading the model
+        from its folder once; None: in this process.
 
     Returns
     -------
@@ -61,6 +67,31 @@ def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int
     """
     files, missing = collect_inputs(list(paths))
     errors = [{"path": e.path, "error": str(e)} for e in missing]
+    if engine is not None:
+        if on_image is not None:
+            raise ConfigError("--explain draws Grad-CAM on this machine: use it with --engine local")
+        images, errors_on = classify_on(engine, model.directory, files, top_k=top_k, max_pixels=max_pixels,
+                                        batch_size=batch_size, progress=progress)
+        errors += errors_on
+    else:
+        images = _classify_here(model, files, errors, top_k=top_k, max_pixels=max_pixels,
+                                batch_size=batch_size, progress=progress, on_image=on_image)
+    return {
+        "schema": REPORT_SCHEMA,
+        "artlens_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "model": {"path": str(model.directory) if model.directory else None, "mode": model.mode,
+                  "backbone": model.config["backbone"], "runtime": "onnxruntime" if model.onnx else "torch",
+                  "heads": {h: list(c) for h, c in model.heads.items()}},
+        "images": images,
+        "errors": errors,
+    }
+
+
+def _classify_here(model: Classifier, files: Sequence[Path], errors: list[dict], *, top_k: int,
+                   max_pixels: int, batch_size: int, progress: Callable[[int, int], None] | None,
+                   on_image: Callable[[dict, object], None] | None) -> list[dict]:
+    """Classify ``files`` in this process, in batches; files that cannot be read are added to ``errors``."""
     images: list[dict] = []
     total = len(files)
     for start in range(0, total, batch_size):
@@ -80,16 +111,7 @@ def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int
                 images.append(record)
         if progress is not None:
             progress(min(start + batch_size, total), total)
-    return {
-        "schema": REPORT_SCHEMA,
-        "artlens_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "model": {"path": str(model.directory) if model.directory else None, "mode": model.mode,
-                  "backbone": model.config["backbone"], "runtime": "onnxruntime" if model.onnx else "torch",
-                  "heads": {h: list(c) for h, c in model.heads.items()}},
-        "images": images,
-        "errors": errors,
-    }
+    return images
 
 
 def write_json(report: dict, path: str | Path) -> Path:
