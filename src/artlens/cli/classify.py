@@ -20,6 +20,8 @@ from artlens.cli._app import (
     stage_reporter,
     train_app,
 )
+from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
+from artlens.engine.options import EngineKind
 
 
 class Mode(StrEnum):
@@ -152,6 +154,11 @@ def classify(
                                                  "(where the first head saw its class).")] = None,
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this.")]
     = 50_000_000,
+    engine: EngineOpt = EngineKind.local,
+    address: AddressOpt = None,
+    actors: ActorsOpt = 0,
+    batch_size: BatchSizeOpt = 0,
+    gpus_per_actor: GpusOpt = 0.0,
     quiet: QuietOpt = False,
 ) -> None:
     """Predict the class (and every head's class) of images, with calibrated probabilities.
@@ -160,12 +167,14 @@ def classify(
     """
     from artlens.classify.model import load_classifier
     from artlens.classify.predict import classify_paths, write_csv, write_json
+    from artlens.engine.engines import make_engine
 
     if fmt is None:
         as_csv = out_path is not None and out_path.suffix.lower() == ".csv"
         fmt = PredictFormat.csv if as_csv else PredictFormat.json
     if fmt == PredictFormat.csv and out_path is None:
         raise typer.BadParameter("--format csv needs --out")
+    options = engine_options(engine, address, actors, batch_size, gpus_per_actor)
     # Grad-CAM needs gradients through PyTorch; ONNX Runtime serves the plain predictions
     clf = load_classifier(model_dir)
     on_image = None
@@ -183,6 +192,8 @@ def classify(
     with progress_bar(quiet, "classifying") as bar:
         task = bar.add_task("", total=None)
         report = classify_paths(clf, paths, top_k=top_k, max_pixels=max_pixels, on_image=on_image,
+                                engine=make_engine(options) if options.is_ray else None,
+                                **({"batch_size": batch_size} if batch_size else {}),
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     if out_path is None:
         print_json(report)

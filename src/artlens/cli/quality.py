@@ -25,6 +25,8 @@ from artlens.cli._app import (
     stage_reporter,
     train_app,
 )
+from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
+from artlens.engine.options import EngineKind
 from artlens.errors import ArtlensError
 
 # ----------------------------------------------------------------------------------------------------------
@@ -58,6 +60,11 @@ def assess(
                                             "combination only (no learned model; faster).")] = False,
     explain: Annotated[Path | None, typer.Option(help="Write a quality heat map per image into this "
                                                  "folder (where the model saw defects).")] = None,
+    engine: EngineOpt = EngineKind.local,
+    address: AddressOpt = None,
+    actors: ActorsOpt = 0,
+    batch_size: BatchSizeOpt = 0,
+    gpus_per_actor: GpusOpt = 0.0,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -81,7 +88,8 @@ def assess(
     model_dir = str(quality_model.resolve()) if quality_model else None
     settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
                                            quality_model=model_dir)
-    run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db)
+    run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db,
+                    engine=engine_options(engine, address, actors, batch_size, gpus_per_actor))
     if rebuild_store and not no_db:
         from artlens.store import default_db_path, rebuild_if_damaged
 

@@ -101,11 +101,16 @@ def weights_verify(
 # ----------------------------------------------------------------------------------------------------------
 
 @app.command()
-def doctor(as_json: JsonOpt = False) -> None:
+def doctor(
+    address: Annotated[str | None, typer.Option("--address", help="Also report the Ray cluster there (auto, "
+                                                "ray://HOST:10001, HOST:6379): nodes, CPUs, GPUs, memory.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Report versions, threads, compute device, cache folder and the state of every weight file."""
     from artlens.doctor import collect
 
-    info = collect()
+    info = collect(address)
     if as_json:
         print_json(info)
         return
@@ -114,6 +119,8 @@ def doctor(as_json: JsonOpt = False) -> None:
         table.add_row(key, str(value))
     for key in ("device", "cuda", "cpu_cores", "torch_threads", "opencv_threads", "cache_dir"):
         table.add_row(key, str(info[key]))
+    for key, value in info.get("ray", {}).items():
+        table.add_row(f"ray {key}", str(value))
     out.print(table)
     wt = Table("weight", "state", "detail")
     for w in info["weights"]:
