@@ -52,6 +52,7 @@ def _node_shares(ray) -> dict[str, int]:
     """Finished map tasks per node (Ray's state API), by node: where the actors did the work."""
     from ray.util.state import list_tasks
 
+    time.sleep(3)  # task states reach the state API a moment after the tasks finish
     tasks = list_tasks(filters=[("state", "=", "FINISHED")], limit=10_000, detail=True)
     counts: collections.Counter[str] = collections.Counter()
     for task in tasks:
