@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from artlens.lazy import lazy_exports
+from artlens.search.duplicates import find_duplicates
+from artlens.search.embed import Embedder, Embeddings
+from artlens.search.index import IndexedItem, SearchIndex, UpdateReport
+from artlens.search.phash import hamming_distances, phash
+from artlens.search.recommend import Profile, mmr, recommend, rocchio
+from artlens.search.report import render
+from artlens.search.similar import find_similar
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "Embedder": "artlens.search.embed",
-    "Embeddings": "artlens.search.embed",
-    "IndexEntry": "artlens.search.entry",
-    "IndexedItem": "artlens.search.index",
-    "Profile": "artlens.search.recommend",
-    "SearchIndex": "artlens.search.index",
-    "UpdateReport": "artlens.search.index",
-    "find_duplicates": "artlens.search.duplicates",
-    "find_similar": "artlens.search.similar",
-    "hamming_distances": "artlens.search.phash",
-    "mmr": "artlens.search.recommend",
-    "phash": "artlens.search.phash",
-    "recommend": "artlens.search.recommend",
-    "render": "artlens.search.report",
-    "rocchio": "artlens.search.recommend",
-})
+__all__ = [
+    "Embedder",
+    "Embeddings",
+    "IndexedItem",
+    "Profile",
+    "SearchIndex",
+    "UpdateReport",
+    "find_duplicates",
+    "find_similar",
+    "hamming_distances",
+    "mmr",
+    "phash",
+    "recommend",
+    "render",
+    "rocchio",
+]

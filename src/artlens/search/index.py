@@ -29,7 +29,6 @@ import faiss
 import numpy as np
 
 from artlens.engine.engines import Engine
-from artlens.engine.index_job import EmbedJob
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError
 from artlens.files import atomic_write
 from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage, collect_inputs, load_image
@@ -507,6 +506,9 @@ class SearchIndex:
                   max_pixels: int, batch_size: int, tick: Callable[[int], None]) -> list[int]:
         """Index ``todo`` with ``engine``'s workers reading and embedding the files; the entries are committed
         here in batches of ``batch_size`` as they stream back. Returns the touched ids."""
+        # imported here: a worker imports engine.index_job first, which imports this package's embedder
+        from artlens.engine.index_job import EmbedJob
+
         job = EmbedJob(self.backbone, style=self.has_style, max_pixels=max_pixels)
         where = {str(file): (key, st) for file, key, st in todo}
         pending: list[tuple[str, os.stat_result, IndexEntry]] = []

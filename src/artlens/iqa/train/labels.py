@@ -78,6 +78,7 @@ from artlens.iqa.model import QualityModel
 from artlens.iqa.train.finetune import ordered_pairs_loss, tuning_last_blocks
 from artlens.iqa.train.head import train_head
 from artlens.screening import metrics
+from artlens.screening.backdrop import backdrop_mask
 from artlens.seeding import seeded
 
 __all__ = [
@@ -458,7 +459,7 @@ def _load_views(labels: LabelSet, longest: int, view_side: int, progress: Progre
             count = native.tile_count(w, h, view_side)
             crops: list[np.ndarray] = []
             if count:
-                backdrop = metrics.backdrop_mask(metrics.working_image(rgb, _BACKDROP_SIZE))
+                backdrop = backdrop_mask(metrics.working_image(rgb, _BACKDROP_SIZE))
                 crops = [np.ascontiguousarray(t.crop(rgb)).copy()
                          for t in native.detail_tiles(rgb, count, backdrop=backdrop)]
             per_image.append([_shrink(rgb, longest), *crops])
