@@ -11,6 +11,7 @@ matters only on a machine whose cores other work shares. The runs alternate (loc
 again with ``--rounds 2``), so drift in a shared machine's speed falls on every engine alike.
 
     .venv/bin/python benchmarks/scale_ray.py [--images 2048] [--rounds 1] [--batch-size 4] [--json out.json]
+        [--images-small N]   # Ray with 1 actor and the 2-node run on the first N photos only (a busy machine)
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="times each engine runs (alternating)")
     parser.add_argument("--batch-size", type=int, default=4, help="images per Ray task")
     parser.add_argument("--workers", type=int, default=2, help="local engine: worker processes")
+    parser.add_argument("--images-small", type=int, default=0,
+                        help="Ray with 1 actor and the 2-node run on only the first N photos (0: all)")
     parser.add_argument("--skip-two-nodes", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -114,10 +117,12 @@ def main() -> None:
         "ray_1_actor": (EngineOptions(kind="ray", actors=1, batch_size=args.batch_size), 0),
         "ray_2_actors": (EngineOptions(kind="ray", actors=2, batch_size=args.batch_size), 0),
     }
+    small = paths[:args.images_small] if args.images_small else paths
+    results["images_ray_1_actor_and_two_nodes"] = len(small)
     runs: dict[str, list[float]] = {name: [] for name in engines}
     for round_ in range(args.rounds):
         for name, (options, workers) in engines.items():
-            speed = _run(paths, options, workers)
+            speed = _run(small if name == "ray_1_actor" else paths, options, workers)
             runs[name].append(round(speed, 2))
             print(f"round {round_ + 1} {name:>13}: {speed:.2f} images/s (load {_load()})", flush=True)
     results["images_per_s"] = runs
@@ -125,7 +130,7 @@ def main() -> None:
     results["ray_2_actors_over_local"] = round(best["ray_2_actors"] / best["local"], 3)
     print(f"Ray with 2 actors / local engine: {results['ray_2_actors_over_local']:.3f}", flush=True)
     if not args.skip_two_nodes:
-        results["two_nodes"] = _two_nodes(paths, args.batch_size)
+        results["two_nodes"] = _two_nodes(small, args.batch_size)
         print(f"simulated 2 nodes x 1 CPU: {json.dumps(results['two_nodes'])}", flush=True)
     results["load_after"] = _load()
     print(f"load average after: {results['load_after']}", flush=True)
