@@ -62,7 +62,7 @@ class Server:
 
 
 @contextmanager
-def _serving(data: Path, *, technical: bool) -> Iterator[Server]:
+def _serving(data: Path, *, technical: bool, indexes: dict[str, Path] | None = None) -> Iterator[Server]:
     """``create_app`` under uvicorn in a daemon thread on 127.0.0.1 and a free port, until the block ends."""
     pytest.importorskip("fastapi", reason="artlens[serve] is not installed: browser tests skipped")
     uvicorn = pytest.importorskip("uvicorn", reason="artlens[serve] is not installed: browser tests skipped")
@@ -72,7 +72,7 @@ def _serving(data: Path, *, technical: bool) -> Iterator[Server]:
 
     (data / "uploads").mkdir()
     settings = ServeSettings(db_path=data / "serve.db", technical=technical, upload_dir=data / "uploads",
-                             results_dir=data / "results")
+                             results_dir=data / "results", indexes=indexes or {})
     app = create_app(settings)
     token = app.state.keys.create("browser tests")[0]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -109,6 +109,33 @@ def learned_server(tmp_path_factory) -> Iterator[Server]:
     if weights.local_status("mobilenet_v2").state != "verified":
         pytest.skip("the quality model's mobilenet_v2 weights are not in the local cache (make weights)")
     with _serving(tmp_path_factory.mktemp("serve-learned"), technical=False) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def indexed_server(tmp_path_factory) -> Iterator[Server]:
+    """The technical service with a search index ``shop`` (``artlens serve --index shop=DIR``) of the
+    bundled sample photos, an exact copy and a resized copy of one of them."""
+    from artlens import weights
+
+    if weights.local_status("mobilenet_v2").state != "verified":
+        pytest.skip("the search index's mobilenet_v2 weights are not in the local cache (make weights)")
+    from PIL import Image
+
+    from artlens.search.index import SearchIndex
+
+    data = tmp_path_factory.mktemp("serve-indexed")
+    photos = data / "photos"
+    photos.mkdir()
+    for sample in sorted((REPO / "src" / "artlens" / "samples").glob("*.jpg")):
+        (photos / sample.name).write_bytes(sample.read_bytes())
+    vase = photos / "product-vase-white.jpg"
+    (photos / "product-vase-white-copy.jpg").write_bytes(vase.read_bytes())
+    with Image.open(vase) as im:
+        im.resize((im.width // 2, im.height // 2)).save(photos / "product-vase-white-half.jpg", quality=85)
+    with SearchIndex.create(data / "index") as index:
+        assert not index.update([photos]).errors
+    with _serving(data, technical=True, indexes={"shop": data / "index"}) as running:
         yield running
 
 
@@ -183,6 +210,24 @@ def shot(page, shots_dir, request) -> Callable[[str], Path]:
         page.screenshot(path=str(path), full_page=True)
         _SCREENSHOTS.append(path)
         print(f"screenshot: {path}")
+        return path
+
+    return take
+
+
+@pytest.fixture
+def doc_shot(page) -> Callable[..., Path | None]:
+    """``doc_shot(name, locator=None)``: a screenshot for the documentation, ``$ARTLENS_DOCS_IMAGES/name.png``
+    (of ``locator`` only when given); nothing without that variable (``docs/images`` holds the last ones)."""
+    folder = os.environ.get("ARTLENS_DOCS_IMAGES")
+
+    def take(name: str, locator=None) -> Path | None:
+        if not folder:
+            return None
+        path = Path(folder) / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (locator or page).screenshot(path=str(path), **({} if locator else {"full_page": False}))
+        _SCREENSHOTS.append(path)
         return path
 
     return take

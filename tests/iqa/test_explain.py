@@ -1,4 +1,4 @@
-"""Patch-wise quality maps, heat-map overlays and explanation files."""
+"""Patch-wise quality maps, heat-map overlays and explanations (overlay with a colour bar)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from artlens import weights
 from artlens.errors import ArtlensError
-from artlens.iqa.explain import heatmap_overlay, quality_map, write_explanation
+from artlens.iqa.explain import BAR_HEIGHT, colour_bar, explain_image, heatmap_overlay, quality_map
 from artlens.iqa.train.distortions import apply
 
 _REAL = weights.local_status("mobilenet_v2").state == "verified"
@@ -70,17 +70,47 @@ def test_overlay_marks_low_quality_in_red_and_keeps_good_areas():
         heatmap_overlay(img, q[:50])
 
 
-def test_write_explanation_png_and_record(tmp_path):
+def _decoded(jpeg: bytes) -> np.ndarray:
+    back = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert back is not None
+    return cv2.cvtColor(back, cv2.COLOR_BGR2RGB)
+
+
+def test_explanation_is_a_compact_jpeg_with_a_record(tmp_path):
     img = _half_dark()
-    rec = write_explanation(_BrightnessModel(), img, tmp_path / "sub" / "x.png", patch=128, max_side=400)
-    back = cv2.imread(rec["path"], cv2.IMREAD_COLOR)
-    assert back is not None and back.shape == img.shape
-    assert set(rec) == {"path", "min", "mean", "worst_region"}
+    explanation = explain_image(_BrightnessModel(), img, patch=128, map_side=400)
+    assert explanation.jpeg[:2] == b"\xff\xd8"  # JPEG
+    assert _decoded(explanation.jpeg).shape == (600 + BAR_HEIGHT, 800, 3)  # its own size, a bar below
+    written = explanation.save(tmp_path / "sub" / f"x{explanation.suffix}")
+    assert written.read_bytes() == explanation.jpeg
+    rec = explanation.record(written)
+    assert set(rec) == {"path", "min", "mean", "worst_region"} and rec["path"] == str(written)
     assert 0 <= rec["min"] <= rec["mean"] <= 100
     x0, y0, x1, y1 = rec["worst_region"]
     assert 0 <= x0 < x1 <= 400 and 0 <= y0 < y1 <= 600 and x1 - x0 == 256  # a 128-px patch at half scale
-    tiny = write_explanation(_BrightnessModel(), img[:50, :60], tmp_path / "t.png")
-    assert tiny["worst_region"] == [0, 0, 60, 50] and tiny["min"] == pytest.approx(tiny["mean"])
+    tiny = explain_image(_BrightnessModel(), img[:50, :60])
+    assert tiny.worst_region == [0, 0, 60, 50] and tiny.min == pytest.approx(tiny.mean)
+    big = explain_image(_BrightnessModel(), np.tile(img, (4, 4, 1)), patch=128, map_side=400)  # 3200 x 2400
+    assert _decoded(big.jpeg).shape == (768 + BAR_HEIGHT, 1024, 3)
+    assert len(big.jpeg) < 200_000
+    x0, _y0, x1, _y1 = big.worst_region  # in pixels of the image given, not of the overlay
+    assert x1 - x0 == 128 * 8
+
+
+def test_the_overlay_has_a_labelled_colour_bar_from_low_to_high_quality():
+    img = np.full((300, 400, 3), 128, np.uint8)
+    rgb = _decoded(explain_image(_BrightnessModel(), img, patch=128).jpeg)
+    bar = rgb[300:].astype(np.int16)
+    assert bar.shape == (BAR_HEIGHT, 400, 3)
+    strip = bar[10]  # through the gradient
+    left, right = strip[12], strip[-12]
+    assert left[0] > 180 and left[2] < 80  # red: low quality at the left
+    assert right[2] > 120 and right[0] < 80  # blue: high quality at the right
+    assert np.abs(np.diff(strip[10:-10, :3], axis=0)).max() < 40  # a smooth gradient, not blocks
+    words = bar[18:] > 200  # light text on the dark band, under both ends
+    assert words[:, :120].any() and words[:, -120:].any()
+    np.testing.assert_array_equal(colour_bar(400), colour_bar(400))
+    assert colour_bar(50).shape == (BAR_HEIGHT, 50, 3) and (colour_bar(50)[18:] <= 40).all()  # no words
 
 
 def test_invalid_input_raises():
@@ -111,9 +141,9 @@ def test_trained_model_map_is_lower_over_the_damaged_half(photos, tmp_path):
     for name in names:
         damaged = clean.copy()
         damaged[:, 224:] = apply(clean[:, 224:], name, 5, np.random.default_rng(1))
-        rec = write_explanation(trained, damaged, tmp_path / f"{name}.png")  # 3 x 3 patches of 224 px
+        explanation = explain_image(trained, damaged)  # 3 x 3 patches of 224 px
         q = quality_map(trained, damaged)
         assert q.shape == clean.shape[:2]
         assert q[:, 288:].mean() < q[:, :160].mean() - 5, name
-        assert rec["worst_region"][0] == 224, (name, rec)  # the patch wholly inside the damaged half
-        assert cv2.imread(rec["path"]).shape == clean.shape
+        assert explanation.worst_region[0] == 224, (name, explanation)  # wholly inside the damaged half
+        assert _decoded(explanation.jpeg).shape == (448 + BAR_HEIGHT, 448, 3)

@@ -29,7 +29,9 @@ GUARDED = [("get", "/metrics"), ("get", "/openapi.json"), ("get", "/v1/models"),
            ("post", "/v1/classify"), ("post", "/v1/stylize"), ("get", "/v1/jobs/{job_id}"),
            ("get", "/v1/results/{job_id}"), ("post", "/v1/similar"), ("post", "/v1/recommend"),
            ("get", "/v1/indexes"), ("post", "/v1/explain"), ("post", "/v1/assess/jobs"),
-           ("post", "/v1/jobs/{job_id}/retry")]
+           ("post", "/v1/jobs/{job_id}/retry"), ("post", "/v1/duplicates"), ("get", "/v1/style/presets"),
+           ("get", "/v1/style/presets/{name}/preview"), ("get", "/v1/indexes/{name}/items"),
+           ("get", "/v1/indexes/{name}/thumbnail"), ("get", "/v1/results/{job_id}/explanations/{name}")]
 
 
 @pytest.mark.parametrize(("method", "path"), GUARDED)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from artlens import weights
 from artlens.schemas import read_schema
 
 from .conftest import api_error as _error
@@ -285,3 +286,42 @@ def test_inputs_of_interrupted_jobs_expire_and_orphans_go(tmp_path):
         assert store.get(job.id).retriable and store.inputs_of(job.id) == kept
         JobQueue(store, results, keep_inputs=-1).close()  # a start after they expired
         assert not kept.exists() and store.inputs_of(job.id) is None and not store.get(job.id).retriable
+
+
+@pytest.mark.skipif(weights.local_status("mobilenet_v2").state != "verified",
+                    reason="mobilenet_v2 weights not verified in the local cache")
+def test_an_assess_job_can_draw_the_heat_maps(make_client, uploads, root):
+    from artlens.iqa.explain import BAR_HEIGHT
+
+    c, token = make_client(technical=False)
+    auth = {"Authorization": f"Bearer {token}"}
+    response = c.post("/v1/assess/jobs", headers=auth, files=uploads[:2], data={"explain": "true"})
+    assert response.status_code == 202, response.text
+    job = wait(c, auth, response.json()["job"]["id"], timeout=180)
+    assert job["status"] == "done" and job["params"]["explain"] is True, job
+    report = report_of(c, auth, job)
+    for image in report["images"]:
+        url = image["explanation"]["path"]
+        assert url.startswith(f"/v1/results/{job['id']}/explanations/") and url.endswith(".quality-map.jpg")
+        heat = c.get(url, headers=auth)
+        assert heat.status_code == 200 and heat.headers["content-type"] == "image/jpeg"
+        with Image.open(io.BytesIO(heat.content)) as im:
+            assert im.size == (image["width"], image["height"] + BAR_HEIGHT)  # small images: their own size
+    prefix = f"/v1/results/{job['id']}/explanations/"
+    for name in ("nothing.quality-map.jpg", "..%2F..%2Fserve.db", "job.json"):
+        assert c.get(prefix + name, headers=auth).status_code == 404
+    other_key = c.app.state.keys.create("other")[0]  # another key: not its job, so not found
+    assert c.get(report["images"][0]["explanation"]["path"],
+                 headers={"Authorization": f"Bearer {other_key}"}).status_code == 404
+
+
+def test_heat_maps_need_the_learned_model_and_a_job(client, auth, uploads):
+    c, _ = client  # a --technical server
+    _error(c.post("/v1/assess/jobs", headers=auth, files=uploads[:1], data={"explain": "true"}), 409,
+           "no_learned_model")
+    _error(c.post("/v1/assess/jobs", headers=auth, json={"paths": ["a.png"], "explain": True}), 409,
+           "no_learned_model")
+    _error(c.post("/v1/assess/jobs", headers=auth, files=uploads[:1], data={"explain": "maybe"}), 422,
+           "invalid_input")
+    _error(c.post("/v1/assess", headers=auth, files=uploads[:1], data={"explain": "true"}), 422,
+           "invalid_input")  # heat maps come with jobs (their files outlive the request)

@@ -1,4 +1,5 @@
-"""``POST /v1/explain``: the learned quality model's heat map of one image, answered as a PNG."""
+"""``POST /v1/explain``: the learned quality model's heat map of one image, answered as a JPEG with a colour
+bar."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from artlens import weights
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from artlens.serve.explain_route import MAX_EXPLAIN_SIDE
+from artlens.iqa.explain import BAR_HEIGHT, EXPLAIN_MAX_SIDE, Explanation
 
 from .conftest import api_error as _error
 
@@ -41,18 +42,20 @@ def learned(make_client):
 
 
 @needs_model
-def test_upload_gives_a_bounded_png_heat_map(learned, photos):
+def test_upload_gives_a_bounded_jpeg_heat_map(learned, photos):
     c, auth = learned
-    rgb = _resized(photos["astronaut"], 900, 500)
+    rgb = _resized(photos["astronaut"], 1800, 1000)
     response = c.post("/v1/explain", headers=auth, files=[("files", ("astro.jpg", _jpeg(rgb), "image/jpeg"))])
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "image/png"
+    assert response.headers["content-type"] == "image/jpeg"
+    assert len(response.content) < 400_000  # compact
     with Image.open(io.BytesIO(response.content)) as im:
-        assert im.format == "PNG"
+        assert im.format == "JPEG"
         overlay = np.asarray(im.convert("RGB"))
-    assert overlay.shape == (round(500 * MAX_EXPLAIN_SIDE / 900), MAX_EXPLAIN_SIDE, 3)  # downscaled
-    plain = _resized(rgb, MAX_EXPLAIN_SIDE, overlay.shape[0]).astype(np.int16)
-    assert np.abs(overlay.astype(np.int16) - plain).mean() > 3.0  # tinted, not the image sent back
+    height = round(1000 * EXPLAIN_MAX_SIDE / 1800)
+    assert overlay.shape == (height + BAR_HEIGHT, EXPLAIN_MAX_SIDE, 3)  # downscaled, the colour bar below
+    plain = _resized(rgb, EXPLAIN_MAX_SIDE, height).astype(np.int16)
+    assert np.abs(overlay[:height].astype(np.int16) - plain).mean() > 3.0  # tinted, not the image sent back
     low, mean = float(response.headers["x-quality-min"]), float(response.headers["x-quality-mean"])
     assert 0.0 <= low <= mean <= 100.0
     assert not any(c.app.state.settings.upload_dir.iterdir())  # the private copy is gone
@@ -67,7 +70,7 @@ def test_a_path_under_the_root_is_explained_at_its_own_size(learned, root, photo
     response = c.post("/v1/explain", headers=auth, json={"paths": ["cat.jpg"]})
     assert response.status_code == 200, response.text
     with Image.open(io.BytesIO(response.content)) as im:
-        assert im.size == (320, 240)  # never upscaled
+        assert im.size == (320, 240 + BAR_HEIGHT)  # never upscaled
 
 
 def test_a_key_is_required(learned, client, photos):
@@ -87,12 +90,12 @@ def test_technical_server_answers_a_clear_409(client, auth, photos):
 
 
 def test_bad_inputs_are_4xx_json(learned, root, photos, monkeypatch):
-    import artlens.serve.explain_route as route
+    import artlens.serve.routes.explain as route
 
     def never(*_args, **_kwargs):
         raise AssertionError("no heat map may be computed for a refused request")
 
-    monkeypatch.setattr(route, "explain_png", never)
+    monkeypatch.setattr(route, "explain_file", never)
     c, auth = learned
     small = _jpeg(_resized(photos["coins"], 64, 48))
     text = c.post("/v1/explain", headers=auth,
@@ -121,19 +124,19 @@ def test_undecodable_upload_names_the_clients_file(learned):
 
 
 def test_work_runs_off_the_event_loop(learned, photos, monkeypatch):
-    import artlens.serve.explain_route as route
+    import artlens.serve.routes.explain as route
 
     seen = []
 
     def fake(path, *, max_pixels):
         seen.append(threading.current_thread().name)
-        return b"\x89PNG fake", {"min": 10.0, "mean": 50.0}
+        return Explanation(b"\xff\xd8 fake", 10.0, 50.0, [0, 0, 1, 1])
 
-    monkeypatch.setattr(route, "explain_png", fake)
+    monkeypatch.setattr(route, "explain_file", fake)
     c, auth = learned
     response = c.post("/v1/explain", headers=auth,
                       files=[("files", ("a.jpg", _jpeg(photos["coins"]), "image/jpeg"))])
-    assert response.status_code == 200 and response.content == b"\x89PNG fake"
+    assert response.status_code == 200 and response.content == b"\xff\xd8 fake"
     assert response.headers["x-quality-min"] == "10.0"
     assert seen == ["AnyIO worker thread"]  # a worker thread, not the event loop's
 
@@ -142,9 +145,39 @@ def test_route_is_in_the_schema(client, auth):
     spec = client[0].get("/openapi.json", headers=auth).json()
     op = spec["paths"]["/v1/explain"]["post"]
     assert op["tags"] == ["assess"]
-    assert "image/png" in op["responses"]["200"]["content"]
+    assert "image/jpeg" in op["responses"]["200"]["content"]
     assert {"401", "409", "413", "422"} <= set(op["responses"])
     assert "application/json" in op["responses"]["409"]["content"]
     assert set(op["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
     assert op["security"] == [{"HTTPBearer": []}]
     assert "heat map" in op["description"]
+
+
+@needs_model
+def test_the_route_and_assess_explain_give_the_same_overlay(learned, root, photos, tmp_path):
+    from typer.testing import CliRunner
+
+    from artlens.cli import app
+
+    c, auth = learned
+    (root / "astro.jpg").write_bytes(_jpeg(_resized(photos["astronaut"], 1400, 1000)))
+    result = CliRunner().invoke(app, ["assess", str(root / "astro.jpg"), "--no-db", "--workers", "1",
+                                      "--quiet", "--explain", str(tmp_path / "maps"), "--json"])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "maps" / "astro.quality-map.jpg"
+    cli = cv2.cvtColor(cv2.imread(str(written)), cv2.COLOR_BGR2RGB).astype(np.int16)
+    response = c.post("/v1/explain", headers=auth, json={"paths": ["astro.jpg"]})
+    assert response.status_code == 200, response.text
+    with Image.open(io.BytesIO(response.content)) as im:
+        served = np.asarray(im.convert("RGB")).astype(np.int16)
+    height = round(1000 * EXPLAIN_MAX_SIDE / 1400) + BAR_HEIGHT
+    assert served.shape == cli.shape == (height, EXPLAIN_MAX_SIDE, 3)
+    assert np.abs(served - cli).mean() < 1.0  # one renderer (up to float rounding of the model's threads)
+    assert abs(float(response.headers["x-quality-mean"]) - _record_mean(result.stdout)) < 0.2
+
+
+def _record_mean(stdout: str) -> float:
+    import json
+
+    start = stdout.index("{")
+    return float(json.loads(stdout[start:])["images"][0]["explanation"]["mean"])

@@ -78,7 +78,9 @@ def test_script_calls_only_routes_of_the_schema(client, auth):
     js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
     used = set(_V1.findall(js))
     assert used == {"/v1/models", "/v1/assess", "/v1/explain", "/v1/classify", "/v1/stylize",
-                    "/v1/jobs/{job_id}", "/v1/results/{job_id}"}
+                    "/v1/jobs/{job_id}", "/v1/results/{job_id}", "/v1/style/presets", "/v1/indexes",
+                    "/v1/indexes/{name}/items", "/v1/indexes/{name}/thumbnail", "/v1/similar",
+                    "/v1/duplicates", "/v1/recommend"}
     assert used <= set(spec["paths"]), used - set(spec["paths"])
 
 
@@ -96,3 +98,21 @@ def test_page_has_a_detail_view_for_the_heat_map():
 def test_page_routes_stay_out_of_the_schema(client, auth):
     paths = client[0].get("/openapi.json", headers=auth).json()["paths"]
     assert "/" not in paths and not any(p.startswith("/static") for p in paths)
+
+
+def test_checks_table_units_follow_the_policy_rules():
+    """The page writes each check's value in the unit its reason uses (artlens.assess.policy.RULES)."""
+    from artlens.assess.policy import RULES
+
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    block = re.search(r"const UNITS = \{(.*?)\};", js, re.S)
+    assert block is not None
+    units = dict(re.findall(r"(\w+): '(\w+)'", block.group(1)))
+    assert units == {rule: spec.fmt.__name__.lstrip("_") for rule, spec in RULES.items()}
+    for unit in set(units.values()) - {"word"}:  # each unit is written by the page's formatter
+        assert f"case '{unit}'" in js, unit
+
+
+def test_page_shows_no_job_ids():
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    assert "job.id}" not in js and "(job ${" not in js and "${id}" not in js

@@ -61,26 +61,11 @@ def indexed(tmp_path_factory, photos):
     return index_dir, {name: str(path.resolve()) for name, path in paths.items()}
 
 
-def _with_search(client):
-    """The client, its app given the search routes unless ``create_app`` includes them already."""
-    from starlette.routing import NoMatchFound
-
-    from artlens.serve.search_routes import search_router
-
-    app = client.app
-    try:
-        app.url_path_for("similar_route")
-    except NoMatchFound:
-        guarded = next(r for r in app.routes if getattr(r, "path", None) == "/metrics").dependencies
-        app.include_router(search_router(app.state.settings, guarded))
-    return client
-
-
 @pytest.fixture
 def search_client(make_client, indexed):
     """A client of the app with the index registered as ``art``, and its auth header."""
     c, token = make_client(indexes={"art": indexed[0]})
-    return _with_search(c), {"Authorization": f"Bearer {token}"}
+    return c, {"Authorization": f"Bearer {token}"}
 
 
 def _schema(name: str) -> dict:
@@ -194,14 +179,14 @@ def test_indexes_listed_and_none_registered(search_client, make_client, indexed)
     listed = c.get("/v1/indexes", headers=auth).json()["indexes"]
     assert listed == {"art": {"items": 10, "backbone": "mobilenet_v2", "by": ["content"]}}
     bare, token = make_client()
-    response = _with_search(bare).post("/v1/similar", headers={"Authorization": f"Bearer {token}"},
+    response = bare.post("/v1/similar", headers={"Authorization": f"Bearer {token}"},
                          json={"queries": [indexed[1]["coffee"]]})
     _error(response, 404, "no_indexes")
 
 
 def test_settings_refuse_a_bad_index(tmp_path):
     from artlens.errors import ArtlensError, ConfigError
-    from artlens.serve.search_routes import open_indexes
+    from artlens.serve.indexes import open_indexes
     from artlens.serve.settings import ServeSettings
 
     with pytest.raises(ConfigError, match="--index"):
@@ -210,3 +195,43 @@ def test_settings_refuse_a_bad_index(tmp_path):
         ServeSettings(db_path=tmp_path / "s.db", indexes={"a": tmp_path / "missing"}).check()
     with pytest.raises(ArtlensError, match="no artlens index"):
         open_indexes({"a": tmp_path})
+
+
+def test_duplicates_of_an_index(search_client, indexed):
+    c, auth = search_client
+    response = c.post("/v1/duplicates", headers=auth, json={"index": "art"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    jsonschema.validate(report, _schema("duplicates"))
+    assert report["index"] == "art" and str(indexed[0]) not in response.text
+    paths = indexed[1]
+    exact = [g for g in report["groups"] if g["kind"] == "exact"]
+    assert [sorted(m["path"] for m in g["members"]) for g in exact] == [
+        sorted([paths["astronaut"], paths["astronaut-copy"]])]
+    assert exact[0]["keep"] in (paths["astronaut"], paths["astronaut-copy"])
+    _error(c.post("/v1/duplicates", headers=auth, json={"index": "nope"}), 404, "unknown_index")
+    _error(c.post("/v1/duplicates", headers=auth, json={"threshold": 3}), 422, "invalid_input")
+    _error(c.post("/v1/duplicates", headers=auth, data={"index": "art"}), 415, "unsupported_media_type")
+
+
+def test_index_items_page_through_the_index(search_client, indexed):
+    c, auth = search_client
+    first = c.get("/v1/indexes/art/items", headers=auth, params={"limit": 4}).json()
+    rest = c.get("/v1/indexes/art/items", headers=auth, params={"offset": 4, "limit": 100}).json()
+    assert first["total"] == rest["total"] == 10 and first["index"] == "art"
+    listed = [item["path"] for item in first["items"] + rest["items"]]
+    assert len(first["items"]) == 4 and sorted(listed) == sorted(indexed[1].values())
+    assert all(item["name"] == item["path"].rsplit("/", 1)[-1] for item in first["items"])
+    _error(c.get("/v1/indexes/nope/items", headers=auth), 404, "unknown_index")
+
+
+def test_thumbnails_only_of_indexed_images(search_client, indexed, tmp_path):
+    c, auth = search_client
+    response = c.get("/v1/indexes/art/thumbnail", headers=auth, params={"path": indexed[1]["coffee"]})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(response.content)) as im:
+        assert im.format == "JPEG" and max(im.size) <= 256
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8)).save(secret)
+    for path in (str(secret), "/etc/passwd", indexed[1]["coffee"] + "/../coffee.png"):
+        _error(c.get("/v1/indexes/art/thumbnail", headers=auth, params={"path": path}), 404, "not_found")

@@ -58,6 +58,9 @@ class AnalysisSettings:
     learned: bool = True  # the learned quality model gives ``quality``; else the hand-made combination does
     quality_model: str | None = None  # a model folder (artlens train quality); None: the shipped model
     max_pixels: int = DEFAULT_MAX_PIXELS
+    #: also render each image's quality heat map (:func:`artlens.iqa.explain.explain_image`) in the worker
+    #: that has its pixels and the model; not a measurement, so not part of :meth:`key`
+    explain: bool = False
 
     @classmethod
     def for_policy(cls, policy: Policy, **overrides: Any) -> AnalysisSettings:
@@ -72,8 +75,9 @@ class AnalysisSettings:
         )
 
     def key(self) -> str:
-        """Fingerprint of everything that changes a measurement (``max_pixels`` only admits files)."""
-        fields = {k: v for k, v in asdict(self).items() if k != "max_pixels"}
+        """Fingerprint of everything that changes a measurement (``max_pixels`` only admits files, ``explain``
+        draws a picture)."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("max_pixels", "explain")}
         if self.learned:  # the model's content, not just its folder name, decides its scores
             fields["quality_model"] = _model_fingerprint(self.quality_model)
         blob = json.dumps({"v": ANALYSIS_VERSION, "artlens": __version__, **fields}, sort_keys=True)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from artlens import __version__
 from artlens.assess.analyse import AnalysisSettings
@@ -31,12 +31,15 @@ from artlens.assess.report.schema import SCHEMA_ID
 from artlens.engine.assess_job import AssessJob
 from artlens.engine.engines import make_engine
 from artlens.engine.options import EngineOptions
-from artlens.errors import printable
+from artlens.errors import ArtlensError, ConfigError, printable
 from artlens.files import sha256_file
 from artlens.imageio import collect_inputs
 from artlens.store import DamagedDatabaseError, Store
 
 __all__ = ["SCHEMA_ID", "AssessRun", "assess", "judge", "run_assessment"]
+
+if TYPE_CHECKING:
+    from artlens.iqa.explain import Explanation
 
 ProgressFn = Callable[[int, int], None]
 log = logging.getLogger("artlens.assess")
@@ -51,6 +54,8 @@ class AssessRun:
     workers: int = 0  # 0: one per core
     db: Path | None = None  # None: the default store; see use_store
     use_store: bool = True
+    #: with ``settings.explain``: the folder the heat maps are written to, each as its result arrives
+    explain_dir: Path | None = None
     engine: EngineOptions = field(default_factory=EngineOptions)  # local worker processes, or a Ray cluster
 
 
@@ -103,15 +108,58 @@ def _judgeable(record: dict[str, Any], policy: Policy) -> bool:
         return False
     return True
 
+class _Explanations:
+    """The heat maps of one run: written to ``run.explain_dir`` as they arrive, one file name per image."""
+
+    def __init__(self, run: AssessRun) -> None:
+        if run.settings.explain and not run.settings.learned:
+            raise ConfigError("explanations need the learned quality model: drop explain or the technical "
+                              "scoring")
+        if run.settings.explain and run.explain_dir is None:
+            raise ConfigError("explain needs a folder to write the heat maps to (AssessRun.explain_dir)")
+        self.folder = run.explain_dir if run.settings.explain else None
+        self.records: dict[str, dict[str, Any]] = {}
+        self._used: set[str] = set()
+        if self.folder is not None:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"{self.folder}: cannot make the explanations folder: "
+                                  f"{exc.strerror or exc}") from None
+
+    def write(self, path: str, sha256: str, explanation: Explanation) -> None:
+        if self.folder is None:
+            return
+        stem = Path(path).stem
+        name = stem if stem not in self._used else f"{stem}-{sha256[:8]}"
+        self._used.add(name)
+        try:
+            target = explanation.save(self.folder / f"{name}{explanation.suffix}")
+        except ArtlensError as exc:  # the assessment stands; only its picture is missing
+            log.warning("%s", exc)
+            return
+        self.records[path] = explanation.record(target)
+
+    def add(self, image: dict[str, Any]) -> dict[str, Any]:
+        """The report's image entry, with its ``explanation`` when one was written."""
+        if image["path"] in self.records:
+            image["explanation"] = self.records[image["path"]]
+        return image
+
+
 def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                    progress: ProgressFn | None = None) -> dict[str, Any]:
     """Assess every image under ``inputs`` and return the ``artlens.assess/1`` report dict.
 
     Files that cannot be read are listed under ``errors`` with a one-line reason; the batch goes on.
     With the store enabled, images already measured under the same settings are not computed again, and each
-    new result is committed as soon as it exists, so a killed run resumes where it stopped.
+    new result is committed as soon as it exists, so a killed run resumes where it stopped. With
+    ``run.settings.explain``, every image is analysed (the heat map needs its pixels) and its heat map is
+    written to ``run.explain_dir`` as soon as its worker returns it; the image entry's ``explanation`` names
+    the file.
     """
     started = time.perf_counter()
+    explanations = _Explanations(run)
     engine = make_engine(run.engine, run.workers)
     files, missing = collect_inputs(inputs)
     errors: list[dict[str, str]] = [{"path": e.path, "error": str(e)} for e in missing]
@@ -129,7 +177,7 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
     try:
         hashes: dict[str, str] = {}
         to_compute: list[str] = []
-        if store is not None:
+        if store is not None and not run.settings.explain:
             for path in files:
                 try:
                     hashes[str(path)] = sha256_file(path)
@@ -156,9 +204,12 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
 
         store_failed: list[DamagedDatabaseError] = []
 
-        def on_result(path: str, record: dict[str, Any] | None, error: str | None) -> None:
+        def on_result(path: str, record: dict[str, Any] | None, error: str | None,
+                      explanation: Explanation | None) -> None:
             nonlocal done, computed
             done += 1
+            if record is not None and explanation is not None:
+                explanations.write(path, record["sha256"], explanation)
             if record is None:
                 errors.append({"path": path, "error": error or f"{path}: failed"})
             else:
@@ -172,13 +223,15 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                         log.warning("%s; the rest of this run is not stored", exc)
             tick()
 
-        for outcome in engine.map(AssessJob(run.settings), to_compute):
-            on_result(*outcome)
+        for path, value, error in engine.map(AssessJob(run.settings), to_compute):
+            record, explanation = value if value is not None else (None, None)
+            on_result(path, record, error, explanation)
     finally:
         if store is not None:
             store.close()
 
-    images = [judge(records[str(p)], run.policy, str(p)) for p in files if str(p) in records]
+    images = [explanations.add(judge(records[str(p)], run.policy, str(p)))
+              for p in files if str(p) in records]
     elapsed = time.perf_counter() - started
     counts = {v: sum(1 for im in images if im["verdict"] == v) for v in VERDICTS}
     order = {str(p): i for i, p in enumerate(files)}

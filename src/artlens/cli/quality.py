@@ -59,7 +59,8 @@ def assess(
     technical: Annotated[bool, typer.Option("--technical", help="Score quality with the hand-made metric "
                                             "combination only (no learned model; faster).")] = False,
     explain: Annotated[Path | None, typer.Option(help="Write a quality heat map per image into this "
-                                                 "folder (where the model saw defects).")] = None,
+                                                 "folder during the run (JPEG, at most 1024 px, with a "
+                                                 "colour bar: where the model saw defects).")] = None,
     engine: EngineOpt = EngineKind.local,
     address: AddressOpt = None,
     actors: ActorsOpt = 0,
@@ -87,8 +88,9 @@ def assess(
         raise typer.BadParameter(f"--quality-model {quality_model}: not a model folder")
     model_dir = str(quality_model.resolve()) if quality_model else None
     settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
-                                           quality_model=model_dir)
+                                           quality_model=model_dir, explain=explain is not None)
     run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db,
+                    explain_dir=explain,
                     engine=engine_options(engine, address, actors, batch_size, gpus_per_actor))
     if rebuild_store and not no_db:
         from artlens.store import default_db_path, rebuild_if_damaged
@@ -105,8 +107,8 @@ def assess(
         task = bar.add_task("", total=None)
         report = run_assessment(paths, run,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
-    if explain is not None:
-        _write_explanations(report, explain, quality_model, max_pixels, quiet)
+    if explain is not None and not quiet:
+        err.print(f"quality heat maps written to {explain}", highlight=False, markup=False)
 
     if out_path is not None:
         from artlens.assess.report.formats import render
@@ -140,31 +142,6 @@ def assess(
     worst = {"review": ("review", "fail"), "fail": ("fail",)}.get(fail_on.value, ())
     if any(im["verdict"] in worst for im in report["images"]):
         raise typer.Exit(3)
-
-
-def _write_explanations(report: dict, folder: Path, model_dir: Path | None, max_pixels: int,
-                        quiet: bool) -> None:
-    """Quality heat maps for the assessed images; each image entry gets an ``explanation`` record."""
-    from artlens.imageio import load_image
-    from artlens.iqa.default import load_quality_model
-    from artlens.iqa.explain import write_explanation
-
-    model = load_quality_model(model_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    with progress_bar(quiet, "explaining") as bar:
-        for image in bar.track(report["images"], description=""):
-            stem = Path(image["path"]).stem
-            name = stem if stem not in used else f"{stem}-{image['sha256'][:8]}"
-            used.add(name)
-            try:
-                rgb = load_image(image["path"], max_pixels=max_pixels).rgb
-            except ArtlensError as exc:
-                err.print(f"error: {exc}", highlight=False, markup=False)
-                continue
-            image["explanation"] = write_explanation(model, rgb, folder / f"{name}.quality-map.png")
-    if not quiet:
-        err.print(f"quality heat maps written to {folder}")
 
 
 def _print_assess_table(report: dict) -> None:

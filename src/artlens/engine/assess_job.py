@@ -1,24 +1,40 @@
 """The job of ``artlens assess``: each file decoded and measured (:func:`artlens.assess.analyse.analyse`) on
-a worker, its record (or its one-line error) sent back to the driver, which keeps the store and judges."""
+a worker, with its quality heat map when the settings ask for one; the record and heat map (or the file's
+one-line error) go back to the driver, which keeps the store, writes the heat maps and judges."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from artlens.assess.analyse import AnalysisSettings, analyse
 from artlens.engine.job import Outcome, one_thread
 from artlens.errors import ArtlensError, ImageLoadError, printable
-from artlens.imageio import load_image
+from artlens.imageio import LoadedImage, load_image
+
+if TYPE_CHECKING:
+    from artlens.iqa.explain import Explanation
 
 __all__ = ["AssessJob", "analyse_path"]
 
 
+def _explain(image: LoadedImage, settings: AnalysisSettings) -> Explanation | None:
+    """The image's heat map when ``settings.explain`` asks for it: the pixels and the model are here."""
+    if not settings.explain:
+        return None
+    from artlens.iqa.default import load_quality_model
+    from artlens.iqa.explain import explain_image
+
+    return explain_image(load_quality_model(settings.quality_model), image.rgb)
+
+
 def analyse_path(path: str, settings: AnalysisSettings) -> Outcome:
-    """``(path, record, None)``, or ``(path, None, one-line error)`` for a file that cannot be analysed."""
+    """``(path, (record, heat map or None), None)``, or ``(path, None, one-line error)`` for a file that
+    cannot be analysed."""
     try:
         image = load_image(path, max_pixels=settings.max_pixels)
-        return path, analyse(image, settings), None
+        return path, (analyse(image, settings), _explain(image, settings)), None
     except ImageLoadError as exc:
         return path, None, str(exc)
     except ArtlensError as exc:

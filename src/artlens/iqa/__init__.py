@@ -39,6 +39,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "export_trunk": "artlens.iqa.onnx_trunk",
     "fuse_heads": "artlens.iqa.heads",
     "heatmap_overlay": "artlens.iqa.explain",
+    "explain_image": "artlens.iqa.explain",
+    "Explanation": "artlens.iqa.explain",
     "is_quality_model": "artlens.iqa.config",
     "known_descriptors": "artlens.iqa.heads",
     "load_config": "artlens.iqa.config",
@@ -54,5 +56,4 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "quality_from_raw": "artlens.iqa.heads",
     "quality_map": "artlens.iqa.explain",
     "verify_default_model": "artlens.iqa.default",
-    "write_explanation": "artlens.iqa.explain",
 })

@@ -3,7 +3,7 @@
 The image is cut into overlapping square patches, each patch is scored on its own by a
 :class:`artlens.iqa.model.QualityModel`, and the patch scores are spread back over the pixels they
 cover with a smooth window. The map answers "how good does this neighbourhood look to the model", which is
-what ``artlens assess --explain`` draws over each image.
+what ``artlens assess --explain`` draws over each image (:func:`explain_image`).
 
 References
 ----------
@@ -15,8 +15,9 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
@@ -27,7 +28,13 @@ from artlens.imageio import as_rgb_uint8
 if TYPE_CHECKING:
     from artlens.iqa.model import QualityModel
 
-__all__ = ["heatmap_overlay", "quality_map", "write_explanation"]
+__all__ = ["BAR_HEIGHT", "EXPLAIN_MAX_SIDE", "Explanation", "colour_bar", "explain_image", "heatmap_overlay",
+           "quality_map"]
+
+#: Longest side of an explanation overlay, in pixels (the colour bar comes below).
+EXPLAIN_MAX_SIDE = 1024
+#: Rows of the colour bar under an overlay.
+BAR_HEIGHT = 44
 
 _MIN_PATCH = 32  # below this a patch holds less than one backbone cell
 _CHUNK = 64  # patches handed to model.score at once (bounds memory on large max_side / small stride)
@@ -91,8 +98,9 @@ class _Patches:
                   for i in range(0, len(crops), _CHUNK)]
         self.scores = np.concatenate(scores).reshape(len(crops))
 
-    def quality_map(self) -> np.ndarray:
-        height, width = self.shape
+    def quality_map(self, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """The map at ``shape`` (height, width; default: the image's own size)."""
+        height, width = shape or self.shape
         if self.whole:
             return np.full((height, width), self.scores[0], np.float32)
         h, w = self.small_shape
@@ -215,50 +223,117 @@ def heatmap_overlay(rgb: np.ndarray, quality_map: np.ndarray, *, alpha: float = 
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def write_explanation(model: QualityModel, rgb: np.ndarray, out_path: str | Path, *, patch: int = 224,
-                      stride: int | None = None, max_side: int = 896, batch_size: int = 8,
-                      alpha: float = 0.45) -> dict:
-    """Write the heat-map overlay of one image as a PNG and summarise its quality map.
+@dataclass(frozen=True)
+class Explanation:
+    """A rendered explanation: the compact overlay (JPEG bytes) and the summary of its quality map.
+
+    ``worst_region`` is ``[x0, y0, x1, y1]`` in pixels of the explained image (end exclusive; the whole
+    frame when the map is constant); ``min`` and ``mean`` are the map's, 0 to 100.
+    """
+
+    jpeg: bytes
+    min: float
+    mean: float
+    worst_region: list[int]
+
+    media_type: ClassVar[str] = "image/jpeg"
+    #: File-name ending of written explanations.
+    suffix: ClassVar[str] = ".quality-map.jpg"
+
+    def record(self, path: str | Path) -> dict[str, Any]:
+        """The report's ``explanation`` entry for this overlay written at ``path``."""
+        return {"path": str(path), "min": round(self.min, 2), "mean": round(self.mean, 2),
+                "worst_region": list(self.worst_region)}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the overlay to ``path`` (atomically; missing folders are made); :class:`ArtlensError` when it
+        cannot be written."""
+        from artlens.files import atomic_write
+
+        try:
+            return atomic_write(path, lambda tmp: tmp.write_bytes(self.jpeg))
+        except OSError as exc:
+            raise ArtlensError(f"{path}: cannot write the explanation image: {exc.strerror or exc}") from None
+
+
+def colour_bar(width: int) -> np.ndarray:
+    """The legend drawn under every overlay: the heat map's colours from quality 0 to 100, labelled.
+
+    Returns
+    -------
+    numpy.ndarray
+        (:data:`BAR_HEIGHT`, width, 3) uint8 RGB: a dark band holding a gradient from red (quality 0, left)
+        to blue (quality 100, right) with "low quality" and "high quality" written under its ends ("low"
+        and "high" on narrow images, no words below 60 px).
+    """
+    bar = np.full((BAR_HEIGHT, width, 3), 32, np.uint8)
+    margin = min(8, width // 10)
+    inner = max(1, width - 2 * margin)
+    quality = np.linspace(0.0, 100.0, inner, dtype=np.float32)
+    defect = np.rint((100.0 - quality) * 2.24).astype(np.uint8)[None, :]
+    gradient = cv2.cvtColor(cv2.applyColorMap(defect, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)[0]
+    bar[4:16, margin:margin + inner] = gradient[None, :, :]
+    if width >= 60:
+        left, right = ("low quality", "high quality") if width >= 200 else ("low", "high")
+        # words readable when the overlay is shown scaled down: larger on wider images
+        font, scale = cv2.FONT_HERSHEY_SIMPLEX, float(np.clip(width / 1500, 0.4, 0.7))
+        (rw, _), _ = cv2.getTextSize(right, font, scale, 1)
+        cv2.putText(bar, left, (margin, BAR_HEIGHT - 8), font, scale, (235, 235, 235), 1, cv2.LINE_AA)
+        cv2.putText(bar, right, (width - margin - rw, BAR_HEIGHT - 8), font, scale, (235, 235, 235), 1,
+                    cv2.LINE_AA)
+    return bar
+
+
+def explain_image(model: QualityModel, rgb: np.ndarray, *, max_side: int = EXPLAIN_MAX_SIDE,
+                  patch: int = 224, stride: int | None = None, map_side: int = 896, batch_size: int = 8,
+                  alpha: float = 0.45, jpeg_quality: int = 85) -> Explanation:
+    """The explanation of one image: its heat-map overlay with a colour bar, compact, and the map's summary.
+
+    This is the one renderer of explanations: ``artlens assess --explain`` (in the assess workers),
+    ``POST /v1/explain`` and assess jobs all call it, so one image gives one overlay everywhere.
 
     Parameters
     ----------
     model
         A trained quality model (see :func:`quality_map`).
     rgb
-        (H, W, 3) uint8 RGB image.
-    out_path
-        PNG file to write; missing parent folders are created.
-    patch, stride, max_side, batch_size
+        (H, W, 3) uint8 RGB image at its own size.
+    max_side
+        Longest side of the overlay (the image is downscaled, never upscaled); the colour bar
+        (:func:`colour_bar`) adds :data:`BAR_HEIGHT` rows below it.
+    patch, stride, batch_size
         As for :func:`quality_map`.
+    map_side
+        ``max_side`` of :func:`quality_map`: the size the patches are cut at.
     alpha
         As for :func:`heatmap_overlay`.
+    jpeg_quality
+        JPEG quality of the overlay, 1 to 100.
 
     Returns
     -------
-    dict
-        ``{"path": str, "min": float, "mean": float, "worst_region": [x0, y0, x1, y1]}``: the file written,
-        the map's minimum and mean, and the lowest-scoring patch in pixels of ``rgb`` (end exclusive; the
-        whole frame when the map is constant).
+    Explanation
+        The JPEG and the map's minimum, mean and worst region (in pixels of ``rgb``).
 
     Raises
     ------
     ArtlensError
-        Invalid image or parameters, or the file cannot be written.
+        Invalid image or parameters.
     """
+    from artlens.screening.metrics import working_image
+
     if not 0.0 <= alpha <= 1.0:
         raise ArtlensError(f"alpha must lie in [0, 1], got {alpha}")
+    if max_side < 1 or not 1 <= jpeg_quality <= 100:
+        raise ArtlensError(f"need max_side >= 1 and jpeg_quality in 1..100, got {max_side} and "
+                           f"{jpeg_quality}")
     img = as_rgb_uint8(rgb)
-    patches = _Patches(model, img, patch=patch, stride=stride, max_side=max_side, batch_size=batch_size)
-    qmap = patches.quality_map()
-    overlay = heatmap_overlay(img, qmap, alpha=alpha)
-    path = Path(out_path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ok, buf = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise OSError("PNG encoding failed")
-        path.write_bytes(buf.tobytes())
-    except OSError as exc:
-        raise ArtlensError(f"{path}: cannot write the explanation image: {exc}") from exc
-    return {"path": str(path), "min": float(qmap.min()), "mean": float(qmap.mean()),
-            "worst_region": patches.worst_region()}
+    patches = _Patches(model, img, patch=patch, stride=stride, max_side=map_side, batch_size=batch_size)
+    small = working_image(img, max_side)
+    qmap = patches.quality_map(small.shape[:2])
+    overlay = np.vstack([heatmap_overlay(small, qmap, alpha=alpha), colour_bar(small.shape[1])])
+    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR),
+                              [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    if not ok:
+        raise ArtlensError("the explanation could not be encoded as JPEG")
+    return Explanation(buffer.tobytes(), float(qmap.min()), float(qmap.mean()), patches.worst_region())

@@ -20,8 +20,10 @@ from artlens.serve.paths import expand
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, saved_uploads
 
-__all__ = ["ERRORS", "ERROR_SCHEMA", "Inputs", "PathsRequest", "body_doc", "content_type", "json_body",
-           "merge_errors", "parse_json", "read_inputs"]
+__all__ = ["ERRORS", "ERROR_SCHEMA", "Inputs", "PathsRequest", "body_doc", "content_type", "flag_field",
+           "json_body", "merge_errors", "parse_json", "read_inputs"]
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
@@ -75,6 +77,8 @@ class PathsRequest(BaseModel):
     policy: str | None = Field(default=None, description="assess: a preset name (default: general).")
     model: str | None = Field(default=None, description="classify: a registered model name.")
     top_k: int | None = Field(default=None, ge=1, le=50, description="classify: classes listed per head.")
+    explain: bool | None = Field(default=None, description="assess jobs: also draw each image's quality heat "
+                                 "map.")
 
 
 def body_doc(fields: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +130,17 @@ async def read_inputs(request: Request, settings: ServeSettings) -> Inputs:
         return Inputs(files, {}, fields, errors, nullcontext())
     raise ApiError(415, "unsupported_media_type", "send multipart/form-data (uploads) or application/json "
                    "({\"paths\": [...]})")
+
+
+def flag_field(fields: dict[str, Any], name: str) -> bool:
+    """A true/false form field (absent: false); 422 naming it for anything else."""
+    value = fields.get(name, False)
+    if isinstance(value, bool):
+        return value
+    flag = str(value).strip().lower()
+    if flag not in _TRUE | _FALSE:
+        raise ApiError(422, "invalid_input", f"{name} must be true or false, not {flag!r}")
+    return flag in _TRUE
 
 
 def merge_errors(report: dict[str, Any], errors: list[dict[str, str]]) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from artlens.serve.errors import ApiError
 from artlens.serve.inputs import Inputs, merge_errors
 from artlens.serve.jobs import JobQueue, write_png
 from artlens.serve.settings import ServeSettings
+from artlens.serve.state import LoadedModel
 
-__all__ = ["assess_inputs", "policy_named", "stylize_work"]
+__all__ = ["assess_inputs", "check_explain", "classify_inputs", "policy_named", "stylize_work"]
 
 
 def policy_named(name: Any) -> Any:
@@ -31,8 +32,18 @@ def policy_named(name: Any) -> Any:
     return load_policy(name)
 
 
+def check_explain(settings: ServeSettings) -> None:
+    """409 when heat maps are asked of a server without the learned quality model."""
+    if settings.technical:
+        raise ApiError(409, "no_learned_model", "this server runs with --technical (no learned quality "
+                       "model), so it has no heat map to draw; restart it without --technical")
+
+
 def assess_inputs(inputs: Inputs, settings: ServeSettings,
-            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[int, int], None] | None = None,
+                  explain_dir: Path | None = None) -> dict[str, Any]:
+    """The ``artlens.assess/1`` report of a request's images with the preset its ``policy`` field names; with
+    ``explain_dir``, each image's heat map is drawn in the worker and written there."""
     from artlens.assess.analyse import AnalysisSettings
     from artlens.assess.pipeline import AssessRun, run_assessment
 
@@ -40,11 +51,46 @@ def assess_inputs(inputs: Inputs, settings: ServeSettings,
     if unknown:
         raise ApiError(422, "invalid_input", f"unknown field(s) for assess: {', '.join(sorted(unknown))}")
     policy = policy_named(inputs.fields.get("policy"))
+    if explain_dir is not None:
+        check_explain(settings)
     analysis = AnalysisSettings.for_policy(policy, max_pixels=settings.max_pixels,
-                                           learned=not settings.technical)
+                                           learned=not settings.technical, explain=explain_dir is not None)
     run = AssessRun(policy=policy, settings=analysis, workers=1, db=settings.db_path,
-                    use_store=settings.use_store)
+                    use_store=settings.use_store, explain_dir=explain_dir)
     return merge_errors(run_assessment(inputs.paths, run, progress), inputs.errors)
+
+
+def classify_inputs(inputs: Inputs, models: dict[str, LoadedModel], settings: ServeSettings
+                    ) -> dict[str, Any]:
+    """The ``artlens.classify/1`` report of a request's images with the model its fields name."""
+    from artlens.classify.predict import classify_paths
+
+    unknown = set(inputs.fields) - {"model", "top_k"}
+    if unknown:
+        raise ApiError(422, "invalid_input", f"unknown field(s) for classify: {', '.join(sorted(unknown))}")
+    if not models:
+        raise ApiError(404, "no_models", "no classifier is registered with this server (start it with "
+                       "--model NAME=DIR)")
+    name = inputs.fields.get("model")
+    if name is None and len(models) == 1:
+        name = next(iter(models))
+    if name is None:
+        raise ApiError(422, "unknown_model", "several models are registered: choose one with 'model'")
+    if name not in models:
+        raise ApiError(422, "unknown_model",
+                       f"unknown model {name!r}; registered: {', '.join(sorted(models))}")
+    try:
+        top_k = int(inputs.fields.get("top_k", 3))
+    except (TypeError, ValueError):
+        raise ApiError(422, "invalid_input", "top_k must be an integer") from None
+    if not 1 <= top_k <= 50:
+        raise ApiError(422, "invalid_input", "top_k must be between 1 and 50")
+    model = models[name]
+    with model.lock:  # one forward pass at a time per model
+        report = classify_paths(model.classifier, inputs.paths, top_k=top_k, max_pixels=settings.max_pixels)
+    report["model"]["path"] = None  # the server's folders are not the client's business
+    report["errors"] = inputs.errors + report["errors"]
+    return report
 
 
 def stylize_work(paths: dict[str, Path], params: dict[str, Any], settings: ServeSettings, jobs: JobQueue,

@@ -12,16 +12,37 @@
     stylize: '/v1/stylize',
     job: '/v1/jobs/{job_id}',
     result: '/v1/results/{job_id}',
+    presets: '/v1/style/presets',
+    indexes: '/v1/indexes',
+    items: '/v1/indexes/{name}/items',
+    thumbnail: '/v1/indexes/{name}/thumbnail',
+    similar: '/v1/similar',
+    duplicates: '/v1/duplicates',
+    recommend: '/v1/recommend',
   };
   const KEY_NAME = 'artlens.key';
   const BATCH = 8;          // images per assess request (the server's default limit is 16)
   const POLL_MS = 1000;
   const N_PRESETS = 26;
   const MAX_SIZE = { fast: 2048, gatys: 1024 };
+  const PAGE_ITEMS = 24;    // indexed images listed at a time
+  // How each policy rule's value reads in the reasons (artlens.assess.policy.RULES: the formatter of each
+  // rule): the checks table shows values and limits in the same units. tests/serve/test_page.py keeps the two
+  // in step.
+  const UNITS = {
+    quality: 'score', sharpness: 'score', noise: 'score', exposure: 'score', contrast: 'score',
+    colour_cast: 'score', blockiness: 'score', brisque: 'score', niqe: 'score',
+    longest_side: 'px', shortest_side: 'px', megapixels: 'mp', aspect_ratio: 'ratio', file_size_mb: 'mb',
+    file_format: 'word', background_white: 'pct', background_light: 'pct', product_fill: 'pct',
+    border: 'count', text_overlay: 'pct', text_on_product: 'pct',
+  };
 
   const $ = (id) => document.getElementById(id);
   const state = { key: null, results: [], urls: [], classifyUrls: [], stylizeUrl: null, polling: null,
-    detail: { item: null, url: null, abort: null, opener: null } };
+    detail: { item: null, url: null, abort: null, opener: null },
+    images: new Map(),  // authorised image URL -> object URL (thumbnails, previews): fetched once
+    search: { indexes: {}, offset: 0, total: 0, queryUrl: null },
+    rec: { offset: 0, total: 0, ratings: new Map() } };
 
   class ApiError extends Error {
     constructor(status, code, message, retryAfter) {
@@ -34,7 +55,7 @@
 
   function route(name, id) {
     const path = ROUTES[name];
-    return id === undefined ? path : path.replace('{job_id}', encodeURIComponent(id));
+    return id === undefined ? path : path.replace(/\{(job_id|name)\}/, encodeURIComponent(id));
   }
 
   // -- elements ---------------------------------------------------------------------------------------------
@@ -115,6 +136,8 @@
     $('signout').hidden = false;
     $('who').textContent = `key ${key.split('_')[1] || ''}`.trim();
     showModels(body.models || {});
+    loadPresets();
+    loadIndexes();
   }
 
   function signOut(message) {
@@ -126,6 +149,8 @@
     clearResults();
     clearStylize();
     clearClassify();
+    $('preset-gallery').replaceChildren();
+    clearSearch();  // after every image using the blob: URLs it revokes has left the page
     $('app').hidden = true;
     $('signout').hidden = true;
     $('signin').hidden = false;
@@ -222,13 +247,44 @@
     return el('table', {}, el('caption', { text: caption }), el('tbody', {}, ...rows));
   }
 
+  // A value as the reasons write it (the formatters of artlens.assess.policy), with `extra` more decimals.
+  function inUnit(unit, v, extra) {
+    if (typeof v !== 'number') return fmt(v);
+    switch (unit) {
+      case 'pct': {
+        const base = Math.abs(v * 100 - Math.round(v * 100)) < 0.05 || v >= 0.1 ? 0 : 1;
+        return `${(v * 100).toFixed(base + extra)}%`;
+      }
+      case 'score': return `${v.toFixed(extra)}/100`;
+      case 'px': return `${v.toFixed(extra)} px`;
+      case 'mp': return `${v.toFixed(1 + extra)} MP`;
+      case 'mb': return `${v.toFixed(1 + extra)} MB`;
+      case 'ratio': return `${v.toFixed(2 + extra)}:1`;
+      case 'count': return v.toFixed(extra);
+      default: return fmt(v, 3);
+    }
+  }
+
+  // Value and limit shown with enough decimals that they differ when the numbers do ("94.8%" beside "95%").
+  function shownPair(unit, value, limit) {
+    if (typeof value !== 'number' || typeof limit !== 'number') return [inUnit(unit, value, 0), inUnit(unit, limit, 0)];
+    let extra = 0;
+    while (extra < 4 && value !== limit && inUnit(unit, value, extra) === inUnit(unit, limit, extra)) extra += 1;
+    return [inUnit(unit, value, extra), inUnit(unit, limit, extra)];
+  }
+
   function checksTable(checks) {
     if (!checks || !checks.length) return null;
-    const head = el('tr', {}, ...['check', 'status', 'value', 'threshold'].map((t) => el('th', { text: t })));
-    const rows = checks.map((c) => el('tr', { class: `check-${c.status}`, title: String(c.message || '') },
-      el('td', { text: c.id }), el('td', { text: c.status }), el('td', { text: fmt(c.value, 3) }),
-      el('td', { text: fmt(c.threshold, 3) })));
-    return el('table', {}, el('caption', { text: 'checks' }), el('thead', {}, head), el('tbody', {}, ...rows));
+    const head = el('tr', {}, ...['check', 'status', 'value', 'limit'].map((t) => el('th', { text: t })));
+    const rows = checks.map((c) => {
+      const [value, limit] = shownPair(UNITS[c.id], c.value, c.threshold);
+      return el('tr', { class: `check-${c.status}`, title: String(c.message || ''), 'data-check': c.id },
+        el('td', { text: String(c.id).replace(/_/g, ' ') }), el('td', { class: 'nowrap', text: c.status }),
+        el('td', { class: 'num', text: value }),
+        el('td', { class: 'num', text: c.threshold === null || c.threshold === undefined ? '–' : limit }));
+    });
+    return el('table', { class: 'checks' }, el('caption', { text: 'Checks' }), el('thead', {}, head),
+      el('tbody', {}, ...rows));
   }
 
   // Each reason with its own status (fail or review); reports without reason_checks take the verdict's.
@@ -345,8 +401,9 @@
     const reasons = reasonItems(image);
     $('detail-reasons').replaceChildren(...(reasons.length ? reasons : [el('li', { class: 'muted',
                                                                                    text: 'none' })]));
+    $('detail-checks').replaceChildren(...[checksTable(image.checks)].filter(Boolean));
     $('detail-scores').replaceChildren(...[table('scores', image.scores),
-      table('subscores (0–100)', image.subscores), checksTable(image.checks)].filter(Boolean));
+      table('subscores (0–100)', image.subscores)].filter(Boolean));
     $('detail-heatmap').hidden = true;
     $('detail-heatmap').removeAttribute('src');
     if (typeof dialog.showModal === 'function') dialog.showModal();
@@ -375,7 +432,9 @@
       const low = response.headers.get('X-Quality-Min');
       const mean = response.headers.get('X-Quality-Mean');
       setDetailState('done', low !== null && mean !== null
-        ? `Lowest local quality ${low}, mean ${mean} (0 to 100).` : '');
+        ? `Spread of the quality map: its regions score from ${Math.round(low)} (weakest) up, ` +
+          `${Math.round(mean)} on average. These patch scores compare regions of this image; its quality ` +
+          'score is the one above.' : '');
     } catch (err) {
       if (abort.signal.aborted || state.detail.item !== item || err.status === 401) return;
       setDetailState('error', `No heat map: ${err.message}`);
@@ -432,6 +491,7 @@
     }
     const source = styleSource();
     $('preset').disabled = source !== 'preset';
+    $('preset-gallery').classList.toggle('disabled', source !== 'preset');
     $('style').disabled = source !== 'file';
     $('style').required = source === 'file';
     $('size').max = String(MAX_SIZE[method]);
@@ -496,7 +556,7 @@
       $('stylize-status').textContent = `Failed: ${job.error || 'unknown error'}` +
         (job.retriable ? ' (you may submit it again)' : '');
     } else {
-      $('stylize-status').textContent = `Job ${job.id}: ${job.status}, ` +
+      $('stylize-status').textContent = `${job.status === 'queued' ? 'Waiting for a free worker' : 'Rendering'}, ` +
         `${Math.round((Number(job.progress) || 0) * 100)}%`;
       state.polling = setTimeout(() => poll(id), POLL_MS);
     }
@@ -511,12 +571,361 @@
       $('stylize-download').href = state.stylizeUrl;
       $('stylize-result').hidden = false;
       $('stylize-progress').value = 1;
-      $('stylize-status').textContent = `Done (job ${id}).`;
+      $('stylize-status').textContent = 'Done.';
     } catch (err) {
       if (err.status !== 401) $('stylize-status').textContent = `No result: ${err.message}`;
     } finally {
       $('stylize-go').disabled = false;
     }
+  }
+
+  // -- images behind the key: thumbnails and previews are fetched with the bearer token, shown as blob: URLs -
+
+  // At most IMAGE_FETCHES image requests at a time: a page of thumbnails never floods the server, and a
+  // sign-out stops what has not started.
+  const IMAGE_FETCHES = 2;
+  const imageQueue = { running: 0, waiting: [] };
+
+  function nextImage() {
+    while (imageQueue.running < IMAGE_FETCHES && imageQueue.waiting.length) {
+      const { url, done, fail } = imageQueue.waiting.shift();
+      if (state.key === null) {
+        fail(new ApiError(0, 'signed_out', 'signed out'));
+        continue;
+      }
+      imageQueue.running += 1;
+      api(url).then((r) => r.blob()).then((blob) => done(URL.createObjectURL(blob)), fail)
+        .finally(() => { imageQueue.running -= 1; nextImage(); });
+    }
+  }
+
+  async function authorisedImage(url) {
+    if (!state.images.has(url)) {
+      state.images.set(url, new Promise((done, fail) => {
+        imageQueue.waiting.push({ url, done, fail });
+        nextImage();
+      }));
+    }
+    try {
+      return await state.images.get(url);
+    } catch (err) {
+      state.images.delete(url);  // try again next time
+      throw err;
+    }
+  }
+
+  // An <img> filled once its authorised image has arrived (a placeholder until then, or on failure).
+  function fill(img, url) {
+    authorisedImage(url).then((src) => { if (img.isConnected) img.src = src; })
+      .catch(() => { img.classList.add('broken'); img.title = 'no preview'; });
+    return img;
+  }
+
+  function lazyImage(url, alt) {
+    return fill(el('img', { alt, 'data-src': url }), url);
+  }
+
+  // Like lazyImage, fetched only once the image scrolls into view (previews are rendered on first request).
+  function whenVisible(url, alt) {
+    const img = el('img', { alt, 'data-src': url });
+    if (!('IntersectionObserver' in window)) return fill(img, url);
+    const watch = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      watch.disconnect();
+      fill(img, url);
+    });
+    watch.observe(img);
+    return img;
+  }
+
+  function thumbnail(index, path) {
+    return `${route('thumbnail', index)}?path=${encodeURIComponent(path)}`;
+  }
+
+  function baseName(path) {
+    return String(path).split(/[\\/]/).pop();
+  }
+
+  function dropImages() {
+    imageQueue.waiting = [];
+    for (const pending of state.images.values()) pending.then((u) => URL.revokeObjectURL(u)).catch(() => {});
+    state.images = new Map();
+  }
+
+  // -- style presets with previews --------------------------------------------------------------------------
+
+  function choosePreset(name) {
+    $('preset').value = name;
+    for (const button of $('preset-gallery').children) {
+      button.setAttribute('aria-checked', String(button.dataset.preset === name));
+    }
+  }
+
+  async function loadPresets() {
+    let presets;
+    try {
+      presets = (await apiJson(route('presets'))).presets || [];
+    } catch (err) {
+      return;  // the select still offers the names
+    }
+    $('preset-gallery').replaceChildren(...presets.map((p) => {
+      const preview = p.preview ? whenVisible(p.preview, `${p.name} applied to a sample photo`)
+        : el('span', { class: 'nothumb small', text: 'no preview' });
+      const button = el('button', { type: 'button', class: 'preset', role: 'radio', 'aria-checked': 'false',
+                                    'data-preset': p.name, title: p.name },
+        preview, el('span', { text: p.name.replace('preset_', '#') }));
+      button.addEventListener('click', () => {
+        if ($('preset').disabled) return;
+        choosePreset(p.name);
+      });
+      return button;
+    }));
+    choosePreset($('preset').value);
+  }
+
+  // -- similar images and duplicates ------------------------------------------------------------------------
+
+  function searchIndex() {
+    return $('search-index').value;
+  }
+
+  function showIndexes(indexes) {
+    state.search.indexes = indexes;
+    const names = Object.keys(indexes).sort();
+    $('search-index').replaceChildren(...names.map((n) => el('option', { value: n,
+      text: `${n} (${indexes[n].items} images)` })));
+    $('search').hidden = names.length === 0;
+    $('recommend').hidden = names.length === 0;
+    if (names.length) switchIndex();
+  }
+
+  function switchIndex() {
+    const info = state.search.indexes[searchIndex()] || { by: ['content'] };
+    for (const option of $('search-by').options) option.disabled = !info.by.includes(option.value);
+    if ($('search-by').selectedOptions[0].disabled) $('search-by').value = 'content';
+    state.search.offset = 0;
+    state.rec.offset = 0;
+    state.rec.ratings = new Map();
+    $('search-items').replaceChildren();
+    $('rec-items').replaceChildren();
+    $('search-results').replaceChildren();
+    $('search-query').hidden = true;
+    $('dup-groups').replaceChildren();
+    $('dup-status').textContent = '';
+    $('rec-results').replaceChildren();
+    syncRatings();
+    loadItems('search');
+    loadItems('rec');
+  }
+
+  async function loadItems(view) {
+    const box = view === 'search' ? state.search : state.rec;
+    const index = searchIndex();
+    let page;
+    try {
+      page = await apiJson(`${route('items', index)}?offset=${box.offset}&limit=${PAGE_ITEMS}`);
+    } catch (err) {
+      if (err.status !== 401) $(`${view}-status`).textContent = `Cannot list the collection: ${err.message}`;
+      return;
+    }
+    box.total = page.total;
+    box.offset += page.items.length;
+    const holder = $(`${view}-items`);
+    holder.append(...page.items.map((item) => (view === 'search' ? pickable(index, item) : rateable(index, item))));
+    $(`${view}-more`).hidden = box.offset >= box.total;
+    if (view === 'search') $('search-count').textContent = `(${page.total})`;
+  }
+
+  function pickable(index, item) {
+    const button = el('button', { type: 'button', class: 'pick-item', title: `Find images like ${item.name}`,
+                                  'data-path': item.path },
+      lazyImage(thumbnail(index, item.path), item.name), el('span', { class: 'small', text: item.name }));
+    button.addEventListener('click', () => similar({ path: item.path, name: item.name }));
+    return button;
+  }
+
+  function scoreText(score) {
+    return `similarity ${Math.round(100 * score)}%`;
+  }
+
+  function resultCard(index, path, extra) {
+    return el('article', { class: 'card result', 'data-path': path },
+      lazyImage(thumbnail(index, path), baseName(path)),
+      el('p', { class: 'name', title: String(path), text: baseName(path) }), ...extra);
+  }
+
+  async function similar(query) {
+    const index = searchIndex();
+    const k = Math.max(1, Math.min(50, Number($('search-k').value) || 8));
+    $('search-errors').replaceChildren();
+    $('search-results').replaceChildren();
+    $('search-status').textContent = `Looking for images like ${query.name}…`;
+    let report;
+    try {
+      if (query.file) {
+        const form = new FormData();
+        form.append('files', query.file, query.file.name);
+        form.append('index', index);
+        form.append('k', String(k));
+        form.append('by', $('search-by').value);
+        report = await apiJson(route('similar'), { method: 'POST', body: form });
+      } else {
+        report = await apiJson(route('similar'), { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ index, queries: [query.path], k, by: $('search-by').value }) });
+      }
+    } catch (err) {
+      if (err.status !== 401) {
+        $('search-status').textContent = '';
+        listErrors($('search-errors'), [err.message]);
+      }
+      return;
+    }
+    if (state.search.queryUrl) URL.revokeObjectURL(state.search.queryUrl);
+    state.search.queryUrl = query.file ? URL.createObjectURL(query.file) : null;
+    const queryImage = query.file ? el('img', { src: state.search.queryUrl, alt: query.name })
+      : lazyImage(thumbnail(index, query.path), query.name);
+    $('search-query').replaceChildren(queryImage, el('div', {}, el('strong', { text: 'Query: ' }),
+      el('span', { text: query.name }), el('p', { class: 'muted small', text: query.file
+        ? 'an uploaded image' : 'an image of the collection (left out of its own results)' })));
+    $('search-query').hidden = false;
+    const results = (report.queries[0] || { results: [] }).results;
+    $('search-results').replaceChildren(...results.map((r) => resultCard(index, r.path, [
+      el('p', { class: 'score', text: scoreText(r.score) })])));
+    $('search-status').textContent = results.length
+      ? `${results.length} most similar by ${report.by}, best first.` : 'No similar images found.';
+    listErrors($('search-errors'), (report.errors || []).map((e) => e.error));
+  }
+
+  // Why the suggested copy is kept: the words of the duplicates report when it gives them, else its rule.
+  function keepReason(group, keeper) {
+    const given = group.keep_reason || group.reason || group.why || (keeper && (keeper.keep_reason || keeper.reason));
+    if (given) return String(given);
+    return keeper ? `the largest copy: ${keeper.width}×${keeper.height} px, ${fmtBytes(keeper.size)} ` +
+      '(most pixels, then most bytes)' : 'most pixels, then most bytes';
+  }
+
+  function fmtBytes(n) {
+    if (typeof n !== 'number') return '–';
+    return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} kB`;
+  }
+
+  const KINDS = { exact: 'exact copies (same bytes)', 'near-identical': 'near-identical copies (resized or re-encoded)',
+    visual: 'visual near-duplicates (crops, edits, overlays)' };
+
+  async function findDuplicates() {
+    const index = searchIndex();
+    $('dup-go').disabled = true;
+    $('dup-status').textContent = 'Comparing every image of the collection…';
+    $('dup-groups').replaceChildren();
+    let report;
+    try {
+      report = await apiJson(route('duplicates'), { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ index }) });
+    } catch (err) {
+      if (err.status !== 401) $('dup-status').textContent = `Refused: ${err.message}`;
+      return;
+    } finally {
+      $('dup-go').disabled = false;
+    }
+    const groups = report.groups || [];
+    $('dup-status').textContent = groups.length
+      ? `${groups.length} group(s) of copies among ${report.summary.items} images; nothing is deleted.`
+      : `No duplicates among ${report.summary.items} images.`;
+    $('dup-groups').replaceChildren(...groups.map((group) => {
+      const keepPath = group.keep;
+      const keeper = group.members.find((m) => m.path === keepPath);
+      const members = [...group.members].sort((a, b) => (b.path === keepPath) - (a.path === keepPath));
+      return el('article', { class: 'group', 'data-kind': group.kind },
+        el('h4', { text: `${group.size} ${KINDS[group.kind] || group.kind}` }),
+        el('p', { class: 'keep-why small' }, el('strong', { text: `Keep ${baseName(keepPath)}: ` }),
+          keepReason(group, keeper)),
+        el('div', { class: 'strip' }, ...members.map((m) => resultCard(index, m.path, [
+          el('p', { class: 'muted small', text: `${m.width}×${m.height} · ${fmtBytes(m.size)}` }),
+          m.path === keepPath ? el('span', { class: 'badge badge-pass', text: 'keep' })
+            : el('span', { class: 'badge badge-unknown', text: 'copy' })]))));
+    }));
+  }
+
+  // -- recommend ----------------------------------------------------------------------------------------------
+
+  function rateable(index, item) {
+    const like = el('button', { type: 'button', class: 'rate-like', 'aria-pressed': 'false',
+                                'aria-label': `Like ${item.name}`, text: 'Like' });
+    const dislike = el('button', { type: 'button', class: 'rate-dislike', 'aria-pressed': 'false',
+                                   'aria-label': `Dislike ${item.name}`, text: 'Dislike' });
+    const node = el('div', { class: 'rate-item', 'data-path': item.path },
+      lazyImage(thumbnail(index, item.path), item.name), el('span', { class: 'small', text: item.name }),
+      el('div', { class: 'rate-buttons' }, like, dislike));
+    const set = (value) => {
+      if (state.rec.ratings.get(item.path) === value) state.rec.ratings.delete(item.path);
+      else state.rec.ratings.set(item.path, value);
+      syncRatings();
+    };
+    like.addEventListener('click', () => set('liked'));
+    dislike.addEventListener('click', () => set('disliked'));
+    return node;
+  }
+
+  function ratings(kind) {
+    return [...state.rec.ratings].filter(([, v]) => v === kind).map(([p]) => p);
+  }
+
+  function syncRatings() {
+    for (const node of $('rec-items').children) {
+      const rating = state.rec.ratings.get(node.dataset.path);
+      node.dataset.rating = rating || '';
+      node.querySelector('.rate-like').setAttribute('aria-pressed', String(rating === 'liked'));
+      node.querySelector('.rate-dislike').setAttribute('aria-pressed', String(rating === 'disliked'));
+    }
+    const liked = ratings('liked').length;
+    const disliked = ratings('disliked').length;
+    $('rec-summary').textContent = liked || disliked ? `${liked} liked, ${disliked} disliked.` : 'No ratings yet.';
+    $('rec-go').disabled = liked === 0;
+  }
+
+  async function recommend() {
+    const index = searchIndex();
+    $('rec-errors').replaceChildren();
+    $('rec-status').textContent = 'Finding recommendations…';
+    let report;
+    try {
+      report = await apiJson(route('recommend'), { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ index, liked: ratings('liked'), disliked: ratings('disliked'), k: 12,
+                               diversity: Number($('rec-diversity').value), by: $('search-by').value }) });
+    } catch (err) {
+      if (err.status !== 401) {
+        $('rec-status').textContent = '';
+        listErrors($('rec-errors'), [err.message]);
+      }
+      return;
+    }
+    const results = report.results || [];
+    $('rec-results').replaceChildren(...results.map((r) => resultCard(index, r.path, [
+      el('p', { class: 'score', text: `match ${Math.round(100 * r.relevance)}%` })])));
+    $('rec-status').textContent = results.length
+      ? `${results.length} recommendation(s), the closest match first, then a mix of match and variety; ` +
+        'rated images and their exact copies are left out.'
+      : 'Nothing left to recommend.';
+    listErrors($('rec-errors'), (report.errors || []).map((e) => e.error));
+  }
+
+  async function loadIndexes() {
+    try {
+      showIndexes((await apiJson(route('indexes'))).indexes || {});
+    } catch (err) {
+      showIndexes({});
+    }
+  }
+
+  function clearSearch() {
+    if (state.search.queryUrl) URL.revokeObjectURL(state.search.queryUrl);
+    state.search = { indexes: {}, offset: 0, total: 0, queryUrl: null };
+    state.rec = { offset: 0, total: 0, ratings: new Map() };
+    for (const id of ['search-items', 'search-results', 'search-query', 'dup-groups', 'rec-items', 'rec-results',
+      'search-errors', 'rec-errors']) $(id).replaceChildren();
+    $('search').hidden = true;
+    $('recommend').hidden = true;
+    dropImages();
   }
 
   // -- classify ---------------------------------------------------------------------------------------------
@@ -624,6 +1033,23 @@
       $('strength-value').textContent = Number($('strength').value).toFixed(2);
     });
     $('classify-form').addEventListener('submit', classify);
+    $('preset').addEventListener('change', () => choosePreset($('preset').value));
+    $('search-index').addEventListener('change', switchIndex);
+    $('search-more').addEventListener('click', () => loadItems('search'));
+    $('rec-more').addEventListener('click', () => loadItems('rec'));
+    $('search-file').addEventListener('change', () => {
+      const file = $('search-file').files[0];
+      if (file) similar({ file, name: file.name });
+      $('search-file').value = '';
+    });
+    $('dup-go').addEventListener('click', findDuplicates);
+    $('rec-go').addEventListener('click', recommend);
+    $('rec-clear').addEventListener('click', () => {
+      state.rec.ratings = new Map();
+      syncRatings();
+      $('rec-results').replaceChildren();
+      $('rec-status').textContent = '';
+    });
     wireDrop();
     syncStylizeForm();
     const saved = sessionStorage.getItem(KEY_NAME);
