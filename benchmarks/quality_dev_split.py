@@ -37,6 +37,7 @@ from artlens.iqa.model import QualityModel
 from artlens.iqa.train.recipe import parse_overrides, pristine_files, train_on_pristine
 from artlens.iqa.train.training_set import cached_arrays, descriptor_code_digest
 from artlens.screening import metrics
+from artlens.training.progress import ProgressEvent
 from quality_accuracy import CORRUPTIONS, MANIFEST, ROOT, SIDE, corruptor, severity_series
 
 #: The set-aside photos: ``train[DEV_ROWS]``.
@@ -112,6 +113,13 @@ def agreement(scores: np.ndarray, rows: np.ndarray) -> tuple[float, float, dict[
     return float(np.mean(every)), pooled, {c: float(np.mean(v)) for c, v in per_corruption.items()}
 
 
+def print_stage(event: ProgressEvent) -> None:
+    """The training's progress, a line per stage and epoch (not per step)."""
+    if event.stage != "step":
+        figures = " ".join(f"{k} {v:.4g}" for k, v in event.metrics.items())
+        print(f"{event.stage} {event.done}/{event.total} {figures}".rstrip(), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -133,8 +141,8 @@ def main() -> None:
     set_aside = set(dev)
     train = [f for f in files if f not in set_aside]
     out_dir = args.out or args.cache_dir / "model"
-    summary = train_on_pristine(train, out_dir, cache=args.cache_dir / "train-features.npz", progress=print,
-                                **overrides)
+    summary = train_on_pristine(train, out_dir, cache=args.cache_dir / "train-features.npz",
+                                progress=print_stage, **overrides)
     model = QualityModel.load(out_dir)
     data = dev_features(model, dev, args.cache_dir / "dev-features.npz", corrupt)
 

@@ -236,8 +236,8 @@ def check_classify_resume(folder: Path) -> None:
     class Stop(Exception):
         pass
 
-    def progress(stage, done, total, info):
-        if stage == "epoch" and done == 2:
+    def progress(event):
+        if event.stage == "epoch" and event.done == 2:
             raise Stop
 
     try:
@@ -247,14 +247,17 @@ def check_classify_resume(folder: Path) -> None:
         return
     except Stop:
         pass
-    ck = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    from artlens.training import load_checkpoint
+
+    ck = load_checkpoint(out / "checkpoint.pt")
+    ck_epoch = ck["run"]["fit"]["epoch"]
     summary = train_classifier(ds, out, mode="finetune", epochs=3, batch_size=16, device=GPU, seed=0,
                                resume=True)
     hist = summary["history"]
     ok = (not (out / "checkpoint.pt").exists() and len(hist) == 4
-          and all(h["loss"] is None or np.isfinite(h["loss"]) for h in hist) and ck["run"]["epoch"] == 2)
+          and all(h["loss"] is None or np.isfinite(h["loss"]) for h in hist) and ck_epoch == 2)
     record("classify finetune resume on cuda", ok,
-           f"interrupted after epoch {ck['run']['epoch']}, resumed to {len(hist) - 1} epochs, "
+           f"interrupted after epoch {ck_epoch}, resumed to {len(hist) - 1} epochs, "
            f"val F1 {[h['val_macro_f1'] for h in hist]}")
 
 

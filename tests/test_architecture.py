@@ -116,8 +116,6 @@ def test_package_init_only_re_exports(package):
     assert all(isinstance(node, allowed) for node in body), [type(n).__name__ for n in body]
 
 
-@pytest.mark.xfail(strict=True, reason="classify.train's driver, linear and finetune still import each other "
-                                       "inside functions; the shared training package removes that loop")
 def test_imports_inside_functions_form_no_cycle_either():
     assert _cycles(top_level_only=False) == []
 

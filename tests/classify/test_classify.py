@@ -9,7 +9,7 @@ import pytest
 
 from artlens.classify.data import FOLDER_HEAD, load_dataset
 from artlens.classify.model import SCHEMA, load_classifier
-from artlens.classify.train.driver import fit_temperature
+from artlens.classify.train.heldout import fit_temperature
 from artlens.classify.train.linear import fit_softmax, train_linear
 from artlens.errors import ConfigError
 
@@ -102,7 +102,7 @@ def test_train_save_load_predict(folder, tmp_path, photos, views):
     out = tmp_path / "model"
     stages = []
     summary = train_linear(load_dataset(folder), out, epochs=100,
-                           progress=lambda stage, done, total, info: stages.append(stage))
+                           progress=lambda event: stages.append(event.stage))
     head = summary["heads"][FOLDER_HEAD]
     assert summary["n_used"] == 24 and summary["skipped"] == []
     assert head["metrics"]["n"] >= 3 and head["metrics"]["accuracy"] >= 0.8

@@ -25,6 +25,7 @@ from artlens.classify.train.augment import (
 from artlens.classify.train.finetune import CHECKPOINT_FILE, _eval_crop, train_finetune
 from artlens.errors import ArtlensError, ConfigError
 from artlens.models.backbones import get_backbone, trunk_blocks
+from artlens.training import ProgressEvent, load_checkpoint
 
 _REAL = weights.local_status("mobilenet_v2").state == "verified"
 needs_weights = pytest.mark.skipif(not _REAL, reason="mobilenet_v2 weights not verified in the local cache")
@@ -150,18 +151,18 @@ def test_trainable_blocks_skip_unused_and_join_norms():
 @needs_weights
 def test_finetune_end_to_end(textures, tmp_path):
     out = tmp_path / "model"
-    calls: list[tuple[str, int, int, dict]] = []
+    calls: list[ProgressEvent] = []
     shared = get_backbone("mobilenet_v2")
     before = {k: v.clone() for k, v in shared.trunk.state_dict().items()}
     summary = train_finetune(load_dataset(textures), out, epochs=2, patience=0, **FAST,
-                             progress=lambda *a: calls.append(a))
+                             progress=calls.append)
     head = summary["heads"][FOLDER_HEAD]
     assert summary["mode"] == "finetune" and summary["n_used"] == 36 and summary["skipped"] == []
     assert head["metrics"]["n"] >= 6 and head["metrics"]["accuracy"] >= 0.85
     assert head["temperature"] > 0 and 0 <= summary["best_epoch"] <= 2
-    epochs = [c for c in calls if c[0] == "epoch"]
-    assert [c[1] for c in epochs] == [1, 2] and {"step", "embed"} <= {c[0] for c in calls}
-    assert all({"loss", "val_macro_f1", "val_accuracy"} <= set(c[3]) for c in epochs)
+    epochs = [c for c in calls if c.stage == "epoch"]
+    assert [c.done for c in epochs] == [1, 2] and {"step", "embed"} <= {c.stage for c in calls}
+    assert all({"loss", "val_macro_f1", "val_accuracy", "best_epoch"} <= set(c.metrics) for c in epochs)
     assert [r["epoch"] for r in summary["history"]] == [0, 1, 2]  # 0: the linear-probe start
     assert summary["history"][-1]["val_accuracy"] >= 0.85 and summary["history"][-1]["loss"] > 0
     assert not (out / CHECKPOINT_FILE).exists()
@@ -188,8 +189,8 @@ def test_resume_matches_uninterrupted_run(textures, tmp_path):
     common = dict(epochs=2, patience=0, seed=3, **FAST)
     train_finetune(data, tmp_path / "ref", **common)
 
-    def stop_after_first(stage, done, total, info):
-        if stage == "epoch" and done == 1:
+    def stop_after_first(event: ProgressEvent) -> None:
+        if event.stage == "epoch" and event.done == 1:
             raise KeyboardInterrupt
 
     out = tmp_path / "resumed"
@@ -197,14 +198,13 @@ def test_resume_matches_uninterrupted_run(textures, tmp_path):
         train_finetune(data, out, resume=True, **common)
     with pytest.raises(KeyboardInterrupt):
         train_finetune(data, out, progress=stop_after_first, **common)
-    ckpt = torch.load(out / CHECKPOINT_FILE, weights_only=True)
-    assert ckpt["run"]["epoch"] == 1 and not (out / "config.json").exists()
+    ckpt = load_checkpoint(out / CHECKPOINT_FILE)
+    assert ckpt["run"]["fit"]["epoch"] == 1 and not (out / "config.json").exists()
     with pytest.raises(ConfigError, match="other data or settings"):
         train_finetune(data, out, resume=True, **dict(common, lr=5e-4))
     seen = []
-    summary = train_finetune(data, out, resume=True, progress=lambda s, d, t, i: seen.append((s, d)),
-                             **common)
-    assert [d for s, d in seen if s == "epoch"] == [2]  # only the missing epoch ran
+    summary = train_finetune(data, out, resume=True, progress=seen.append, **common)
+    assert [e.done for e in seen if e.stage == "epoch"] == [2]  # only the missing epoch ran
     assert [r["epoch"] for r in summary["history"]] == [0, 1, 2]
     assert not (out / CHECKPOINT_FILE).exists()
 

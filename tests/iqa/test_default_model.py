@@ -16,6 +16,7 @@ from artlens.iqa import default as default_model
 from artlens.iqa.files import WEIGHTS_FILE
 from artlens.iqa.model import QualityModel
 from artlens.iqa.train.distortions import DISTORTIONS, LEVELS
+from artlens.training import ProgressEvent
 from artlens.weights import local_status
 
 needs_backbone = pytest.mark.skipif(local_status("mobilenet_v2").state != "verified",
@@ -98,11 +99,12 @@ def test_recipe_trains_a_loadable_model(tmp_path: Path, photos: dict[str, np.nda
         Image.fromarray(rgb[::2, ::2]).save(folder / f"{name}.png")
     files = pristine_files(folder)
     assert len(files) == len(photos)
-    lines: list[str] = []
+    events: list[ProgressEvent] = []
     summary = train_on_pristine(files, tmp_path / "model", per_image=1, per_crop=2, size=128, max_size=160,
-                                epochs=5, progress=lines.append)
+                                epochs=5, progress=events.append)
     assert summary["images"] == len(photos) * (1 + 2 * len(LEVELS))
-    assert lines and "saved" in lines[-1]
+    assert [(e.stage, e.done) for e in events] == [("embed", 0), ("embed", 1), ("fit", 0), ("fit", 1)]
+    assert events[-1].metrics["train_spearman"] == pytest.approx(summary["train_spearman"], abs=1e-4)
     model = QualityModel.load(tmp_path / "model")
     assert model.config.notes["pristine_photos"] == str(len(photos))
     assert model.config.stages == tuple(RECIPE["stages"]) and model.config.pooling == tuple(RECIPE["pooling"])
@@ -122,11 +124,14 @@ def test_recipe_finetunes_the_last_blocks(tmp_path: Path, photos: dict[str, np.n
     for name, rgb in photos.items():
         files.append(tmp_path / f"{name}.png")
         Image.fromarray(rgb[::2, ::2]).save(files[-1])
-    lines: list[str] = []
+    events: list[ProgressEvent] = []
     summary = train_on_pristine(files, tmp_path / "model", per_image=1, per_crop=2, size=96, epochs=3,
                                 descriptor_heads=1, finetune_blocks=2, finetune_epochs=1, finetune_lr=1e-3,
-                                progress=lines.append)
-    assert any("fine-tuning epoch 1/1" in line for line in lines)
+                                progress=events.append)
+    assert [(e.stage, e.done, e.total) for e in events if e.stage == "epoch"] == [("epoch", 1, 1)]
+    steps = [e for e in events if e.stage == "step"]  # one pristine crop and its distortions per step
+    assert [e.done for e in steps] == list(range(1, len(photos) + 1)) and steps[0].total == len(photos)
+    assert [e.stage for e in events][-3:] == ["embed", "embed", "fit"]  # the tuned trunk embeds again
     state = load_file(str(tmp_path / "model" / WEIGHTS_FILE))
     tuned = {k[len(BACKBONE_PREFIX):]: v for k, v in state.items() if k.startswith(BACKBONE_PREFIX)}
     assert tuned and all(v.dtype == torch.float16 for v in tuned.values())  # rounded, stored compactly

@@ -10,7 +10,7 @@ atomically, so concurrent runs and killed runs never leave a half-written entry.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +19,11 @@ from artlens import weights
 from artlens.errors import ImageLoadError
 from artlens.imageio import load_image
 from artlens.models.backbones import Backbone
+from artlens.training.progress import Progress, report
 
 __all__ = ["embed_paths", "feature_cache_dir"]
 
 _CHUNK = 64  # images decoded and held in memory at once
-
-Progress = Callable[..., None]
 
 
 def feature_cache_dir(backbone: Backbone) -> Path:
@@ -70,7 +69,7 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
     cache
         Read and write the feature cache.
     progress
-        Called as ``progress("embed", done, total, {})``.
+        Receives ``ProgressEvent("embed", done, total)`` (:mod:`artlens.training.progress`) after each chunk.
 
     Returns
     -------
@@ -110,7 +109,6 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
                 out[i], ok[i] = vec, True
                 if cache:
                     _store(folder, sha, vec)
-        if progress is not None:
-            progress("embed", min(start + _CHUNK, total), total, {})
+        report(progress, "embed", min(start + _CHUNK, total), total)
     kept = np.flatnonzero(ok).astype(np.int64)
     return out[kept], kept, skipped

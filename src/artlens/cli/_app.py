@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from artlens import __version__
+from artlens.training.progress import Progress as TrainingProgress
+from artlens.training.progress import ProgressEvent
 
 app = typer.Typer(
     name="artlens",
@@ -74,17 +75,16 @@ def progress_bar(quiet: bool, label: str) -> Progress:
                     transient=False)
 
 
-def stage_reporter(bar: Progress) -> Callable[..., None]:
-    """``progress(stage, done, total[, info])`` drawing one bar per stage, with the figures of ``info``."""
+def stage_reporter(bar: Progress) -> TrainingProgress:
+    """A :data:`artlens.training.Progress` callback drawing one bar per stage, with the event's figures."""
     tasks: dict[str, TaskID] = {}
 
-    def report(stage: str, done: int, total: int, info: dict | None = None) -> None:
-        shown = (f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in (info or {}).items())
-        figures = " ".join(shown)
-        label = f"{stage} {figures}".strip()
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(label, total=total)
-        bar.update(tasks[stage], completed=done, total=total, description=label)
+    def report(event: ProgressEvent) -> None:
+        shown = (f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in event.metrics.items())
+        label = f"{event.stage} {' '.join(shown)}".strip()
+        if event.stage not in tasks:
+            tasks[event.stage] = bar.add_task(label, total=event.total)
+        bar.update(tasks[event.stage], completed=event.done, total=event.total, description=label)
 
     return report
 

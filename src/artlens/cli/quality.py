@@ -204,7 +204,6 @@ def train_quality(
         raise typer.BadParameter("give exactly one of --pristine and --labels")
     if recipe_set and pristine is None:
         raise typer.BadParameter("--set changes the --pristine recipe; it does not apply to --labels")
-    say = (lambda _line: None) if quiet else (lambda line: err.print(line, highlight=False, markup=False))
     seed_used = 0 if seed is None else seed
     if pristine is not None:
         from dataclasses import replace
@@ -217,8 +216,15 @@ def train_quality(
             if value is not None and name in recipe:
                 raise typer.BadParameter(f"--{name} and --set {name}=... both given; use one")
         overrides = {"seed": seed_used} | ({"epochs": epochs} if epochs else {}) | recipe
-        summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache, progress=say,
-                                    config=replace(QualityModelConfig(), backbone=backbone), **overrides)
+        with progress_bar(quiet, "training") as bar:
+            summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache,
+                                        progress=stage_reporter(bar),
+                                        config=replace(QualityModelConfig(), backbone=backbone), **overrides)
+        if not quiet:
+            s = summary
+            err.print(f"{s['images']} images from {s['photos']} pristine photos, {s['pairs']} ranked pairs; "
+                      f"embedded in {s['embed_seconds']:.0f} s, heads fitted in {s['fit_seconds']:.0f} s; "
+                      f"training Spearman {s['train_spearman']:.3f}", highlight=False)
     else:
         from artlens.iqa.train.labels import read_labels, train_from_labels
 

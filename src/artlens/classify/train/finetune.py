@@ -3,37 +3,34 @@
 Recipe
 ------
 1. Every readable image is decoded once and kept in memory twice: shrunk so its shorter side is about
-   1.15 x the backbone's resize (the source of the random training crops,
-   :mod:`artlens.classify.train.augment`),
-   and as the exact uint8 centre crop inference sees (:meth:`artlens.models.backbones.Backbone.preprocess`).
+   1.15 x the backbone's resize (the source of the random training crops, :mod:`artlens.classify.train.
+   augment`), and as the exact uint8 centre crop inference sees (:meth:`artlens.models.backbones.Backbone.
+   preprocess`).
 2. The heads start from the linear-probe solution on cached frozen features (:func:`~artlens.classify.
    features.embed_paths`, :func:`~artlens.classify.train.linear.fit_heads`): fine-tuning from a good head
-   distorts
-   the pretrained features less than from a random one (LP-FT [1]_).
+   distorts the pretrained features less than from a random one (LP-FT, Kumar et al., ICLR 2022).
 3. A private copy of the trunk has its last ``unfreeze`` blocks trainable; batch-norm statistics stay frozen
-   (eval mode: the batches are small). AdamW [2]_ with the trunk at ``lr * trunk_lr_scale``, no weight decay
-   on biases and norm scales; a linear warm-up then a cosine decay over every step [3]_.
-4. The loss is the sum over heads of class-balanced cross-entropy with label smoothing [4]_; a missing label
-   (-1) is ignored.
+   (eval mode: the batches are small). The shared loop :func:`artlens.training.finetune` trains them (its
+   module cites the methods): AdamW with the trunk at ``lr * trunk_lr_scale``, no weight decay on biases and
+   norm scales, a linear warm-up then a cosine decay over every step.
+4. The loss is the sum over heads of class-balanced cross-entropy (:func:`artlens.training.class_weights`)
+   with label smoothing [1]_; a missing label (-1) is ignored.
 5. After each epoch (and once before the first) the held-out rows are scored with the evaluation transform;
    the state with the best macro-F1 averaged over heads (ties: lower validation loss) is kept and training
    stops after ``patience`` epochs without improvement. With ``kfold >= 2`` each fold is fine-tuned that
    way for out-of-fold logits, then a final run on every row lasts the median best epoch count.
-6. The held-out logits give one temperature per head and the metrics (:func:`~artlens.classify.train.driver.
+6. The held-out logits give one temperature per head and the metrics (:func:`~artlens.classify.train.heldout.
    held_out_report`); the model folder holds the whole fine-tuned trunk.
 
-After every epoch the run state is written to ``out_dir/checkpoint.pt`` (tensors and plain values only, so
-``torch.load(weights_only=True)`` reads it); ``resume=True`` continues from it and it is removed once the
-model is saved. Randomness is drawn from generators seeded by ``(seed, fold, epoch)``, so an interrupted and
-resumed run reproduces an uninterrupted one on the same device and thread count.
+After every epoch the run state is written to ``out_dir/checkpoint.pt`` (:func:`artlens.training.
+save_checkpoint`: tensors and plain values only, read back with ``torch.load(weights_only=True)``);
+``resume=True`` continues from it and it is removed once the model is saved. Randomness is drawn from
+generators seeded by ``(seed, fold, epoch)``, so an interrupted and resumed run reproduces an uninterrupted
+one on the same device and thread count.
 
 References
 ----------
-.. [1] A. Kumar, A. Raghunathan, R. Jones, T. Ma and P. Liang, "Fine-Tuning can Distort Pretrained Features
-   and Underperform Out-of-Distribution", ICLR 2022.
-.. [2] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
-.. [3] I. Loshchilov and F. Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts", ICLR 2017.
-.. [4] C. Szegedy, V. Vanhoucke, S. Ioffe, J. Shlens and Z. Wojna, "Rethinking the Inception Architecture for
+.. [1] C. Szegedy, V. Vanhoucke, S. Ioffe, J. Shlens and Z. Wojna, "Rethinking the Inception Architecture for
    Computer Vision", CVPR 2016.
 """
 
@@ -44,7 +41,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,24 +57,21 @@ from artlens.classify.train.augment import (
     normalise,
     train_view,
 )
-from artlens.classify.train.driver import (
-    Progress,
-    check_split_settings,
-    held_out_report,
-    make_config,
-    split_rows,
-)
+from artlens.classify.train.heldout import check_split_settings, held_out_report, make_config, split_rows
 from artlens.classify.train.linear import fit_heads
 from artlens.errors import ConfigError, ImageLoadError
 from artlens.evaluation import classification_metrics
 from artlens.imageio import load_image
 from artlens.models.backbones import Backbone, get_backbone, trunk_blocks
 from artlens.seeding import seeded
+from artlens.training.checkpoints import load_checkpoint, save_checkpoint
+from artlens.training.loop import FinetuneSettings, Validation, finetune
+from artlens.training.losses import class_weights
+from artlens.training.progress import Progress, report
 
 __all__ = ["CHECKPOINT_FILE", "train_finetune"]
 
 CHECKPOINT_FILE = "checkpoint.pt"
-_CHECKPOINT_VERSION = 1
 _STORE_FACTOR = 1.15  # stored shorter side / backbone resize: room for random crops above the eval scale
 _WARMUP = 0.05        # fraction of the steps (at most one epoch) with a linearly rising learning rate
 _EPS = 1e-12
@@ -117,8 +111,8 @@ def _decode(paths: list[Path], rows: np.ndarray, backbone: Backbone,
         images.train.append(downscale(rgb, short))
         images.eval.append(_eval_crop(backbone, rgb))
         ok.append(i)
-        if progress is not None and (n + 1) % 64 == 0:
-            progress("decode", n + 1, len(rows), {})
+        if (n + 1) % 64 == 0:
+            report(progress, "decode", n + 1, len(rows))
     return images, np.asarray(ok, np.int64), skipped
 
 
@@ -167,33 +161,6 @@ def _load_trainable(net: nn.Module, state: dict[str, torch.Tensor]) -> None:
             params[k].copy_(v)
 
 
-def _optimizer(net: ClassifierNet, lr: float, trunk_lr_scale: float,
-               weight_decay: float) -> torch.optim.AdamW:
-    groups = []
-    for part, rate in ((net.heads, lr), (net.trunk, lr * trunk_lr_scale)):
-        decay = [p for p in part.parameters() if p.requires_grad and p.ndim > 1]
-        flat = [p for p in part.parameters() if p.requires_grad and p.ndim <= 1]
-        groups += [{"params": decay, "lr": rate, "weight_decay": weight_decay},
-                   {"params": flat, "lr": rate, "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]])
-
-
-def _cosine(total: int, warmup: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-    return factor
-
-
-def _class_weights(y: np.ndarray, k: int) -> torch.Tensor:
-    """``n / (k * n_c)`` over the labelled rows: every class weighs as much as any other (as in linear)."""
-    lab = y[y >= 0]
-    counts = np.bincount(lab, minlength=k).astype(np.float64)
-    return torch.as_tensor(lab.size / (k * np.maximum(counts, 1.0)), dtype=torch.float32)
-
-
 # ------------------------------------------------------------------------------------------------------------
 # One training run (a fold, the single split, or the final run on every row)
 # ------------------------------------------------------------------------------------------------------------
@@ -207,6 +174,7 @@ class _Context:
     settings: dict
     augment: AugmentSettings
     tuned: list[str]
+    finetune: FinetuneSettings
     checkpoint: Path
     fingerprint: str
     progress: Progress | None
@@ -256,134 +224,84 @@ def _validate(ctx: _Context, logits: list[np.ndarray], rows: np.ndarray,
     return {"val_macro_f1": float(np.mean(f1)), "val_accuracy": float(np.mean(acc)), "val_loss": loss}
 
 
-def _better(score: dict, best: dict | None) -> bool:
-    if best is None:
-        return True
-    if score["val_macro_f1"] > best["val_macro_f1"] + _EPS:
-        return True
-    tie = abs(score["val_macro_f1"] - best["val_macro_f1"]) <= _EPS
-    return tie and score["val_loss"] < best["val_loss"] - _EPS
-
-
 def _save_checkpoint(ctx: _Context, run: dict | None) -> None:
-    ctx.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ctx.checkpoint.with_name(ctx.checkpoint.name + ".tmp")
-    torch.save({"version": _CHECKPOINT_VERSION, "fingerprint": ctx.fingerprint, "done": ctx.done, "run": run},
-               tmp)
-    tmp.replace(ctx.checkpoint)
+    save_checkpoint(ctx.checkpoint, {"done": ctx.done, "run": run}, fingerprint=ctx.fingerprint)
+
+
+def _record(r: dict, fold: int | str | None) -> dict:
+    """One history record in the model's config: the fold, then the loop's figures (None where absent)."""
+    keys = ("epoch", "loss", "val_macro_f1", "val_accuracy", "val_loss", "lr", "seconds")
+    return {"fold": fold, **{k: r.get(k) for k in keys}}
 
 
 def _run(ctx: _Context, stage: int, train: np.ndarray, val: np.ndarray | None, n_epochs: int,
          resume: dict | None) -> dict:
-    """Fine-tune on ``train`` rows; with ``val``, keep the best epoch and stop early.
+    """Fine-tune on ``train`` rows (:func:`artlens.training.finetune`); with ``val``, keep the best epoch and
+    stop early.
 
-    Returns ``{"best_epoch", "history", "logits", "state"}``: the held-out logits of the kept state (one
-    array per head, rows of ``val``) and its trainable tensors.
+    Returns ``{"best_epoch", "history", "logits", "state", "net"}``: the held-out logits of the kept state
+    (one array per head, rows of ``val``) and its trainable tensors.
     """
     s = ctx.settings
     heads = fit_heads(ctx.features[train], ctx.data.subset(train))
     net = _build_net(ctx.backbone, [len(c) for c in ctx.data.heads.values()], ctx.tuned, heads)
-    opt = _optimizer(net, s["lr"], s["trunk_lr_scale"], s["weight_decay"])
     bs = s["batch_size"]
-    per_epoch = -(-train.size // bs)
-    total = max(1, n_epochs * per_epoch)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine(total, min(per_epoch, math.ceil(_WARMUP * total))))
     device = ctx.backbone.device
-    weights = [_class_weights(y[train], len(c)) for y, c in zip(ctx.y, ctx.data.heads.values(), strict=True)]
+    weights = [class_weights(y[train], len(c)) for y, c in zip(ctx.y, ctx.data.heads.values(), strict=True)]
     losses = [nn.CrossEntropyLoss(weight=w, ignore_index=-1, label_smoothing=s["label_smoothing"])
               for w in weights]
     train_losses = [nn.CrossEntropyLoss(weight=w.to(device), ignore_index=-1,
                                         label_smoothing=s["label_smoothing"]) for w in weights]
     targets = [torch.as_tensor(y, dtype=torch.int64) for y in ctx.y]
     fold = None if s["kfold"] < 2 else (stage if val is not None else "final")
+    epoch_rng: list[np.random.Generator] = []
 
-    if resume is not None:
-        _load_trainable(net, resume["params"])
-        opt.load_state_dict(resume["optimizer"])
-        sched.load_state_dict(resume["scheduler"])
-        epoch, history, stale = int(resume["epoch"]), list(resume["history"]), int(resume["stale"])
-        best, best_epoch = resume["best"], int(resume["best_epoch"])
-        best_state, best_logits = resume["best_state"], [z.numpy() for z in resume["best_logits"]]
-    else:
-        epoch, history, stale, best, best_epoch = 0, [], 0, None, 0
-        best_state, best_logits = _trainable_state(net), []
-        if val is not None:  # the linear-probe start is a candidate too (LP-FT keeps it if tuning hurts)
-            best_logits = _logits(ctx, net, val)
-            best = _validate(ctx, best_logits, val, losses)
-            history.append({"fold": fold, "epoch": 0, "loss": None, **best, "lr": 0.0, "seconds": 0.0})
-
-    seed = s["seed"]
-    while epoch < n_epochs and not (val is not None and s["patience"] and stale >= s["patience"]):
-        t0 = time.perf_counter()
-        rng = np.random.default_rng([seed, stage, epoch])
+    def batches(epoch: int) -> list[np.ndarray]:
+        # every draw of an epoch comes from a generator seeded by (seed, run, epoch): resumable
+        rng = np.random.default_rng([s["seed"], stage, epoch])
         torch.manual_seed(int(rng.integers(2 ** 62)))
+        epoch_rng[:] = [rng]
         order = rng.permutation(train)
-        running, count = 0.0, 0
-        for b, start in enumerate(range(0, order.size, bs)):
-            rows = order[start:start + bs]
-            out = net(_batch(ctx, rows, rng))
-            loss = torch.zeros((), device=device)
-            for z, t, criterion in zip(out, targets, train_losses, strict=True):
-                yt = t[rows].to(device)
-                if (yt >= 0).any():
-                    loss = loss + criterion(z, yt)
-            opt.zero_grad(set_to_none=True)
-            if loss.requires_grad:  # False when no row of the batch carries any label
-                loss.backward()
-                opt.step()
-            sched.step()
-            running += float(loss.detach()) * rows.size
-            count += rows.size
-            if ctx.progress is not None:
-                ctx.progress("step", b + 1, per_epoch, {"loss": running / count, "epoch": epoch + 1})
-        epoch += 1
-        record = {"fold": fold, "epoch": epoch, "loss": running / max(1, count),
-                  "val_macro_f1": None, "val_accuracy": None, "val_loss": None,
-                  "lr": float(opt.param_groups[0]["lr"])}
-        if val is not None:
-            logits = _logits(ctx, net, val)
-            score = _validate(ctx, logits, val, losses)
-            record.update(score)
-            if _better(score, best):
-                best, best_epoch, stale = score, epoch, 0
-                best_state, best_logits = _trainable_state(net), logits
-            else:
-                stale += 1
-        else:
-            best_epoch, best_state = epoch, _trainable_state(net)
-        record["seconds"] = time.perf_counter() - t0
-        history.append(record)
-        _save_checkpoint(ctx, {
-            "stage": stage, "epoch": epoch, "params": _trainable_state(net), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), "history": history, "stale": stale, "best": best,
-            "best_epoch": best_epoch, "best_state": best_state,
-            "best_logits": [torch.from_numpy(np.ascontiguousarray(z)) for z in best_logits]})
-        if ctx.progress is not None:
-            info = {k: record[k] for k in ("loss", "val_macro_f1", "val_accuracy")}
-            if fold is not None:
-                info["fold"] = fold
-            ctx.progress("epoch", epoch, n_epochs, dict(info, best_epoch=best_epoch))
-    _load_trainable(net, best_state)
-    return {"best_epoch": best_epoch, "history": history, "logits": best_logits, "state": best_state,
-            "net": net}
+        return [order[start:start + bs] for start in range(0, order.size, bs)]
+
+    def loss(rows: np.ndarray) -> torch.Tensor:
+        out = net(_batch(ctx, rows, epoch_rng[0]))
+        total = torch.zeros((), device=device)
+        for z, t, criterion in zip(out, targets, train_losses, strict=True):
+            yt = t[rows].to(device)
+            if (yt >= 0).any():  # no labelled row in the batch: no loss, and no optimiser step
+                total = total + criterion(z, yt)
+        return total
+
+    def validate() -> Validation:
+        logits = _logits(ctx, net, val)
+        return Validation(_validate(ctx, logits, val, losses),
+                          [torch.from_numpy(np.ascontiguousarray(z)) for z in logits])
+
+    result = finetune(
+        net, head=net.heads, body=[net.trunk.get_submodule(n) for n in ctx.tuned], batches=batches, loss=loss,
+        steps_per_epoch=-(-train.size // bs), settings=replace(ctx.finetune, epochs=n_epochs),
+        validate=validate if val is not None else None,
+        monitor=lambda m: (m["val_macro_f1"], -m["val_loss"]), mode="max", min_delta=_EPS,
+        train_modules=(),  # eval mode throughout: frozen batch-norm statistics, and the trunk has no dropout
+        checkpoint=lambda state: _save_checkpoint(ctx, {"stage": stage, **state}), resume=resume,
+        progress=ctx.progress, tags={"fold": fold} if isinstance(fold, int) else None)
+    logits = [z.numpy() for z in result.best_outputs] if result.best_outputs is not None else []
+    return {"best_epoch": result.best_epoch, "history": [_record(r, fold) for r in result.history],
+            "logits": logits, "state": _trainable_state(net), "net": net}
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Settings, fingerprint, checkpoint
 # ------------------------------------------------------------------------------------------------------------
 
-def _check(epochs: int, unfreeze: int, lr: float, trunk_lr_scale: float, weight_decay: float,
-           label_smoothing: float, patience: int, batch_size: int) -> None:
+def _check(unfreeze: int, trunk_lr_scale: float, label_smoothing: float, batch_size: int) -> None:
+    """The settings :class:`artlens.training.FinetuneSettings` does not check itself."""
     checks = [
-        (isinstance(epochs, int) and epochs >= 1, f"epochs must be at least 1, got {epochs!r}"),
         (isinstance(unfreeze, int) and unfreeze >= 0, f"unfreeze must be 0 or more blocks, got {unfreeze!r}"),
-        (math.isfinite(lr) and lr > 0, f"lr must be positive, got {lr!r}"),
         (math.isfinite(trunk_lr_scale) and trunk_lr_scale >= 0,
          f"trunk_lr_scale must be 0 or more, got {trunk_lr_scale!r}"),
-        (math.isfinite(weight_decay) and weight_decay >= 0,
-         f"weight_decay must be non-negative, got {weight_decay!r}"),
         (0 <= label_smoothing < 1, f"label_smoothing must lie in [0, 1), got {label_smoothing!r}"),
-        (isinstance(patience, int) and patience >= 0, f"patience must be 0 (off) or more, got {patience!r}"),
         (isinstance(batch_size, int) and batch_size >= 1,
          f"batch_size must be at least 1, got {batch_size!r}"),
     ]
@@ -398,21 +316,6 @@ def _fingerprint(dataset: Dataset, backbone: str, settings: dict) -> str:
               "heads": dataset.heads, "labels": {h: v.tolist() for h, v in dataset.labels.items()},
               "backbone": backbone, "settings": settings}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
-
-
-def _read_checkpoint(path: Path, fingerprint: str) -> dict:
-    if not path.is_file():
-        raise ConfigError(f"{path}: no checkpoint to resume from; train without resume to start")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors have many types
-        raise ConfigError(f"{path}: the checkpoint cannot be read ({exc}); train without resume") from None
-    if not isinstance(state, dict) or state.get("version") != _CHECKPOINT_VERSION:
-        raise ConfigError(f"{path}: not an artlens fine-tuning checkpoint; train without resume")
-    if state.get("fingerprint") != fingerprint:
-        raise ConfigError(f"{path}: the checkpoint was written for other data or settings; resume with the "
-                          "same data and settings, or train without resume to start over")
-    return state
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -470,18 +373,18 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     resume
         Continue from ``out_dir/checkpoint.pt`` (written after every epoch).
     progress
-        ``progress(stage, done, total, info)``: stages ``embed``, ``decode``, ``step`` (info: running
-        ``loss``, ``epoch``), ``epoch`` (info: ``loss``, ``val_macro_f1``, ``val_accuracy``, ``fold``,
-        ``best_epoch``; ``fold`` with k folds) and, with k folds, ``fold`` after each run.
+        Receives :class:`~artlens.training.ProgressEvent` records: stages ``embed``, ``decode``, ``step``
+        (metrics: running ``loss``, ``epoch``), ``epoch`` (``loss``, ``val_macro_f1``, ``val_accuracy``,
+        ``val_loss``, ``best_epoch``; ``fold`` with k folds) and, with k folds, ``fold`` after each run.
 
     Returns
     -------
     dict
         As :func:`artlens.classify.train.linear.train_linear` (``out_dir``, ``mode``, ``backbone``,
-        ``n_images``,
-        ``n_used``, ``skipped``, ``heads``, ``seconds``) plus ``history`` (one record per epoch and run:
-        ``fold``, ``epoch``, ``loss``, ``val_macro_f1``, ``val_accuracy``, ``val_loss``, ``lr``, ``seconds``;
-        epoch 0 is the linear-probe start) and ``best_epoch`` (with k folds, the epochs of the final run).
+        ``n_images``, ``n_used``, ``skipped``, ``heads``, ``seconds``) plus ``history`` (one record per epoch
+        and run: ``fold``, ``epoch``, ``loss``, ``val_macro_f1``, ``val_accuracy``, ``val_loss``, ``lr``,
+        ``seconds``; epoch 0 is the linear-probe start) and ``best_epoch`` (with k folds, the epochs of the
+        final run).
 
     Raises
     ------
@@ -494,8 +397,11 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     Bit-identical results for a seed need the same device and thread count; on CUDA some convolution
     gradients are not deterministic unless cuDNN is told to be.
     """
-    _check(epochs, unfreeze, float(lr), float(trunk_lr_scale), float(weight_decay), float(label_smoothing),
-           patience, batch_size)
+    _check(unfreeze, float(trunk_lr_scale), float(label_smoothing), batch_size)
+    if not (isinstance(epochs, int) and epochs >= 1):
+        raise ConfigError(f"epochs must be at least 1, got {epochs!r}")
+    recipe = FinetuneSettings(epochs=epochs, lr=float(lr), body_lr_scale=float(trunk_lr_scale),
+                              weight_decay=float(weight_decay), warmup=_WARMUP, patience=patience)
     check_split_settings(val_split, kfold)
     aug = augment if isinstance(augment, AugmentSettings) else AugmentSettings.from_dict(augment)
     if not dataset.heads:
@@ -514,7 +420,7 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     out = Path(out_dir)
     fingerprint = _fingerprint(dataset, net0.spec.name, settings)
     ckpt_path = out / CHECKPOINT_FILE
-    saved = _read_checkpoint(ckpt_path, fingerprint) if resume else None
+    saved = load_checkpoint(ckpt_path, fingerprint=fingerprint) if resume else None
 
     t0 = time.perf_counter()
     x, kept, skipped = embed_paths(dataset.paths, net0, sha256=dataset.sha256 or None, batch_size=batch_size,
@@ -531,7 +437,7 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
     data = dataset.subset(decoded)
     folds = split_rows(data, val_split=val_split, kfold=kfold, seed=seed)
 
-    ctx = _Context(net0, data, images, x, settings, aug, tuned, ckpt_path, fingerprint, progress)
+    ctx = _Context(net0, data, images, x, settings, aug, tuned, recipe, ckpt_path, fingerprint, progress)
     if saved is not None:
         ctx.done = list(saved["done"])
     t0 = time.perf_counter()
@@ -554,8 +460,8 @@ def train_finetune(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mo
                              if result else [],
                              "state": result["state"] if result and last else {}})
             _save_checkpoint(ctx, None)
-            if progress is not None and kfold >= 2:
-                progress("fold", stage + 1, n_stages, {})
+            if kfold >= 2:
+                report(progress, "fold", stage + 1, n_stages)
         if result is None:  # resumed after the last run had finished, or a zero-epoch final run
             result = {"net": _rebuild(ctx, folds)}
     t_train = time.perf_counter() - t0

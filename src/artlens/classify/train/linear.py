@@ -19,14 +19,11 @@ from torch.nn import functional as F
 from artlens.classify.data import Dataset
 from artlens.classify.features import embed_paths
 from artlens.classify.model import ClassifierNet, save_model
-from artlens.classify.train.driver import (
-    Progress,
-    held_out_report,
-    make_config,
-    split_rows,
-)
+from artlens.classify.train.heldout import held_out_report, make_config, split_rows
 from artlens.errors import ConfigError
 from artlens.models.backbones import get_backbone
+from artlens.training.losses import class_weights
+from artlens.training.progress import Progress, report
 
 __all__ = ["fit_heads", "fit_softmax", "train_linear"]
 
@@ -56,8 +53,9 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, *, weight_decay: f
     Notes
     -----
     Features are standardised (training mean and standard deviation) for the fit, and the transform is folded
-    into the returned parameters. Each class's loss weight is ``N / (K * n_k)``, so every class counts as much
-    as any other whatever its size [1]_. The objective is convex and starts from zero, and L-BFGS is
+    into the returned parameters. Each class's loss weight is ``N / (K * n_k)``
+    (:func:`artlens.training.class_weights`), so every class counts as much as any other whatever its size
+    [1]_. The objective is convex and starts from zero, and L-BFGS is
     deterministic, so the result depends on the data alone.
 
     References
@@ -70,8 +68,7 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, *, weight_decay: f
     std = xt.std(dim=0, unbiased=False)
     std = torch.where(std > 1e-6, std, torch.ones_like(std))
     z = (xt - mean) / std
-    counts = torch.bincount(yt, minlength=n_classes).double()
-    class_w = (yt.numel() / (n_classes * counts.clamp(min=1.0))).float()
+    class_w = class_weights(y, n_classes)
     w = torch.zeros(n_classes, xt.shape[1], requires_grad=True)
     b = torch.zeros(n_classes, requires_grad=True)
     opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=max_iter, history_size=20,
@@ -138,7 +135,7 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mobi
     cache
         Use the feature cache (:mod:`artlens.classify.features`).
     progress
-        Optional ``progress(stage, done, total, info)`` (stages ``embed``, ``fit``).
+        Receives :class:`~artlens.training.ProgressEvent` records: stages ``embed`` and ``fit``.
 
     Returns
     -------
@@ -172,16 +169,14 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "mobi
         params = fit_heads(x[train], data.subset(train), weight_decay=weight_decay, max_iter=epochs)
         for head, (w, b) in params.items():
             held_out[head][val] = x[val].astype(np.float64) @ w.T + b
-        if progress is not None:
-            progress("fit", n_done + 1, len(folds) + 1, {})
+        report(progress, "fit", n_done + 1, len(folds) + 1)
     heads: dict[str, dict] = {}
     for head, classes in data.heads.items():
         temperature, metrics = held_out_report(data.labels[head], held_out[head], classes, folds)
         heads[head] = {"classes": list(classes), "n_labelled": int((data.labels[head] >= 0).sum()),
                        "temperature": temperature, "metrics": metrics}
     final = fit_heads(x, data, weight_decay=weight_decay, max_iter=epochs)
-    if progress is not None:
-        progress("fit", len(folds) + 1, len(folds) + 1, {})
+    report(progress, "fit", len(folds) + 1, len(folds) + 1)
     t_fit = time.perf_counter() - t0
     model = ClassifierNet(net.trunk, net.spec.feature_dim, [len(c) for c in data.heads.values()])
     with torch.no_grad():

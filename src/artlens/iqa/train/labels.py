@@ -52,7 +52,7 @@ import csv
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,24 +62,26 @@ import torch
 from torch import nn
 
 from artlens.assess import native
-from artlens.errors import ArtlensError, ConfigError, ImageLoadError
+from artlens.errors import ConfigError, ImageLoadError
 from artlens.evaluation import (
     classification_metrics,
     regression_metrics,
     roc_auc,
     save_confusion_matrix_png,
     softmax,
-    stratified_kfold,
-    stratified_split,
 )
 from artlens.iqa.config import QualityModelConfig, multi_level
 from artlens.iqa.heads import QualityHead
 from artlens.iqa.model import QualityModel
-from artlens.iqa.train.finetune import ordered_pairs_loss, tuning_last_blocks
-from artlens.iqa.train.head import train_head
+from artlens.iqa.train.finetune import tune_last_blocks
+from artlens.iqa.train.head import train_class_head, train_head
 from artlens.screening import metrics
 from artlens.screening.backdrop import backdrop_mask
 from artlens.seeding import seeded
+from artlens.training.loop import FinetuneSettings
+from artlens.training.losses import class_weights, ordered_pairs_loss
+from artlens.training.progress import Progress, report
+from artlens.training.splits import check_split, make_splits
 
 __all__ = [
     "METRICS_FILE",
@@ -87,7 +89,6 @@ __all__ = [
     "chance_warnings",
     "evaluate_model",
     "read_labels",
-    "train_class_head",
     "train_from_labels",
 ]
 
@@ -100,9 +101,6 @@ _BACKDROP_SIZE = 768
 #: Same picture for the splits: perceptual hashes at most this many of 64 bits apart (the duplicate finder's
 #: ``artlens.search.duplicates.DEFAULT_HASH_THRESHOLD``).
 _SAME_PICTURE_BITS = 8
-
-#: ``progress(stage, done, total)``; stages: ``load``, ``embed``, ``fold``, ``finetune``, ``final``.
-Progress = Callable[[str, int, int], None]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -260,98 +258,6 @@ def read_labels(csv_path: str | Path, *, class_order: Sequence[str] | None = Non
 # Heads
 # ------------------------------------------------------------------------------------------------------------
 
-def _standardised_head(x: torch.Tensor, hidden: int, dropout: float, out_dim: int, seed: int) -> QualityHead:
-    with seeded(seed):
-        head = QualityHead(x.shape[1], hidden, dropout, out_dim)
-    std = x.std(dim=0, correction=0)
-    head.feature_mean.copy_(x.mean(dim=0))
-    head.feature_scale.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
-    return head
-
-
-def _class_weights(y: np.ndarray, n_classes: int, sample_weight: np.ndarray | None = None) -> torch.Tensor:
-    counts = np.bincount(y, weights=sample_weight, minlength=n_classes).astype(np.float64)
-    total = counts.sum()
-    w = np.divide(total, n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
-    return torch.as_tensor(w, dtype=torch.float32)
-
-
-def train_class_head(features: torch.Tensor | np.ndarray, labels: Sequence[int] | np.ndarray, n_classes: int,
-                     *, epochs: int = 150, lr: float = 1e-3, weight_decay: float = 1e-2, hidden: int = 128,
-                     dropout: float = 0.25, batch_size: int = 64, seed: int = 0,
-                     sample_weight: np.ndarray | Sequence[float] | None = None) -> QualityHead:
-    """Fit a K-output :class:`QualityHead` by class-weighted cross-entropy on cached features.
-
-    Parameters
-    ----------
-    features
-        (N, D) pooled features (:meth:`QualityModel.embed`).
-    labels
-        (N,) class indices in ``[0, n_classes)``.
-    n_classes
-        K, the head's output width.
-    epochs, lr, weight_decay, batch_size
-        AdamW training settings.
-    hidden, dropout
-        Head shape; store the same values in the model's config.
-    seed
-        Seeds initialisation, batch order and dropout; deterministic on the CPU.
-    sample_weight
-        Optional (N,) non-negative weight of each row (default 1), e.g. the share of its image that a view
-        carries when an image gives several rows.
-
-    Returns
-    -------
-    QualityHead
-        In eval mode on the CPU, with the feature standardisation of ``features`` built in.
-
-    Notes
-    -----
-    Each class is weighted by ``N / (K * count)``, so a rare class counts as much as a common one [1]_ (with
-    ``sample_weight``, ``count`` is the class's summed row weight). A batch's loss is the weighted mean of its
-    rows' cross-entropies.
-
-    References
-    ----------
-    .. [1] G. King and L. Zeng, Political Analysis 9, 2001.
-    """
-    x = torch.as_tensor(np.asarray(features, np.float32)) if not isinstance(features, torch.Tensor) \
-        else features.detach().float().cpu()
-    y_np = np.asarray(labels, np.int64).ravel()
-    n = x.shape[0]
-    if x.ndim != 2 or n < 2 or y_np.shape != (n,):
-        raise ArtlensError(f"need features (N>=2, D) and labels (N,), got {tuple(x.shape)} and {y_np.shape}")
-    if n_classes < 2 or y_np.min() < 0 or y_np.max() >= n_classes:
-        raise ArtlensError(f"labels must be class indices in [0, {n_classes}) with n_classes >= 2")
-    if epochs < 1 or batch_size < 1:
-        raise ArtlensError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
-    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64).ravel()
-    if sw.shape != (n,) or not np.all(np.isfinite(sw)) or sw.min() < 0 or sw.sum() <= 0:
-        raise ArtlensError(f"sample_weight must be (N,) non-negative and not all zero, got shape {sw.shape}")
-    y = torch.as_tensor(y_np)
-    head = _standardised_head(x, hidden, dropout, n_classes, seed)
-    row_weight = torch.as_tensor(_class_weights(y_np, n_classes, sw).numpy()[y_np] * sw, dtype=torch.float32)
-    ce = nn.CrossEntropyLoss(reduction="none")
-
-    def loss_fn(out: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        w = row_weight[idx]
-        return (w * ce(out, y[idx])).sum() / w.sum().clamp_min(1e-12)
-
-    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(seed)
-    head.train()
-    with seeded(seed):
-        for _ in range(epochs):
-            order = torch.randperm(n, generator=gen)
-            for start in range(0, n, batch_size):
-                idx = order[start:start + batch_size]
-                loss = loss_fn(head(x[idx]), idx)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-    return head.eval()
-
-
 def _score_pairs(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(better, worse) index pairs of all strictly ordered rows; a random subset when there are many."""
     i, j = np.nonzero(scores[:, None] > scores[None, :])
@@ -465,8 +371,7 @@ def _load_views(labels: LabelSet, longest: int, view_side: int, progress: Progre
             per_image.append([_shrink(rgb, longest), *crops])
             weights.append(native.native_weight(w, h, view_side) if crops else 0.0)
             kept.append(i)
-        if progress is not None:
-            progress("load", i + 1, len(labels))
+        report(progress, "load", i + 1, len(labels))
     counts = [len(v) for v in per_image]
     views = _Views(images=[v for image in per_image for v in image],
                    owner=np.repeat(np.arange(len(per_image)), counts).astype(np.int64),
@@ -481,8 +386,7 @@ def _embed(model: QualityModel, images: list[np.ndarray], progress: Progress | N
     parts = []
     for start in range(0, len(images), chunk):
         parts.append(model.embed(images[start:start + chunk]))
-        if progress is not None:
-            progress("embed", min(start + chunk, len(images)), len(images))
+        report(progress, "embed", min(start + chunk, len(images)), len(images))
     return torch.cat(parts) if parts else torch.zeros((0, model.config.embed_dim))
 
 
@@ -517,40 +421,34 @@ def _fit_head(x: torch.Tensor, y: np.ndarray, config: QualityModelConfig, s: _Se
 
 def _finetune(model: QualityModel, images: list[np.ndarray], y: np.ndarray, s: _Settings,
               progress: Progress | None) -> QualityModel:
-    """Train the head and the last blocks of a private copy of the backbone together, in place."""
-    head = model.head
+    """Train the head and the last blocks of a private copy of the backbone together, in place (LP-FT:
+    :func:`artlens.iqa.train.finetune.tune_last_blocks`; the blocks learn at a tenth of the head's rate)."""
+    device = model.backbone.device
     if s.task == "classes":
-        ce = nn.CrossEntropyLoss(weight=_class_weights(y, s.n_classes).to(model.backbone.device))
+        ce = nn.CrossEntropyLoss(weight=class_weights(y, s.n_classes).to(device))
         target = torch.as_tensor(y, dtype=torch.int64)
     else:
         lo, hi = s.score_range
         target = torch.as_tensor((y - lo) / (hi - lo), dtype=torch.float32)
     rng = np.random.default_rng(s.seed)
     n = len(images)
-    steps = s.finetune_epochs * -(-n // s.batch_size)
-    step = 0
-    # batch-norm statistics stay as pretrained: the batches are small
-    with tuning_last_blocks(model, s.finetune_blocks) as tuned, seeded(s.seed):
-        opt = torch.optim.AdamW([{"params": list(head.parameters()), "lr": s.lr},
-                                 {"params": tuned, "lr": s.lr / 10.0}], weight_decay=1e-3)
-        for _ in range(s.finetune_epochs):
-            order = rng.permutation(n)
-            for start in range(0, n, s.batch_size):
-                idx = order[start:start + s.batch_size]
-                batch = [images[i][:, ::-1] if rng.random() < 0.5 else images[i] for i in idx]
-                head.train()
-                out = head(model.pooled(batch, len(batch)).to(model.backbone.device))
-                if s.task == "classes":
-                    loss = ce(out, target[idx].to(out.device))
-                else:
-                    t = target[idx].to(out.device)
-                    loss = nn.functional.mse_loss(out, t) + ordered_pairs_loss(out, t, 0.05)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                step += 1
-                if progress is not None:
-                    progress("finetune", step, steps)
+
+    def batches(_epoch: int) -> list[np.ndarray]:
+        order = rng.permutation(n)
+        return [order[start:start + s.batch_size] for start in range(0, n, s.batch_size)]
+
+    def loss(idx: np.ndarray) -> torch.Tensor:
+        batch = [images[i][:, ::-1] if rng.random() < 0.5 else images[i] for i in idx]
+        out = model.head(model.pooled(batch, len(batch)).to(device))
+        t = target[idx].to(out.device)
+        if s.task == "classes":
+            return ce(out, t)
+        return nn.functional.mse_loss(out, t) + ordered_pairs_loss(out, t, 0.05)
+
+    settings = FinetuneSettings(epochs=s.finetune_epochs, lr=s.lr, body_lr_scale=0.1, weight_decay=1e-3)
+    with seeded(s.seed):  # dropout masks
+        tune_last_blocks(model, s.finetune_blocks, batches, loss, steps_per_epoch=-(-n // s.batch_size),
+                         settings=settings, generators={"order": rng}, progress=progress)
     return model
 
 
@@ -575,27 +473,6 @@ def _predict(model: QualityModel, x: torch.Tensor | None, images: list[np.ndarra
         return softmax(raw), scores
     lo, hi = s.score_range
     return lo + raw * (hi - lo), scores
-
-
-def _by_picture(strata: np.ndarray, pictures: np.ndarray) -> np.ndarray:
-    """One stratum per picture: its images' commonest (the lowest among ties)."""
-    return np.asarray([np.bincount(strata[pictures == g]).argmax() for g in range(int(pictures.max()) + 1)],
-                      np.int64)
-
-
-def _picture_kfold(strata: np.ndarray, pictures: np.ndarray, k: int, seed: int
-                   ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`~artlens.evaluation.stratified_kfold` over pictures: every image of a picture in one fold
-    (the same folds as over images when no two images are one picture)."""
-    return [(np.flatnonzero(np.isin(pictures, tr)), np.flatnonzero(np.isin(pictures, te)))
-            for tr, te in stratified_kfold(_by_picture(strata, pictures), k, seed)]
-
-
-def _picture_split(strata: np.ndarray, pictures: np.ndarray, fraction: float, seed: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~artlens.evaluation.stratified_split` over pictures."""
-    tr, te = stratified_split(_by_picture(strata, pictures), fraction, seed)
-    return np.flatnonzero(np.isin(pictures, tr)), np.flatnonzero(np.isin(pictures, te))
 
 
 def _metrics(task: str, classes: Sequence[str], y: np.ndarray, pred: np.ndarray) -> dict:
@@ -710,7 +587,8 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     val_split
         Held-out fraction when ``kfold`` is 0 (stratified by class, or by score quartile); 0 skips it.
     progress
-        ``progress(stage, done, total)``, stages ``load``, ``embed``, ``fold``, ``finetune``, ``final``.
+        Receives :class:`~artlens.training.ProgressEvent` records: stages ``load``, ``embed``, ``fold``,
+        ``final``, and with ``finetune`` the final fit's ``step`` and ``epoch``.
     config
         Embedding and head settings (sizes, pooling, stages, hidden, dropout); default
         :class:`QualityModelConfig` with the backbone's multi-level embedding (:func:`artlens.iqa.
@@ -746,10 +624,7 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
 
     t0 = time.perf_counter()
     ls = labels if isinstance(labels, LabelSet) else read_labels(labels, class_order=class_order)
-    if kfold == 1 or kfold < 0:
-        raise ConfigError(f"kfold must be 0 (no cross-validation) or at least 2, got {kfold}")
-    if not 0.0 <= val_split < 1.0:
-        raise ConfigError(f"val_split must lie in [0, 1), got {val_split}")
+    check_split(val_split, kfold, required=False)
     if finetune_blocks < 1 or batch_size < 1 or lr <= 0:
         raise ConfigError("finetune_blocks, batch_size and lr must be positive")
     head_epochs = 150 if epochs is None or finetune else epochs
@@ -792,23 +667,21 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
     strata = used.strata()
     pictures = views.pictures()
     n_pictures = int(pictures.max()) + 1
+    parts = make_splits(strata, val_split=val_split, kfold=kfold, seed=seed, groups=pictures, required=False,
+                        unit="distinct pictures")
     if kfold >= 2:
-        if kfold > n_pictures:
-            raise ConfigError(f"kfold={kfold} exceeds the {n_pictures} distinct pictures among the "
-                              f"{len(used)} usable images (copies of one picture stay in one fold)")
         folds, oof = [], None
-        for f, (tr, te) in enumerate(_picture_kfold(strata, pictures, kfold, seed)):
+        for f, (tr, te) in enumerate(parts):
             m, pred = fit_eval(tr, te)
             folds.append(m)
             if oof is None:
                 oof = np.zeros((len(used), *pred.shape[1:]))
             oof[te] = pred
-            if progress is not None:
-                progress("fold", f + 1, kfold)
+            report(progress, "fold", f + 1, kfold)
         evaluation = {"method": "kfold", "k": kfold, "folds": folds, "mean": _mean_metrics(s.task, folds),
                       "pooled": _metrics(s.task, used.classes, y, oof), "pictures": n_pictures}
     elif val_split > 0:
-        tr, te = _picture_split(strata, pictures, val_split, seed)
+        tr, te = parts[0] if parts else (np.zeros(0, np.int64), np.zeros(0, np.int64))
         if len(te) == 0 or len(tr) < 2:
             evaluation = {"method": "none", "reason": "too few images for a held-out split"}
         else:
@@ -819,8 +692,7 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
         evaluation = {"method": "none"}
     t3 = time.perf_counter()
 
-    if progress is not None:
-        progress("final", 0, 1)
+    report(progress, "final", 0, 1)
     final = _fit(images, x, y_views, cfg, shared, s, finetune, progress, w_views)
     settings = {"backbone": backbone, "finetune": finetune, "finetune_blocks": finetune_blocks if finetune
                 else 0, "head_epochs": head_epochs, "finetune_epochs": ft_epochs, "lr": lr,
@@ -868,7 +740,7 @@ def evaluate_model(model_dir: str | Path, labels: LabelSet | str | Path, *,
     confusion_png
         Where to draw the confusion matrix (class labels only).
     progress
-        ``progress(stage, done, total)``.
+        Receives :class:`~artlens.training.ProgressEvent` records (stages ``load``, ``embed``).
     device
         Torch device.
 

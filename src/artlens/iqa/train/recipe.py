@@ -40,7 +40,7 @@ import copy
 import csv
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ from artlens.iqa.model import QualityModel
 from artlens.iqa.train.finetune import finetune_on_synthetic
 from artlens.iqa.train.head import train_head
 from artlens.iqa.train.training_set import describe_training_set, embed_training_set
+from artlens.training.progress import Progress, report
 
 __all__ = ["RECIPE", "parse_overrides", "pristine_files", "train_on_pristine"]
 
@@ -97,9 +98,6 @@ RECIPE: dict[str, Any] = {
 
 #: Fine-tuning settings used when ``finetune_blocks`` is set and these are not.
 _FINETUNE_DEFAULTS = {"finetune_epochs": 2, "finetune_lr": 1e-4}
-
-ProgressFn = Callable[[str], None]
-
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     """``KEY=VALUE`` recipe overrides (``artlens train quality --set``); values are read as JSON when they
@@ -161,7 +159,7 @@ def _fit_calibration(raw: np.ndarray, targets: np.ndarray) -> tuple[float, float
 
 def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
                       config: QualityModelConfig | None = None, cache: str | Path | None = None,
-                      progress: ProgressFn | None = None, **overrides: Any) -> dict[str, Any]:
+                      progress: Progress | None = None, **overrides: Any) -> dict[str, Any]:
     """Train a quality model on synthetic distortions of ``pristine`` photos and save it to ``out_dir``.
 
     Parameters
@@ -177,7 +175,9 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
         ``.npz`` feature cache: a second run with the same data and settings skips the embedding (the
         descriptors go to a sibling file, ``<name>-descriptors.npz``).
     progress
-        Called with a line of text at each stage.
+        Receives :class:`~artlens.training.ProgressEvent` records: ``embed`` (the training set embedded and
+        described), with fine-tuning its ``step`` and ``epoch`` events and a second ``embed``, then ``fit``
+        (the heads fitted; metrics ``train_spearman``, ``seconds``).
     **overrides
         Any key of :data:`RECIPE`.
 
@@ -195,25 +195,22 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
         raise ConfigError(f"the recipe's stages are MobileNetV2 block numbers; with backbone "
                           f"{base.backbone!r} choose its own (--set stages=[...]) or the last convolution "
                           "(--set stages=null)")
-    say = progress or (lambda _line: None)
     model = QualityModel(replace(base, hidden=recipe["hidden"], dropout=recipe["dropout"],
                                  stages=_as_tuple(recipe["stages"]), pooling=_as_tuple(recipe["pooling"])))
     files = [Path(p) for p in pristine]
-    say(f"embedding {len(files)} pristine photos x {recipe['per_image']} crops x "
-        f"(1 + {recipe['per_crop']} distortions x 5 levels)")
+    report(progress, "embed", 0, 1, {"photos": len(files)})
     start = time.perf_counter()
     crop_set = {"seed": recipe["seed"], "per_image": recipe["per_image"], "size": recipe["size"],
                 "per_crop": recipe["per_crop"], "max_size": recipe["max_size"],
                 "native_share": recipe["native_share"]}
     features, targets, pairs = embed_training_set(model, files, cache=cache, **crop_set)
-    say(f"{len(features)} images embedded; computing their NSS descriptors")
     descriptor_cache = None if cache is None else Path(cache).with_name(Path(cache).stem + "-descriptors.npz")
     descriptors = describe_training_set(files, cache=descriptor_cache, **crop_set)
     # undefined statistics (flat crops: no local structure to fit) read as the column mean, as at inference
     descriptors = np.where(np.isfinite(descriptors), descriptors, np.nanmean(descriptors, axis=0))
     embed_s = time.perf_counter() - start
-    say(f"{len(features)} images embedded and described in {embed_s:.0f} s; fitting the heads on "
-        f"{len(pairs)} ranked pairs")
+    report(progress, "embed", 1, 1, {"images": len(features), "seconds": embed_s})
+    report(progress, "fit", 0, 1, {"pairs": len(pairs)})
     start = time.perf_counter()
     shared = {"rank_weight": recipe["rank_weight"], "margin": recipe["margin"], "hidden": recipe["hidden"],
               "seed": recipe["seed"]}
@@ -224,7 +221,7 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
         recipe.update({k: v for k, v in _FINETUNE_DEFAULTS.items() if recipe[k] is None})  # stated in notes
         features = finetune_on_synthetic(model, files, blocks=recipe["finetune_blocks"],
                                          epochs=recipe["finetune_epochs"], lr=recipe["finetune_lr"],
-                                         margin=recipe["margin"], progress=say, **crop_set)
+                                         margin=recipe["margin"], progress=progress, **crop_set)
     descriptor_head = average_heads([
         train_head(descriptors, targets, pairs, epochs=recipe["descriptor_epochs"],
                    dropout=recipe["descriptor_dropout"], **{**shared, "seed": recipe["seed"] + k})
@@ -248,7 +245,7 @@ def train_on_pristine(pristine: Sequence[str | Path], out_dir: str | Path, *,
     final.backbone_keys = model.backbone_keys
     out = final.save(out_dir)
     rho = float(spearmanr(raw, targets)[0])
-    say(f"head fitted in {fit_s:.0f} s; training Spearman {rho:.3f}; saved to {out}")
+    report(progress, "fit", 1, 1, {"train_spearman": rho, "seconds": fit_s})
     return {"recipe": recipe, "photos": len(files), "images": len(features), "pairs": len(pairs),
             "embed_seconds": round(embed_s, 1), "fit_seconds": round(fit_s, 1),
             "train_spearman": round(rho, 4), "calibration": list(calibration), "model": str(out)}
