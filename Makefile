@@ -10,6 +10,7 @@ OUT    := out
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,ray]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "tinysoundfont==0.3.7"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -36,7 +37,9 @@ demo: install weights
 	@mkdir -p $(OUT)
 	$(BIN)/artlens assess src/artlens/samples --policy amazon --no-db --out $(OUT)/demo-report.html
 	$(BIN)/artlens assess src/artlens/samples --policy amazon --no-db --quiet --out $(OUT)/demo-report.json
-	@echo "open $(OUT)/demo-report.html in a browser"
+	$(BIN)/artlens compose --bars 8 --seed 1 --out $(OUT)/demo-piece.mid --wav $(OUT)/demo-piece.wav \
+	  --roll $(OUT)/demo-piece.png
+	@echo "open $(OUT)/demo-report.html in a browser; listen to $(OUT)/demo-piece.wav"
 
 # The service and its web page on http://127.0.0.1:8000/. With no active API key in the local key store, one
 # is created and printed once (only its SHA-256 is kept). Ctrl-C stops the server.

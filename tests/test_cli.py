@@ -64,25 +64,38 @@ def test_policy_commands(tmp_path: Path) -> None:
 
 
 def test_assess_exit_codes_and_one_line_errors(tmp_path: Path, photos: dict[str, np.ndarray]) -> None:
-    Image.fromarray(photos["coffee"]).save(tmp_path / "coffee.jpg")
-    (tmp_path / "broken.jpg").write_text("not an image")
+    inputs = tmp_path / "in"
+    (inputs / "sub").mkdir(parents=True)
+    Image.fromarray(photos["coffee"]).save(inputs / "sub" / "coffee.jpg")
+    (inputs / "broken.jpg").write_text("not an image")
     db = str(tmp_path / "r.db")
-    result = artlens("assess", str(tmp_path), "--db", db, "--quiet", "--json")
+    result = artlens("assess", str(inputs), "--db", db, "--quiet", "--json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert [Path(im["path"]).name for im in report["images"]] == ["coffee.jpg"]
     error_lines = [ln for ln in result.stderr.splitlines() if "broken.jpg" in ln]
     assert len(error_lines) == 1
 
+    sorted_dir = tmp_path / "sorted"
+    gated = artlens("assess", str(inputs), "--policy", "amazon", "--db", db, "--fail-on", "review",
+                    "--sort-into", str(sorted_dir))
+    assert gated.returncode == 3  # the gate holds although broken.jpg could not be read
+    assert "broken.jpg" in gated.stderr
+    assert (sorted_dir / "fail" / "sub" / "coffee.jpg").is_file()  # the folder below the input is kept
+    assert (sorted_dir / "unreadable" / "broken.jpg").read_text() == "not an image"
+    assert gated.stdout.splitlines()[0] == "image\tverdict\tquality\treasons"  # a pipe: plain columns
+    assert gated.stdout.splitlines()[1].split("\t")[:2] == [str(inputs / "sub" / "coffee.jpg"), "FAIL"]
+    coffee = str(inputs / "sub" / "coffee.jpg")
+
     csv_path = tmp_path / "r.csv"
-    ok = artlens("assess", str(tmp_path / "coffee.jpg"), "--db", db, "--quiet", "--out", str(csv_path))
+    ok = artlens("assess", coffee, "--db", db, "--quiet", "--out", str(csv_path))
     assert ok.returncode == 0 and csv_path.read_text().startswith("path,")
 
-    failing = artlens("assess", str(tmp_path / "coffee.jpg"), "--policy", "amazon", "--db", db, "--quiet",
+    failing = artlens("assess", coffee, "--policy", "amazon", "--db", db, "--quiet",
                       "--fail-on", "fail", "--json")
     assert failing.returncode == 3  # a cluttered photo fails Amazon's white-background rule
 
-    bad_policy = artlens("assess", str(tmp_path / "coffee.jpg"), "--policy", "nope.yaml", "--no-db")
+    bad_policy = artlens("assess", coffee, "--policy", "nope.yaml", "--no-db")
     assert bad_policy.returncode == 2
     assert bad_policy.stderr.strip().count("\n") == 0 and "nope.yaml" in bad_policy.stderr
     assert "Traceback" not in bad_policy.stderr

@@ -51,6 +51,7 @@ __all__ = [
     "register",
     "resolve",
     "sha256_file",
+    "verify_pinned",
 ]
 
 _CHUNK = 1 << 20
@@ -193,6 +194,22 @@ def local_status(name: str) -> WeightStatus:
     if problems:
         return WeightStatus(name, "corrupt", None, "; ".join(problems))
     return WeightStatus(name, "missing", None, "not in any local source")
+
+
+def verify_pinned(folder: Path, pinned: dict[str, str], what: str) -> None:
+    """Check the files of a model shipped inside the package against their pinned SHA-256.
+
+    ``pinned`` maps file names in ``folder`` to hex digests; ``what`` names the model in the message
+    ("the shipped quality model"). Raises :class:`~artlens.errors.WeightsError` naming the file.
+    """
+    for name, expected in pinned.items():
+        path = folder / name
+        if not path.is_file():
+            raise WeightsError(f"{path}: {what} is missing (reinstall artlens)")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise WeightsError(f"{path}: SHA-256 {actual[:12]}... does not match the pinned "
+                               f"{expected[:12]}... (the installed package is damaged or was modified)")
 
 
 def resolve(name: str, path: str | os.PathLike[str] | None = None, *, allow_download: bool = True) -> Path:
@@ -419,4 +436,12 @@ register(WeightFile(
                          "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"),),
     license="Apache-2.0",
     description="PP-OCRv4 text recognition (SVTR-LCNet, CTC; 6623-character dictionary in metadata), ONNX",
+))
+register(WeightFile(
+    name="timgm6mb",
+    filename="TimGM6mb.sf2",
+    sha256="82475b91a76de15cb28a104707d3247ba932e228bada3f47bba63c6b31aaf7a1",
+    sources=(WheelSource("pretty_midi", "0.2.11.post0", "pretty_midi/TimGM6mb.sf2"),),
+    license="GPL-2.0 (Tim Brechbill; as in MuseScore 1.3 and Debian's timgm6mb-soundfont)",
+    description="TimGM6mb General MIDI SoundFont: renders composed music to audio (tinysoundfont)",
 ))

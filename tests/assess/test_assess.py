@@ -121,6 +121,16 @@ def test_amazon_policy_checks_background_and_fill(catalogue: Path, tmp_path: Pat
     assert by_name["astronaut.jpg"]["verdict"] == "fail"
     assert checks["small-product.png"]["product_fill"]["status"] == "fail"
     assert any("product fills" in r for r in by_name["small-product.png"]["reasons"])
+    # segmentation ran: the report says where the product is (the shaded box, 60..1140 and 300..900 px)
+    validate_report(report)
+    for name, (lo, hi) in {"product.png": (60, 1140), "small-product.png": (300, 900)}.items():
+        box = by_name[name]["product_box"]
+        assert np.allclose(box, [lo, lo, hi, hi], atol=12), (name, box)
+
+
+def test_no_product_box_without_segmentation(catalogue: Path) -> None:
+    report = _run([catalogue / "product.png"], policy="general")  # the general preset does not segment
+    assert "product_box" not in report["images"][0]
 
 
 def test_parallel_run_matches_serial(catalogue: Path) -> None:
@@ -195,20 +205,43 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path: Path, photos: d
 
 def test_sort_into_copies_or_links_and_never_moves(catalogue: Path, tmp_path: Path) -> None:
     report = _run([catalogue])
-    copies = sort_into(report, tmp_path / "sorted")
-    assert sum(copies.values()) == 4
+    copies = sort_into(report, tmp_path / "sorted", roots=[catalogue])
+    assert sum(copies[v] for v in ("pass", "review", "fail")) == 4
+    assert copies["unreadable"] == len(BAD) and copies["not_placed"] == 0
     for image in report["images"]:
         src = Path(image["path"])
-        dest = tmp_path / "sorted" / image["verdict"] / src.name
+        dest = tmp_path / "sorted" / image["verdict"] / src.relative_to(catalogue)  # sub/ kept
         assert src.exists() and dest.read_bytes() == src.read_bytes()
         assert not dest.samefile(src)
-    links = sort_into(report, tmp_path / "linked", link=True)
+    assert {p.name for p in (tmp_path / "sorted" / "unreadable").iterdir()} == BAD
+    notes = (catalogue / "notes.jpg").read_bytes()
+    assert (tmp_path / "sorted" / "unreadable" / "notes.jpg").read_bytes() == notes
+    links = sort_into(report, tmp_path / "linked", roots=[catalogue], link=True)
     assert links == copies
     for image in report["images"]:
         src = Path(image["path"])
-        assert (tmp_path / "linked" / image["verdict"] / src.name).samefile(src)
-    assert sort_into(report, tmp_path / "sorted") == copies  # idempotent: nothing duplicated
-    assert len(list((tmp_path / "sorted").rglob("*.*"))) == 4
+        assert (tmp_path / "linked" / image["verdict"] / src.relative_to(catalogue)).samefile(src)
+    assert sort_into(report, tmp_path / "sorted", roots=[catalogue]) == copies  # idempotent
+    assert len([p for p in (tmp_path / "sorted").rglob("*") if p.is_file()]) == 4 + len(BAD)
+    flat = sort_into(report, tmp_path / "flat")  # no roots: every file at the top of its folder
+    assert sum(1 for p in (tmp_path / "flat").rglob("chelsea.png")) == 1
+    assert next((tmp_path / "flat").rglob("chelsea.png")).parent.name in {"pass", "review", "fail"}
+    assert flat == copies
+
+
+def test_sort_into_names_clashing_files_apart_and_skips_what_is_not_a_file(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x.jpg").write_bytes(b"one")
+    (tmp_path / "b" / "x.jpg").write_bytes(b"two")
+    report = {"images": [{"path": str(tmp_path / d / "x.jpg"), "verdict": "pass", "sha256": sha * 8}
+                         for d, sha in (("a", "1"), ("b", "2"))],
+              "errors": [{"path": str(tmp_path / "gone.jpg"), "error": "gone.jpg: no such file or folder"},
+                         {"path": str(tmp_path / "a"), "error": "a: cannot list folder"}]}
+    counts = sort_into(report, tmp_path / "out", roots=[tmp_path / "a", tmp_path / "b"])
+    assert counts == {"pass": 2, "review": 0, "fail": 0, "unreadable": 0, "not_placed": 2}
+    assert (tmp_path / "out" / "pass" / "x.jpg").read_bytes() == b"one"
+    assert (tmp_path / "out" / "pass" / "x-22222222.jpg").read_bytes() == b"two"
 
 
 def test_python_api(catalogue: Path) -> None:

@@ -339,11 +339,11 @@ def test_html_is_self_contained_and_escapes_every_path(report: dict[str, Any], t
     assert 'id="search"' in page
     assert {'value="s:quality"', 'value="s:brisque"', 'value="s:text_boxes"', 'value="u:noise"'} <= set(
         re.findall(r'value="[su]:\w+"', page))
-    # summary badges, histograms (one per score key with any value), reasons, errors
+    # summary counts, the key histograms (quality, three subscores, resolution), reasons, errors
     assert "Pass <b>1</b>" in page and "Review <b>1</b>" in page and "Fail <b>1</b>" in page
-    assert page.count('<figure class="hist">') == 6
+    assert page.count('<figure class="hist">') == 5
     assert "Background is 71% white, needs 95%" in page
-    assert "file is truncated" in page and "Files that could not be assessed (1)" in page
+    assert "File is truncated" in page and "Files that could not be assessed (1)" in page
 
 
 def test_html_embeds_thumbnails_as_jpeg_data_uris(report: dict[str, Any], tmp_path: Path) -> None:
@@ -435,8 +435,13 @@ def test_explain_heat_map_validates_and_shows_in_the_card(report: dict[str, Any]
     page = tmp_path / "r.html"
     rep.render(report, "html", page)
     text = page.read_text()
-    assert text.count('<figure class="qmap"><img src="data:image/') == 1
-    assert "0,0\u201330,20 px, local quality 12/100" in text
+    card = _card_of(text, "vase &amp; bowl.jpg")
+    # the map is an overlay of the thumbnail, off at first, with its weakest area outlined
+    assert card.count('<img class="heat" src="data:image/jpeg;base64,') == 1
+    assert '<input type="checkbox" class="ov ov-heat" id="ov0-heat">' in card
+    assert '<rect class="wr" x="0" y="0" width="30" height="20"' in card
+    assert "0,0\u201330,20 px (dashed), local quality 12/100, mean 48/100" in card
+    assert text.count('class="heat"') == 1  # only the card that has a map
     broken = copy.deepcopy(report)
     broken["images"][0]["explanation"]["worst_region"] = [0, 0]
     with pytest.raises(ArtlensError):
@@ -507,8 +512,116 @@ def test_html_draws_text_boxes_over_the_thumbnail_in_image_coordinates(report: d
     card = _card_of(_html(report, tmp_path), "rocket.png")
     svg = re.search(r'<div class="thumb has-boxes"><img [^>]+><svg class="boxes" viewBox="0 0 (\d+) (\d+)"'
                     r' preserveAspectRatio="xMidYMid meet"', card)
+    # a ticked checkbox before the picture switches them; its label says how many there are
+    assert '<input type="checkbox" class="ov ov-text" id="ov2-text" checked>' in card
+    assert '<label for="ov2-text" class="ol ol-text">Text (1)</label>' in card
     assert svg and (int(svg.group(1)), int(svg.group(2))) == (bad["width"], bad["height"])
     assert '<rect class="tb tb-review" x="20" y="300" width="160" height="40"' in card
     assert "\u201cSALE -50%\u201d" in card  # the text read, under the check's finding
     other = _card_of(_html(report, tmp_path), "vase &amp; bowl.jpg")
     assert 'class="boxes"' not in other and "has-boxes" not in other
+
+
+# -- the page opens on the images: summary bar, key histograms, errors once, overlays ------------------------
+
+
+def test_html_summary_bar_comes_before_the_cards(report: dict[str, Any], tmp_path: Path) -> None:
+    page = _html(_with_text_and_reason_checks(report), tmp_path)
+    summary = page.index('<section class="panel summary"')
+    assert summary < page.index('<nav class="toolbar"') < page.index('<section id="cards"')
+    assert page.index('<figure class="hist">') > summary  # the histograms are inside the summary...
+    folded = re.search(r'<details class="dist">(.*?)</details>', page, re.S)
+    assert folded and "<details class=\"dist\" open" not in page  # ...folded by default
+    assert folded.group(1).count('<figure class="hist">') == 5
+    # counts per verdict with their share of the files (3 images and 1 error)
+    tallies = re.search(r'<ul class="tallies"[^>]*>(.*?)</ul>', page).group(1)
+    assert re.findall(r"(Pass|Review|Fail|Error) <b>(\d+)</b>", tallies) == [
+        ("Pass", "1"), ("Review", "1"), ("Fail", "1"), ("Error", "1")]
+    assert tallies.count('<span class="pct">25%</span>') == 3
+
+
+def test_html_summary_names_the_most_common_reasons_in_words(report: dict[str, Any], tmp_path: Path) -> None:
+    report = _with_text_and_reason_checks(report)
+    review = report["images"][1]
+    review["reason_checks"] = [{"id": "quality", "status": "review", "message": review["reasons"][0]}]
+    page = _html(report, tmp_path)
+    rows = re.findall(r'<li class="rs-(\w+)"><span class="st s-\w+">.</span> (.*?) <span class="muted">'
+                      r"\u2014 (.*?)</span></li>", page)
+    # by rule, in the rule's words (not one image's numbers), most frequent first, coloured by the worst
+    assert rows[0] == ("fail", "Overall quality", "2 images (1 fail, 1 review)")
+    assert ("review", "Text or watermark", "1 image (1 review)") in rows
+    assert len(rows) == 4
+
+
+def test_html_summary_of_an_older_report_counts_reasons_by_their_words(report: dict[str, Any],
+                                                                       tmp_path: Path) -> None:
+    page = _html(report, tmp_path)  # no reason_checks: each reason is its own row, in the verdict's status
+    rows = re.findall(r'<ol class="top-reasons">(.*?)</ol>', page)[0]
+    assert "Quality 23 is below 50" in rows and "Quality 58 is below 60" in rows
+    assert rows.count('<li class="rs-fail">') == 3 and rows.count('<li class="rs-review">') == 1
+
+
+def test_html_histograms_say_their_unit_and_which_way_is_better(report: dict[str, Any],
+                                                               tmp_path: Path) -> None:
+    page = _html(report, tmp_path)
+    captions = re.findall(r'<span class="hk">(.*?)</span>.*?<span class="hu">(.*?) \u00b7 <b>(.*?)</b>', page)
+    assert captions == [("Quality", "score 0\u2013100", "higher is better"),
+                        ("Sharpness", "subscore 0\u2013100", "higher is better"),
+                        ("Low noise", "subscore 0\u2013100", "higher is better"),
+                        ("Exposure", "subscore 0\u2013100", "higher is better"),
+                        ("Resolution", "megapixels", "higher is better")]
+    # scores and subscores are drawn on their whole 0-100 scale (the axis reads 0 and 100)
+    quality = re.search(r'<figure class="hist"><figcaption><span class="hk">Quality</span>.*?</figure>', page)
+    assert re.findall(r"<text [^>]*>([\d.]+)</text>", quality.group(0)) == ["0", "100"]
+    # the resolution histogram reads width x height: 0.1 to 0.24 megapixels here
+    resolution = re.search(r'aria-label="Histogram of Resolution \(megapixels, higher is better\): 3 images '
+                           r'from ([\d.]+) to ([\d.]+)"', page)
+    sizes = [im["width"] * im["height"] / 1e6 for im in report["images"]]
+    assert resolution and float(resolution.group(1)) == pytest.approx(min(sizes), rel=0.01)
+    assert float(resolution.group(2)) == pytest.approx(max(sizes), rel=0.01)
+
+
+def test_html_error_lines_give_the_path_once(report: dict[str, Any], tmp_path: Path) -> None:
+    odd = str(tmp_path / "line\nbreak.jpg")  # the message names it printable(path): with a visible \n
+    shown = odd.replace("\n", "\\n")
+    report["errors"].append({"path": odd, "error": f"{shown}: empty file (0 bytes)"})
+    report["errors"].append({"path": "gone.jpg", "error": "no such file or folder"})
+    report["summary"].update({"total": 6, "errors": 3})
+    page = _html(report, tmp_path)
+    items = re.findall(r"<li data-path=[^>]*><code>(.*?)</code><span>(.*?)</span></li>", page, re.S)
+    assert [reason for _, reason in items] == ["File is truncated", "Empty file (0 bytes)",
+                                               "No such file or folder"]
+    assert items[0][0] == html.escape(report["errors"][0]["path"])
+
+
+def _with_product_box(report: dict[str, Any]) -> dict[str, Any]:
+    report["images"][0]["product_box"] = [40, 30, 380, 260]
+    return report
+
+
+def test_product_box_validates_and_is_a_switchable_overlay(report: dict[str, Any], engine: str,
+                                                           tmp_path: Path) -> None:
+    report = _with_product_box(report)
+    validate_report(report)
+    card = _card_of(_html(report, tmp_path), "vase &amp; bowl.jpg")
+    assert '<rect class="pb" x="40" y="30" width="340" height="230"' in card
+    assert '<input type="checkbox" class="ov ov-product" id="ov0-product">' in card  # off at first
+    assert '<label for="ov0-product" class="ol ol-product">Product</label>' in card
+    assert "ov-text" not in card and "ov-heat" not in card  # no text found, no heat map: no switch
+    for bad in ([40, 30, 380], [-1, 0, 10, 10], [0, 0, 1.5, 2]):
+        spoilt = copy.deepcopy(report)
+        spoilt["images"][0]["product_box"] = bad
+        with pytest.raises(ArtlensError, match=re.escape("$.images[0].product_box")):
+            validate_report(spoilt)
+
+
+def test_overlays_switch_without_javascript(report: dict[str, Any], tmp_path: Path) -> None:
+    """Each switch is a checkbox before the picture; the style sheet hides an overlay while it is unticked."""
+    css = (SRC_REPORT / "report.css").read_text(encoding="utf-8")
+    for kind, shape in (("text", ".tb"), ("product", ".pb"), ("heat", ".heat"), ("heat", ".wr")):
+        assert f".ov-{kind}:not(:checked)~.thumb {shape}" in css
+    page = _html(_with_product_box(_with_text_and_reason_checks(report)), tmp_path, thumbnails=False)
+    assert 'class="ov-bar"' not in page and 'type="checkbox"' not in page  # no pictures: nothing to draw on
+    card = _card_of(_html(_with_product_box(report), tmp_path), "vase &amp; bowl.jpg")
+    order = [card.index(part) for part in ('class="ov ov-product"', '<div class="thumb', 'class="ov-bar"')]
+    assert order == sorted(order)

@@ -97,7 +97,42 @@ def test_classify_report_validates_and_lists_bad_files(model_dir, folder, tmp_pa
     assert all(len(im["topk"]) == 2 for im in report["images"])
     assert sum(im["label"] == "coffee" for im in report["images"]) >= 7
     rows = list(csv.reader(write_csv(report, tmp_path / "p.csv").open()))
-    assert rows[0] == ["path", "label", "score", "topk"] and len(rows) == 9
+    assert rows[0] == ["path", "label", "score", "topk", "unknown"] and len(rows) == 9
+    assert [r[4] for r in rows[1:]] == ["true" if im["unknown"] else "false" for im in report["images"]]
+
+
+def test_out_of_domain_images_are_unknown(model_dir, folder, tmp_path, photos, views):
+    """The threshold chosen on the held-out split keeps the trained classes and turns away the rest."""
+    clf = load_classifier(model_dir)
+    (head,) = clf.config["heads"]
+    threshold = head["domain_min"]
+    probe = tmp_path / "probe"
+    for i, rgb in enumerate(views(photos["chelsea"], 3, seed=77) + views(photos["coffee"], 3, seed=78)):
+        write_png(probe / f"known{i}.png", rgb)
+    rng = np.random.default_rng(0)
+    write_png(probe / "noise.png", rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    write_png(probe / "grey.png", np.full((96, 96, 3), 128, np.uint8))
+    write_png(probe / "rocket.png", cv2.resize(photos["rocket"], (96, 96), interpolation=cv2.INTER_AREA))
+    report = classify_paths(clf, [probe])
+    jsonschema.validate(report, load_report_schema())
+    assert report["model"]["unknown"] == {"domain_min": {head["name"]: threshold}}
+    by_name = {Path(im["path"]).stem: im for im in report["images"]}
+    seen = {name: (round(im["domain_score"], 2), round(im["score"], 3)) for name, im in by_name.items()}
+    assert not any(by_name[f"known{i}"]["unknown"] for i in range(6)), (threshold, seen)
+    assert all(by_name[name]["unknown"] for name in ("noise", "grey", "rocket")), (threshold, seen)
+    for im in report["images"]:  # a class is still given, and the flag follows the threshold
+        assert im["label"] in CLASSES and im["unknown"] == (im["domain_score"] < threshold)
+        assert im["heads"][head["name"]]["unknown"] == im["unknown"]
+
+    # --min-score adds a floor on the calibrated probability; without the domain check only it applies
+    strict = classify_paths(clf, [probe], min_score=0.999999, domain_check=False)
+    assert strict["model"]["unknown"] == {"min_score": 0.999999}
+    assert [im["unknown"] for im in strict["images"]] == [im["score"] < 0.999999 for im in strict["images"]]
+    off = classify_paths(clf, [probe], domain_check=False)
+    assert all("unknown" not in im for im in off["images"]) and "unknown" not in off["model"]
+    jsonschema.validate(off, load_report_schema())
+    with pytest.raises(ConfigError, match="min-score"):
+        classify_paths(clf, [probe], min_score=1.5)
 
 
 def test_evaluate_writes_confusion_and_misclassified(model_dir, folder, tmp_path, photos):
@@ -153,10 +188,11 @@ def test_cli_train_classify_export_evaluate(folder, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("no")
     pred = artlens("classify", str(out), str(folder / "chelsea" / "0.png"), str(bad), "--quiet",
-                   "--explain", str(tmp_path / "cams"))
+                   "--explain", str(tmp_path / "cams"), "--min-score", "0.5", "--json")
     assert pred.returncode == 1 and pred.stderr.count("bad.png") == 1
     report = json.loads(pred.stdout)
     assert report["model"]["runtime"] == "onnxruntime" and report["images"][0]["label"] == "chelsea"
+    assert report["model"]["unknown"]["min_score"] == 0.5 and report["images"][0]["unknown"] is False
     assert Path(report["images"][0]["explanation"]["path"]).is_file()
     ev = artlens("evaluate", str(out), str(folder), "--json", "--out", str(tmp_path / "ev"))
     assert ev.returncode == 0 and json.loads(ev.stdout)["heads"]["label"]["accuracy"] >= 0.9

@@ -39,30 +39,45 @@ def test_index_commands_similar_duplicates_recommend(tmp_path: Path, collection:
     info = invoke("index", "info", idx, "--json")
     assert json.loads(info.stdout)["vectors"]["content"]["kind"] == "flat"
 
-    similar = invoke("similar", idx, images / "astronaut.jpg", "-k", "2")
+    similar = invoke("similar", idx, images / "astronaut.jpg", "-k", "2", "--json")
     assert similar.exit_code == 0, similar.output
     names = {Path(r["path"]).name for r in json.loads(similar.stdout)["queries"][0]["results"]}
     assert names == {"astronaut-small.jpg", "astronaut-q30.jpg"}
+    table = invoke("similar", idx, images / "astronaut.jpg", "-k", "2")  # not a terminal: tab-separated
+    lines = table.stdout.splitlines()
+    assert lines[0] == "query\trank\tsimilar image\tcosine" and len(lines) == 3
+    assert {Path(line.split("\t")[2]).name for line in lines[1:]} == names
+    assert [line.split("\t")[1] for line in lines[1:]] == ["1", "2"]
     page = tmp_path / "similar.html"
     html = invoke("similar", idx, images / "coffee.jpg", tmp_path / "nope.jpg", "--out", page, "--quiet")
     assert html.exit_code == 1 and "nope.jpg" in html.stderr  # a bad query is reported, the others answered
     assert page.read_text().count("data:image/jpeg;base64,") == 11
 
     csv_file = tmp_path / "dups.csv"
-    dups = invoke("duplicates", idx, "--format", "csv", "--out", csv_file, "--quiet")
+    dups = invoke("duplicates", idx, "--format", "csv", "--out", csv_file, "--no-assess", "--quiet")
     assert dups.exit_code == 0 and len(csv_file.read_text().splitlines()) == 1 + 7
+    groups = invoke("duplicates", idx, "--quiet").stdout.splitlines()
+    as_json = json.loads(invoke("duplicates", idx, "--json", "--quiet").stdout)
+    assert groups[0] == "group\tkind\tkeep (suggested)\twhy\tcopies"
+    assert len(groups) == 1 + len(as_json["groups"])
+    assert [g.split("\t")[2] for g in groups[1:]] == [g["keep"] for g in as_json["groups"]]
+    assert [g.split("\t")[3] for g in groups[1:]] == [g["keep_reason"] for g in as_json["groups"]]
     assert len(list(images.iterdir())) == 14  # nothing deleted
 
     profile = tmp_path / "user.json"
     rec = invoke("recommend", idx, "--liked", images / "astronaut.jpg", images / "rocket.jpg",
-                 "--disliked", images / "coins.jpg", "-k", "5", "--diversity", "0.5", "--profile", profile)
+                 "--disliked", images / "coins.jpg", "-k", "5", "--diversity", "0.5", "--profile", profile,
+                 "--json")
     assert rec.exit_code == 0, rec.output
     result = json.loads(rec.stdout)
     assert (result["profile"]["liked"], result["profile"]["disliked"], len(result["results"])) == (2, 1, 5)
     names = {Path(r["path"]).name for r in result["results"]}
     assert not names & {"astronaut.jpg", "rocket.jpg", "coins.jpg"}
     more = invoke("recommend", idx, "--liked", images / "coffee.jpg", "--profile", profile, "-k", "3")
-    assert json.loads(more.stdout)["profile"]["liked"] == 3
+    rows = [line.split("\t") for line in more.stdout.splitlines()]
+    assert rows[0] == ["rank", "recommended image", "relevance"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert len(json.loads(profile.read_text())["liked"]) == 3
 
     removed = invoke("index", "remove", images / "coffee-crop.jpg", "--index", idx, "--json", "--quiet")
     assert removed.exit_code == 0 and json.loads(removed.stdout)["index"]["items"] == 13

@@ -14,6 +14,7 @@ from artlens.cli import app
 from artlens.errors import ConfigError
 from artlens.search.duplicates import find_duplicates
 from artlens.search.index import SearchIndex
+from artlens.search.keeper import KeepRule
 from artlens.search.recommend import Profile, recommend
 from artlens.search.report import load_schema
 from artlens.search.similar import find_similar
@@ -48,11 +49,15 @@ def test_similar_by_style_is_valid(built_index: Path, collection: dict) -> None:
     jsonschema.validate(report, load_schema("similar"))
 
 
-@pytest.mark.parametrize("settings", [{}, {"threshold": 0.8, "hash_threshold": -1}])
+@pytest.mark.parametrize("settings", [{}, {"threshold": 0.8, "hash_threshold": -1,
+                                          "keep": KeepRule(policy=None)}])
 def test_duplicates_with_groups_are_valid(built_index: Path, settings: dict) -> None:
     with SearchIndex.open(built_index) as index:
         report = find_duplicates(index, **settings)
     assert report["groups"] and all(g["pairs"] for g in report["groups"])
+    assessed = [m["assessment"] for g in report["groups"] for m in g["members"] if "assessment" in m]
+    assert len(assessed) == (0 if settings else report["summary"]["in_groups"])  # the members, no more
+    assert all(g["keep_reason"].startswith("kept: ") for g in report["groups"])
     if settings:  # only the visual level: every group is visual
         assert {g["kind"] for g in report["groups"]} == {"visual"}
     else:
@@ -81,7 +86,7 @@ def test_recommend_from_the_cli_with_a_profile_file_is_valid(built_index: Path, 
     profile = tmp_path / "user.json"
     result = CliRunner().invoke(app, ["recommend", str(built_index), "--liked",
                                       str(collection["originals"]["rocket"]), "-k", "3", "--profile",
-                                      str(profile), "--quiet"])
+                                      str(profile), "--quiet", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["profile"]["file"] == str(profile)
@@ -91,7 +96,7 @@ def test_recommend_from_the_cli_with_a_profile_file_is_valid(built_index: Path, 
 
 def test_broken_documents_fail_validation(similar_report: dict, built_index: Path) -> None:
     with SearchIndex.open(built_index) as index:
-        dups = find_duplicates(index)
+        dups = find_duplicates(index, keep=KeepRule(technical=True))
     for name, original, change in [
         ("similar", similar_report, lambda d: d["queries"][0]["results"][0].update(score="high")),
         ("similar", similar_report, lambda d: d.update(note="not in the schema")),
@@ -100,6 +105,9 @@ def test_broken_documents_fail_validation(similar_report: dict, built_index: Pat
         # a visual link never carries a hash distance (hash links are recorded as near-identical)
         ("duplicates", dups,
          lambda d: d["groups"][0]["pairs"][0].update(match="visual", cosine=0.9, hamming=3)),
+        ("duplicates", dups, lambda d: d["groups"][0]["members"][0]["assessment"].update(verdict="ok")),
+        ("duplicates", dups, lambda d: d["groups"][0]["members"][0]["assessment"].update(error="x")),
+        ("duplicates", dups, lambda d: d["groups"][0].update(keep_reason="")),
     ]:
         doc = copy.deepcopy(original)
         change(doc)

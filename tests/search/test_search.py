@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,7 @@ from artlens.errors import ArtlensError, ConfigError
 from artlens.search import ann
 from artlens.search.duplicates import find_duplicates
 from artlens.search.index import SearchIndex
+from artlens.search.keeper import KeepRule
 from artlens.search.phash import hamming_distances, phash
 from artlens.search.recommend import Profile, mmr, recommend
 from artlens.search.report import render
@@ -64,7 +68,7 @@ def test_mmr_zero_diversity_is_relevance_order_and_high_diversity_spreads() -> N
 
 def test_duplicates_groups_copies_and_nothing_else(built_index: Path, collection: dict) -> None:
     with SearchIndex.open(built_index) as index:
-        report = find_duplicates(index)
+        report = find_duplicates(index, keep=KeepRule(policy=None))  # not assessed: size decides
     groups = {frozenset(_name(m["path"]) for m in g["members"]): g for g in report["groups"]}
     expected = {name: {f"{name}.jpg", *(p.name for p in copies)}
                 for name, copies in collection["copies"].items()}
@@ -73,24 +77,31 @@ def test_duplicates_groups_copies_and_nothing_else(built_index: Path, collection
     assert groups[frozenset(expected["astronaut"])]["kind"] == "near-identical"
     assert groups[frozenset(expected["coffee"])]["kind"] in {"visual", "near-identical"}
     assert groups[frozenset(expected["astronaut"])]["keep"].endswith("astronaut.jpg")  # most pixels
+    assert groups[frozenset(expected["chelsea"])]["keep_reason"].startswith("kept: the copies are alike")
+    assert all("assessment" not in m for g in report["groups"] for m in g["members"])
     assert report["summary"]["in_groups"] == 7
     # every file is still there: the finder reports, it never deletes
     assert all(p.exists() for p in collection["originals"].values())
 
     # a threshold far too loose groups unrelated pictures, the default does not
     with SearchIndex.open(built_index) as index:
-        loose = find_duplicates(index, threshold=0.8, hash_threshold=-1)
+        loose = find_duplicates(index, threshold=0.8, hash_threshold=-1, keep=KeepRule(policy=None))
     assert loose["summary"]["in_groups"] > report["summary"]["in_groups"]
 
 
 def test_duplicate_reports_csv_and_html(built_index: Path, tmp_path: Path) -> None:
     with SearchIndex.open(built_index) as index:
-        report = find_duplicates(index)
+        report = find_duplicates(index, keep=KeepRule(technical=True))  # general policy, hand-made quality
     text = render(report, "csv", tmp_path / "d.csv")
     lines = text.strip().splitlines()
-    assert lines[0].startswith("group,kind,keep,path") and len(lines) == 1 + 7
+    assert lines[0] == "group,kind,keep,path,width,height,bytes,sha256,verdict,quality,keep_reason"
+    assert len(lines) == 1 + 7
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert all(r["verdict"] in {"pass", "review", "fail"} and float(r["quality"]) >= 0 for r in rows)
+    assert [bool(r["keep_reason"]) for r in rows] == [r["keep"] == "1" for r in rows]  # said once a group
     html = render(report, "html", tmp_path / "d.html")
     assert html.count("data:image/jpeg;base64,") == 7
+    assert all(html_escape(g["keep_reason"]) in html for g in report["groups"])
     assert "http://" not in html and "https://" not in html
     json.loads(render(report, "json"))
 
@@ -142,12 +153,18 @@ def test_recommend_excludes_liked_and_respects_diversity(built_index: Path, coll
     liked = [collection["originals"]["astronaut"]]
     disliked = [collection["originals"]["synthetic0"]]
     with SearchIndex.open(built_index) as index:
-        focused, profile = recommend(index, liked, disliked, k=4, diversity=0.0)
-        varied, _ = recommend(index, liked, disliked, k=4, diversity=0.8)
+        # without folding (the old behaviour) the liked image's near copies come first
+        focused, profile = recommend(index, liked, disliked, k=4, diversity=0.0, fold=False)
+        varied, _ = recommend(index, liked, disliked, k=4, diversity=0.8, fold=False)
+        folded, _ = recommend(index, liked, disliked, k=4, diversity=0.0)
         names = [_name(r["path"]) for r in focused["results"]]
-        # the liked image and its byte-identical copies are never recommended; its near copies come first
+        # the liked image and its byte-identical copies are never recommended
         assert "astronaut.jpg" not in names and "synthetic0.jpg" not in names
         assert set(names[:2]) == {"astronaut-small.jpg", "astronaut-q30.jpg"}
+        # folded (the default): its near copies are not recommended either
+        near_copies = {"astronaut-small.jpg", "astronaut-q30.jpg"}
+        assert not {_name(r["path"]) for r in folded["results"]} & near_copies
+        assert folded["folded"]["near_rated"] == 2 and "folded" not in focused
         ids_f = [r["id"] for r in focused["results"]]
         ids_v = [r["id"] for r in varied["results"]]
         spread = [float(np.mean(index.vectors(ids) @ index.vectors(ids).T)) for ids in (ids_f, ids_v)]
@@ -160,7 +177,41 @@ def test_recommend_excludes_liked_and_respects_diversity(built_index: Path, coll
     assert len(updated.liked) == 2 and len(updated.disliked) == 1  # history accumulates
     names = {_name(r["path"]) for r in again["results"]}
     assert not names & {"astronaut.jpg", "coffee.jpg", "synthetic0.jpg"}
-    assert len(names) == 14 - 3  # everything else, once each
+    # everything else once, but the near copies of the liked images (astronaut-small, astronaut-q30,
+    # coffee-crop) are left out and the byte copy of chelsea is folded into whichever of the two comes first
+    assert not names & {"astronaut-small.jpg", "astronaut-q30.jpg", "coffee-crop.jpg"}
+    assert len(names) == 14 - 3 - 3 - 1 and again["folded"]["near_rated"] == 3
+    chelsea = next(r for r in again["results"] if _name(r["path"]).startswith("chelsea"))
+    pair = {_name(chelsea["path"]), *(_name(f) for f in chelsea["folded"])}
+    assert pair == {"chelsea.jpg", "chelsea-copy.jpg"} and len(chelsea["folded"]) == 1
+
+
+def test_recommend_folds_a_crop_of_a_liked_image(index_copy: Path, collection: dict, tmp_path: Path) -> None:
+    """A 90 % crop of a liked picture is the same picture to a shopper: it must not come back first."""
+    from PIL import Image
+
+    rocket = np.asarray(Image.open(collection["originals"]["rocket"]).convert("RGB"))
+    h, w = rocket.shape[:2]
+    crop = tmp_path / "more" / "rocket-crop90.jpg"
+    crop.parent.mkdir()
+    Image.fromarray(rocket[h // 20: h - h // 20, w // 20: w - w // 20]).save(crop, quality=92)
+    with SearchIndex.open(index_copy) as index:
+        assert index.update([crop.parent]).added == 1
+        plain, _ = recommend(index, [collection["originals"]["rocket"]], k=3, diversity=0.0, fold=False)
+        folded, _ = recommend(index, [collection["originals"]["rocket"]], k=20, diversity=0.0)
+    assert _name(plain["results"][0]["path"]) == "rocket-crop90.jpg"  # what the issue saw
+    listed = [_name(r["path"]) for r in folded["results"]]
+    under = [_name(f) for r in folded["results"] for f in r.get("folded", [])]
+    assert "rocket-crop90.jpg" not in listed + under and folded["folded"]["near_rated"] == 1
+    # 15 items - the liked one - its crop; each of the others once, as a result or folded into one
+    assert sorted(listed + under) == sorted(set(listed + under)) and len(listed + under) == 13
+    groups = [{"astronaut.jpg", "astronaut-small.jpg", "astronaut-q30.jpg"},
+              {"coffee.jpg", "coffee-crop.jpg"}, {"chelsea.jpg", "chelsea-copy.jpg"}]
+    page = render(folded, "html")
+    assert page.count(" near copies)") == sum(1 for r in folded["results"] if r.get("folded")) == 3
+    for r in folded["results"]:  # each fold is one of the collection's known copy groups, whole
+        family = {_name(r["path"]), *(_name(f) for f in r.get("folded", []))}
+        assert family in groups or len(family) == 1, family
 
 
 # -- incremental updates, resume, kinds ----------------------------------------------------------------------

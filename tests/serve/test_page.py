@@ -80,7 +80,7 @@ def test_script_calls_only_routes_of_the_schema(client, auth):
     assert used == {"/v1/models", "/v1/assess", "/v1/explain", "/v1/classify", "/v1/stylize",
                     "/v1/jobs/{job_id}", "/v1/results/{job_id}", "/v1/style/presets", "/v1/indexes",
                     "/v1/indexes/{name}/items", "/v1/indexes/{name}/thumbnail", "/v1/similar",
-                    "/v1/duplicates", "/v1/recommend"}
+                    "/v1/duplicates", "/v1/recommend", "/v1/compose", "/v1/harmonize"}
     assert used <= set(spec["paths"]), used - set(spec["paths"])
 
 

@@ -92,3 +92,26 @@ def test_fast_method_says_when_it_cannot_use_the_gpu(monkeypatch, capsys, device
     monkeypatch.setattr(artlens.style.fast, "has_cuda_provider", lambda: provider)
     _say_if_cuda_unused(None)
     assert ("onnxruntime-gpu" in capsys.readouterr().err) == noted
+
+
+def test_output_keeps_the_content_size_and_its_path_is_printed(files) -> None:
+    cat = files / "content" / "cat.jpg"
+    out = files / "same.png"
+    result = CliRunner().invoke(app, ["stylize", str(cat), "--style", "preset:2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [str(out)]
+    assert Image.open(out).size == Image.open(cat).size  # no --size: the photo's own size (151 x 100)
+    capped = CliRunner().invoke(app, ["stylize", str(cat), "--style", "preset:2", "-o", str(files / "c.png"),
+                                      "--size", "1000", "-q"])
+    assert capped.exit_code == 0
+    assert Image.open(files / "c.png").size == Image.open(cat).size  # never enlarged
+    assert capped.stdout.splitlines() == [str(files / "c.png")]
+
+
+def test_max_size_caps_without_enlarging(small_photo) -> None:
+    from artlens.style import stylize
+
+    assert stylize(small_photo, "preset:2", size=None).size == (151, 100)
+    assert stylize(small_photo, "preset:2", size=None, max_size=64).size == (64, 42)
+    assert stylize(small_photo, "preset:2", size=None, max_size=512).size == (151, 100)
+    assert stylize(small_photo, "preset:2", size=302).size == (302, 200)  # an explicit size still sets it

@@ -50,3 +50,56 @@ def test_missing_vgg_weights_give_the_resolver_error(tmp_path, monkeypatch, smal
     monkeypatch.delenv("ARTLENS_WEIGHTS_DIR", raising=False)
     with pytest.raises(WeightsError, match=r"vgg19.*could not be resolved"):
         stylize(small_photo, painting, "gatys", size=48, encoder="vgg19")
+
+
+def test_default_schedule_does_most_of_its_work_at_low_resolution() -> None:
+    settings = GatysSettings()
+    plan = settings.stage_plan((512, 512))
+    assert [hw for hw, _ in plan] == [(128, 128), (256, 256), (512, 512)]
+    steps = [n for _, n in plan]
+    assert steps[-1] == min(steps) and steps == sorted(steps, reverse=True)
+    assert settings.cost((512, 512)) == pytest.approx(100 / 16 + 50 / 4 + 10)
+    previous = GatysSettings(steps=(200, 100, 60))
+    assert settings.cost((512, 512)) < 0.35 * previous.cost((512, 512))
+    assert GatysSettings(scales=(1.0,), steps=(7,)).cost((100, 60)) == 7
+
+
+def test_early_stopping_on_the_relative_loss_change() -> None:
+    from artlens.style.gatys import stalled
+
+    assert not stalled([10.0, 9.0, 8.0, 7.0], patience=2, min_improvement=0.01)
+    assert stalled([10.0, 9.0, 8.995, 8.999], patience=2, min_improvement=0.01)  # 0.06 % better: stalled
+    assert stalled([0.0, 0.0, 0.0], patience=2, min_improvement=0.01)  # nothing left to improve
+    assert not stalled([10.0, 9.0], patience=2, min_improvement=0.01)  # too early to tell
+
+
+def test_a_flat_loss_stops_a_scale_after_the_patience(small_photo) -> None:
+    encoder = load_encoder("vgg16_hed")
+    content = cv2.resize(small_photo, (64, 42), interpolation=cv2.INTER_AREA)
+    # the content image itself with no style and no TV term: the loss is zero from the first evaluation
+    settings = GatysSettings(scales=(1.0,), steps=(40,), style_weight=0.0, tv_weight=0.0, patience=4)
+    result = optimise(encoder, content, [(content, 1.0)], (42, 64), settings)
+    assert result.evaluations == [5]
+
+
+def test_channels_last_encoder_gives_the_same_features_and_stops_at_the_deepest_layer(small_photo) -> None:
+    import torch
+
+    encoder = load_encoder("vgg16_hed")
+    assert encoder.convs()[0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.from_numpy(small_photo[:64, :64].astype(np.float32).transpose(2, 0, 1) / 255)[None]
+    ran: list[int] = []
+    hooks = [m.register_forward_hook(lambda *_a, i=i: ran.append(i)) for i, m in enumerate(encoder.layers)]
+    try:
+        fast = encoder(x, ["relu1_1", "relu2_1"])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert ran == list(range(encoder.names.index("relu2_1") + 1))  # nothing deeper was run
+    encoder.channels_last = False
+    try:
+        plain = encoder(x, ["relu1_1", "relu2_1"])
+    finally:
+        encoder.channels_last = True
+    for name in plain:
+        assert torch.allclose(fast[name], plain[name], rtol=1e-4, atol=1e-5)

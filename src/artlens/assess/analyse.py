@@ -114,7 +114,8 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     Returns a JSON-ready record: ``width``, ``height``, ``format``, ``file_size``, ``sha256``, ``scores``
     (``quality`` first, then ``technical`` -- the hand-made combination of :mod:`artlens.screening.scoring` --
     and the raw metrics), ``subscores`` (0-100, higher is better), ``measurements`` (one value per policy
-    rule id) and ``details`` (words that explain a measurement).
+    rule id), ``details`` (words that explain a measurement) and, when segmentation ran and found a
+    product, ``product_box`` (``[x0, y0, x1, y1)`` in input pixels around its largest part).
 
     ``quality`` is the learned model's score (:mod:`artlens.iqa.model`) unless ``settings.learned`` is
     off, in which case it is the hand-made combination. On an image that the 448 px whole-frame view shrinks
@@ -198,6 +199,7 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
     # the product (the largest segmented part: a banner beside it is not the product) is not background,
     # even where it reaches the frame
     product = _largest_component(mask) if mask is not None else None
+    product_box = _bounding_box(product) if product is not None else None
     if settings.background:
         measurements["background_white"] = float(compliance.background_whiteness(rgb, product=product))
     if settings.background_light:
@@ -222,7 +224,7 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
 
     scores = {"quality": quality, "technical": technical,
               **{k: None if v is None else round(float(v), 6) for k, v in raw.items()}}
-    return {
+    record = {
         "width": width,
         "height": height,
         "format": image.format,
@@ -233,6 +235,9 @@ def analyse(image: LoadedImage, settings: AnalysisSettings) -> dict[str, Any]:
         "measurements": measurements,
         "details": details,
     }
+    if product_box is not None:  # where segmentation found the product, for the report's overlay
+        record["product_box"] = product_box
+    return record
 
 
 def _product_region(rgb: np.ndarray, backdrop: np.ndarray, min_side: int = 96) -> np.ndarray:
@@ -256,6 +261,14 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     if count <= 2:
         return mask
     return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+def _bounding_box(mask: np.ndarray) -> list[int] | None:
+    """``[x0, y0, x1, y1)`` in pixels around the true pixels of ``mask``, or None when it has none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return [int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1]
 
 
 def _split_text(boxes: list, mask: np.ndarray | None, width: int, height: int) -> tuple[float, float]:

@@ -76,12 +76,13 @@ def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
     """Apply ``policy`` to stored measurements: the report's image entry with checks, verdict and reasons.
 
     ``reasons`` are the messages of the failed checks, then of those asking for review; ``reason_checks``
-    gives each of them with its rule id and status, in the same order.
+    gives each of them with its rule id and status, in the same order. ``product_box`` is copied when the
+    record has one (segmentation ran).
     """
     measurements = record["measurements"]
     checks = evaluate(policy, measurements, record.get("details"))
     verdict, reasons = verdict_of(checks)
-    return {
+    entry = {
         "path": path,
         "width": record["width"],
         "height": record["height"],
@@ -96,6 +97,9 @@ def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
         "reason_checks": [{"id": c.id, "status": c.status, "message": c.message}
                           for c in reason_checks(checks)],
     }
+    if record.get("product_box") is not None:  # records stored before it was kept have none
+        entry["product_box"] = list(record["product_box"])
+    return entry
 
 
 # -- main side ---------------------------------------------------------------------------------------------

@@ -1,42 +1,57 @@
 """The Typer application, its sub-command groups and the helpers every command module shares.
 
-Results go to stdout (tables, or JSON with ``--json``); progress bars and messages go to stderr. Every
-:class:`~artlens.errors.ArtlensError` becomes one line on stderr and a non-zero exit code.
+Results go to stdout (see :mod:`artlens.cli.output` for the one rule: a table on a terminal, tab-separated
+columns in a pipe, JSON with ``--json``); progress bars and messages go to stderr. Every
+:class:`~artlens.errors.ArtlensError` becomes one line on stderr and a non-zero exit code
+(:mod:`artlens.cli.exitcodes`).
 """
 
 from __future__ import annotations
 
-import json
-import sys
+import os
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from artlens import __version__
+from artlens.cli.exitcodes import EXIT_CODES, ExitCode
+from artlens.cli.output import err, say_error
+from artlens.envvars import ENVIRONMENT
 from artlens.training.progress import Progress as TrainingProgress
 from artlens.training.progress import ProgressEvent
+
+
+def _epilog() -> str:
+    """Output rule, exit statuses and environment variables for ``artlens --help`` (one line each)."""
+    sections = [
+        "[bold]Output[/bold]: a table on a terminal; tab-separated columns when stdout is a pipe or a file; "
+        "JSON with --json. Progress and messages go to stderr.",
+        "\n".join(["[bold]Exit status[/bold]:", *(f"  {code}  {text}" for code, text in EXIT_CODES.items())]),
+        "\n".join(["[bold]Environment[/bold]:", *(f"  {k}  {v}" for k, v in ENVIRONMENT.items())]),
+    ]
+    return "\n\n".join(sections)
+
 
 app = typer.Typer(
     name="artlens",
     help="Judge images for online shops and art platforms: quality screening, marketplace compliance, "
          "recognition, style transfer, similar images.",
+    epilog=_epilog(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 weights_app = typer.Typer(help="List, fetch and verify the pinned model weight files.", no_args_is_help=True)
 policy_app = typer.Typer(help="List, show and check screening policies.", no_args_is_help=True)
-train_app = typer.Typer(help="Train models: quality (on pristine photos or your own labels) and classifiers.",
+train_app = typer.Typer(help="Train models: quality (on pristine photos or your own labels), classifiers and "
+                             "music.",
                         no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 app.add_typer(policy_app, name="policy")
 app.add_typer(train_app, name="train")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)  # one-line messages stay one line, whatever the width
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
@@ -56,7 +71,7 @@ class FailOn(StrEnum):
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"artlens {__version__}")
+        print(f"artlens {__version__}")
         raise typer.Exit()
 
 
@@ -75,6 +90,19 @@ def progress_bar(quiet: bool, label: str) -> Progress:
                     transient=False)
 
 
+def check_inputs(paths: Sequence[str | os.PathLike[str]]) -> None:
+    """Stop before any model loads when none of the named inputs exists: each is named on stderr, exit 1.
+
+    When some exist, the command goes on and reports the missing ones with the other unreadable inputs.
+    """
+    from pathlib import Path
+
+    if paths and not any(Path(p).exists() for p in paths):
+        for p in paths:
+            say_error(f"{p}: no such file or folder")
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
+
+
 def stage_reporter(bar: Progress) -> TrainingProgress:
     """A :data:`artlens.training.Progress` callback drawing one bar per stage, with the event's figures."""
     tasks: dict[str, TaskID] = {}
@@ -87,10 +115,6 @@ def stage_reporter(bar: Progress) -> TrainingProgress:
         bar.update(tasks[event.stage], completed=event.done, total=event.total, description=label)
 
     return report
-
-
-def print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -7,20 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from artlens.cli._app import (
-    JsonOpt,
-    QuietOpt,
-    app,
-    err,
-    out,
-    print_json,
-    progress_bar,
-    stage_reporter,
-    train_app,
-)
+from artlens.cli._app import JsonOpt, QuietOpt, app, check_inputs, progress_bar, stage_reporter, train_app
 from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
+from artlens.cli.exitcodes import ExitCode
+from artlens.cli.output import err, print_json, print_table, say_error
 from artlens.engine.options import EngineKind
 
 
@@ -93,16 +85,15 @@ def train_classify(
 
 
 def _print_head_metrics(heads: dict, title: str) -> None:
-    table = Table(title=title)
-    for column in ("head", "images", "accuracy", "macro F1", "ROC-AUC", "temperature"):
-        table.add_column(column, justify="left" if column == "head" else "right")
+    columns = ("head", "images", "accuracy", "macro F1", "ROC-AUC", "temperature")
+    rows = []
     for head, r in heads.items():
         m = r.get("metrics", r)
         auc = m.get("roc_auc")
-        table.add_row(head, str(m.get("n", "")), f"{m['accuracy']:.3f}", f"{m['macro']['f1']:.3f}",
-                      "—" if auc is None else f"{auc:.3f}",
-                      f"{r['temperature']:.2f}" if "temperature" in r else "—")
-    out.print(table)
+        rows.append((escape(head), str(m.get("n", "")), f"{m['accuracy']:.3f}", f"{m['macro']['f1']:.3f}",
+                     "—" if auc is None else f"{auc:.3f}",
+                     f"{r['temperature']:.2f}" if "temperature" in r else "—"))
+    print_table(columns, rows, right=columns[1:], title=title)
 
 
 def evaluate_classifier_command(model_dir: Path, data: Path, out_dir: Path | None, as_json: bool) -> None:
@@ -122,14 +113,11 @@ def evaluate_classifier_command(model_dir: Path, data: Path, out_dir: Path | Non
         print_json(result)
         return
     _print_head_metrics(result["heads"], f"artlens evaluate — {model_dir} on {result['n']} images")
-    for head, m in result["heads"].items():
-        per_class = Table(title=f"{head}: per class")
-        for column in ("class", "precision", "recall", "F1", "support"):
-            per_class.add_column(column, justify="left" if column == "class" else "right")
-        for name, c in m.get("per_class", {}).items():
-            per_class.add_row(name, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}",
-                              str(c["support"]))
-        out.print(per_class)
+    columns = ("head", "class", "precision", "recall", "F1", "support")
+    rows = ((escape(head), escape(name), f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}",
+             str(c["support"]))
+            for head, m in result["heads"].items() for name, c in m.get("per_class", {}).items())
+    print_table(columns, rows, right=columns[2:], title="per class")
     for skipped in result["skipped"]:
         err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
     files = result["files"]
@@ -145,23 +133,31 @@ def classify(
     model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="Model folder from `artlens train "
                                               "classify`.")],
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders (walked recursively).")],
-    fmt: Annotated[PredictFormat | None, typer.Option("--format", "-f", help="Output format; default from "
-                                                      "--out's suffix, else JSON.")] = None,
+    fmt: Annotated[PredictFormat | None, typer.Option("--format", "-f", help="File format of --out; default "
+                                                      "from its suffix, else JSON.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the predictions here (default: "
-                                                  "stdout as JSON).")] = None,
+                                                  "a table on stdout, JSON with --json).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Classes listed per head.")] = 3,
     explain: Annotated[Path | None, typer.Option(help="Write a Grad-CAM overlay per image into this folder "
                                                  "(where the first head saw its class).")] = None,
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this.")]
     = 50_000_000,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Also answer "
+                                                    "\"unknown\" when the calibrated top probability is "
+                                                    "below this.")] = None,
     engine: EngineOpt = EngineKind.local,
     address: AddressOpt = None,
     actors: ActorsOpt = 0,
     batch_size: BatchSizeOpt = 0,
     gpus_per_actor: GpusOpt = 0.0,
     quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Predict the class (and every head's class) of images, with calibrated probabilities.
+
+    An image unlike the trained classes is marked "unknown": true (its most probable class stays in
+    "label"): by the threshold the model chose on its held-out split at training (energy score), or when
+    its calibrated top probability is below --min-score.
 
     Exit status: 0 when every file was classified, 1 when some could not be read (they are listed).
     """
@@ -169,12 +165,14 @@ def classify(
     from artlens.classify.predict import classify_paths, write_csv, write_json
     from artlens.engine.engines import make_engine
 
+    if fmt == PredictFormat.csv and out_path is None:
+        raise typer.BadParameter("--format csv needs --out")
+    as_json = as_json or (fmt == PredictFormat.json and out_path is None)
     if fmt is None:
         as_csv = out_path is not None and out_path.suffix.lower() == ".csv"
         fmt = PredictFormat.csv if as_csv else PredictFormat.json
-    if fmt == PredictFormat.csv and out_path is None:
-        raise typer.BadParameter("--format csv needs --out")
     options = engine_options(engine, address, actors, batch_size, gpus_per_actor)
+    check_inputs(paths)
     # Grad-CAM needs gradients through PyTorch; ONNX Runtime serves the plain predictions
     clf = load_classifier(model_dir)
     on_image = None
@@ -194,19 +192,37 @@ def classify(
         report = classify_paths(clf, paths, top_k=top_k, max_pixels=max_pixels, on_image=on_image,
                                 engine=make_engine(options) if options.is_ray else None,
                                 **({"batch_size": batch_size} if batch_size else {}),
+                                min_score=min_score,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
-    if out_path is None:
-        print_json(report)
-    else:
+    if out_path is not None:
         (write_csv if fmt == PredictFormat.csv else write_json)(report, out_path)
         if not quiet:
-            err.print(f"{len(report['images'])} image(s) classified; written to {out_path}")
+            err.print(f"{len(report['images'])} image(s) classified; written to {out_path}", highlight=False)
+    if as_json:
+        print_json(report)
+    elif out_path is None:
+        _print_predictions(report)
     if explain is not None and not quiet:
         err.print(f"Grad-CAM overlays written to {explain}")
     for error in report["errors"]:
-        err.print(f"[red]error:[/red] {error['error']}", markup=True, highlight=False)
+        say_error(error["error"])
     if report["errors"]:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
+
+
+def _print_predictions(report: dict) -> None:
+    """One row per image and head: the class, its probability and the runners-up."""
+    heads = list(report["model"]["heads"])
+    rows = []
+    for image in report["images"]:
+        for head in heads:
+            p = image["heads"][head]
+            others = ", ".join(f"{escape(label)} {score:.0%}" for label, score in p["topk"][1:])
+            cells = [escape(image["path"]), escape(p["label"]), f"{p['score']:.0%}", others or "—"]
+            rows.append(cells if len(heads) == 1 else [cells[0], escape(head), *cells[1:]])
+    columns = ("image", "class", "probability", "next")
+    print_table(columns if len(heads) == 1 else (columns[0], "head", *columns[1:]), rows,
+                right={"probability"}, title=f"artlens classify — {report['model']['path']}")
 
 
 @app.command()

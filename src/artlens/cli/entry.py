@@ -10,14 +10,16 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-from artlens.cli._app import app, err
+from artlens.cli._app import app
+from artlens.cli.exitcodes import ExitCode
+from artlens.cli.output import err
 from artlens.errors import ArtlensError
 from artlens.procpool import Interrupted
 
 __all__ = ["COMMAND_MODULES", "main"]
 
 #: Command modules in the order their commands appear in ``artlens --help``.
-COMMAND_MODULES = ("quality", "classify", "evaluate", "style", "search", "serve", "system")
+COMMAND_MODULES = ("quality", "classify", "evaluate", "style", "search", "music", "serve", "system")
 for _name in COMMAND_MODULES:
     import_module(f"artlens.cli.{_name}")
 
@@ -32,7 +34,7 @@ def main() -> None:
     except ArtlensError as exc:
         message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         err.print(f"artlens: error: {message}", highlight=False, markup=False)
-        sys.exit(2)
+        sys.exit(ExitCode.USAGE)
     except KeyboardInterrupt:
         err.print("artlens: interrupted")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from artlens.cli._app import (
     FailOn,
@@ -16,16 +15,16 @@ from artlens.cli._app import (
     JsonOpt,
     QuietOpt,
     app,
-    err,
+    check_inputs,
     flatten_metrics,
-    out,
     policy_app,
-    print_json,
     progress_bar,
     stage_reporter,
     train_app,
 )
 from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
+from artlens.cli.exitcodes import ExitCode
+from artlens.cli.output import err, print_json, print_table, say_error
 from artlens.engine.options import EngineKind
 from artlens.errors import ArtlensError
 
@@ -47,13 +46,15 @@ def assess(
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not use the results database.")] = False,
     rebuild_store: Annotated[bool, typer.Option("--rebuild-store", help="If the results database is "
                                                 "damaged, move it aside and start a fresh one.")] = False,
-    sort_into: Annotated[Path | None, typer.Option(help="Copy images into DIR/pass, DIR/review, DIR/fail "
-                                                   "(originals are never moved).")] = None,
+    sort_into: Annotated[Path | None, typer.Option(help="Copy images into DIR/pass, DIR/review, DIR/fail, "
+                                                   "keeping their folders below each input folder, and "
+                                                   "unreadable files into DIR/unreadable (originals are "
+                                                   "never moved).")] = None,
     link: Annotated[bool, typer.Option("--link", help="With --sort-into: hard-link, do not copy.")] = False,
     max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this "
                                             "(decompression-bomb guard).")] = 50_000_000,
     fail_on: Annotated[FailOn, typer.Option(help="Exit with status 3 when any image gets this verdict or "
-                                            "worse.")] = FailOn.never,
+                                            "worse (even when some files were unreadable).")] = FailOn.never,
     quality_model: Annotated[Path | None, typer.Option(help="Quality model folder from `artlens train "
                                                        "quality` (default: the shipped model).")] = None,
     technical: Annotated[bool, typer.Option("--technical", help="Score quality with the hand-made metric "
@@ -72,13 +73,15 @@ def assess(
     """Screen images for technical quality and marketplace compliance: pass, review or fail, with reasons.
 
     Exit status: 0 when every file was assessed, 1 when some could not be read (they are listed), 2 on a
-    usage or configuration error, 3 with --fail-on when an image got that verdict.
+    usage or configuration error, 3 with --fail-on when an image got that verdict (3 also when some files
+    were unreadable).
     """
     from artlens.assess.analyse import AnalysisSettings
     from artlens.assess.pipeline import AssessRun, run_assessment
     from artlens.assess.policy import load_policy
 
     pol = load_policy(policy)
+    check_inputs(paths)
     if fmt is None and out_path is not None:
         suffix = out_path.suffix.lower().lstrip(".")
         fmt = Format(suffix) if suffix in Format.__members__ else Format.json
@@ -119,9 +122,10 @@ def assess(
     if sort_into is not None:
         from artlens.assess.sorting import sort_into as do_sort
 
-        counts = do_sort(report, sort_into, link=link)
+        counts = do_sort(report, sort_into, roots=paths, link=link)
         if not quiet:
-            err.print(f"sorted into {sort_into}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            err.print(f"sorted into {sort_into}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v),
+                      highlight=False, markup=False)
 
     if as_json or (fmt == Format.json and out_path is None):
         print_json(report)
@@ -131,31 +135,25 @@ def assess(
         _print_assess_table(report)
 
     for error in report["errors"]:
-        err.print(f"[red]error:[/red] {error['error']}", markup=True, highlight=False)
+        say_error(error["error"])
     s = report["summary"]
     if not quiet:
         err.print(f"{s['assessed']} assessed ({s['computed']} computed, {s['cached']} from the store), "
                   f"{s['pass']} pass, {s['review']} review, {s['fail']} fail, {s['errors']} error(s) "
                   f"in {s['elapsed_s']:.1f} s")
-    if report["errors"]:
-        raise typer.Exit(1)
     worst = {"review": ("review", "fail"), "fail": ("fail",)}.get(fail_on.value, ())
     if any(im["verdict"] in worst for im in report["images"]):
-        raise typer.Exit(3)
+        raise typer.Exit(ExitCode.VERDICT)  # the gate first: unreadable files must not hide it
+    if report["errors"]:
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
 
 
 def _print_assess_table(report: dict) -> None:
     colour = {"pass": "green", "review": "yellow", "fail": "red"}
-    table = Table(title=f"artlens assess — policy {report['policy']['name']}", show_lines=False)
-    table.add_column("image", overflow="fold")
-    table.add_column("verdict")
-    table.add_column("quality", justify="right")
-    table.add_column("reasons", overflow="fold")
-    for image in report["images"]:
-        v = image["verdict"]
-        table.add_row(image["path"], f"[{colour[v]}]{v.upper()}[/]", f"{image['scores']['quality']:.0f}",
-                      _reasons_cell(image, colour))
-    out.print(table)
+    rows = ((escape(im["path"]), f"[{colour[im['verdict']]}]{im['verdict'].upper()}[/]",
+             f"{im['scores']['quality']:.0f}", _reasons_cell(im, colour)) for im in report["images"])
+    print_table(("image", "verdict", "quality", "reasons"), rows, right={"quality"},
+                title=f"artlens assess — policy {report['policy']['name']}")
 
 
 def _reasons_cell(image: dict, colour: dict[str, str]) -> str:
@@ -271,12 +269,9 @@ def evaluate_quality(model: Path, labels: Path, confusion: Path | None, as_json:
     if as_json:
         print_json(result)
         return
-    table = Table(title=f"artlens evaluate quality — {model} on {result['n']} images")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in flatten_metrics(result["metrics"]):
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    out.print(table)
+    print_table(("metric", "value"), ((key, f"{value:.4f}" if isinstance(value, float) else str(value))
+                                      for key, value in flatten_metrics(result["metrics"])),
+                right={"value"}, title=f"artlens evaluate quality — {model} on {result['n']} images")
     for skipped in result.get("skipped", []):
         err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
     if confusion is not None:
@@ -296,10 +291,8 @@ def policy_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([p.as_dict() for p in policies])
         return
-    table = Table("preset", "rules", "description")
-    for p in policies:
-        table.add_row(p.name, str(len(p.rules)), p.description)
-    out.print(table)
+    print_table(("preset", "rules", "description"),
+                ((p.name, str(len(p.rules)), escape(p.description)) for p in policies), right={"rules"})
 
 
 @policy_app.command("show")
@@ -319,12 +312,12 @@ def policy_check(files: Annotated[list[Path], typer.Argument(help="YAML policy f
     for file in files:
         try:
             p = load_policy(file)
-            out.print(f"{file}: valid ({len(p.rules)} rules)")
+            print(f"{file}: valid ({len(p.rules)} rules)")
         except ArtlensError as exc:
             err.print(f"error: {exc}", highlight=False, markup=False)
             failed = True
     if failed:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
 
 
 # ----------------------------------------------------------------------------------------------------------

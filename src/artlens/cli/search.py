@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 from typer.core import TyperCommand
 
-from artlens.cli._app import JsonOpt, QuietOpt, app, err, out, print_json, progress_bar
+from artlens.cli._app import JsonOpt, QuietOpt, app, progress_bar
 from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
+from artlens.cli.exitcodes import ExitCode
+from artlens.cli.output import err, print_json, print_table, say_error
 from artlens.engine.options import EngineKind, EngineOptions
 from artlens.imageio import DEFAULT_MAX_PIXELS
 
@@ -55,8 +58,7 @@ def _say(quiet: bool, line: str) -> None:
 
 def _print_errors(errors: list[dict[str, Any]] | list[Any]) -> None:
     for e in errors:
-        message = e["error"] if isinstance(e, dict) else str(e)
-        err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+        say_error(e["error"] if isinstance(e, dict) else str(e))
 
 
 def _update(paths: list[Path], index_dir: Path, *, create: bool, prune: bool, backbone: str | None,
@@ -87,7 +89,7 @@ def _finish(report: Any, info: dict, quiet: bool, as_json: bool) -> None:
                 f"{report.embedded} embedded, {report.reused} reused; {len(report.errors)} error(s) "
                 f"in {report.elapsed_s:.1f} s")
     if report.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
 
 
 @index_app.command("build")
@@ -162,34 +164,62 @@ def index_info(
     if as_json:
         print_json(info)
         return
-    table = Table(title=f"artlens index {info['index']}", show_header=False)
-    for key in ("backbone", "style_features", "kind_setting", "items", "distinct_files", "db_bytes"):
-        table.add_row(key, str(info[key]))
+    rows = [(key, str(info[key])) for key in ("backbone", "style_features", "kind_setting", "items",
+                                               "distinct_files", "db_bytes")]
     for name, v in info["vectors"].items():
         detail = f"{v['kind']}, {v['vectors']} x {v['dim']}"
         if v["kind"] == "ivf":
             detail += f", nlist {v['nlist']}, nprobe {v['nprobe']}"
-        table.add_row(f"{name} vectors", f"{detail}, {v['file_bytes']} bytes")
-    out.print(table)
+        rows.append((f"{name} vectors", f"{detail}, {v['file_bytes']} bytes"))
+    print_table(("item", "value"), rows, title=f"artlens index {info['index']}")
 
 
-def _emit(report: dict, fmt: str, out_path: Path | None, quiet: bool) -> None:
+def _emit(report: dict, fmt: str | None, out_path: Path | None, quiet: bool, as_json: bool,
+          table: Callable[[dict], None]) -> None:
+    """The report to ``--out`` (format from ``--format`` or the suffix), JSON on stdout with ``--json`` (or
+    ``--format json`` and no ``--out``), else the table."""
     from artlens.search.report import render
 
     if out_path is not None:
-        render(report, fmt, out_path)
+        csv = "csv" if table is _duplicates_table else "json"
+        render(report, fmt or _format_for(out_path, csv), out_path)
         _say(quiet, f"report written to {out_path}")
-    elif fmt == "json":
-        print_json(report)
-    else:
+    elif fmt not in (None, "json"):
         raise typer.BadParameter(f"--format {fmt} needs --out FILE (only json goes to stdout)")
+    if as_json or (fmt == "json" and out_path is None):
+        print_json(report)
+    elif out_path is None:
+        table(report)
 
 
-def _format_for(fmt: str | None, out_path: Path | None, allowed: tuple[str, ...]) -> str:
-    if fmt is not None:
-        return fmt
-    suffix = out_path.suffix.lower().lstrip(".") if out_path is not None else ""
-    return suffix if suffix in allowed else "json"
+def _format_for(out_path: Path, csv: str) -> str:
+    """The format named by ``out_path``'s suffix (``csv``: what a .csv suffix means), else json."""
+    suffix = out_path.suffix.lower().lstrip(".")
+    return {"html": "html", "csv": csv}.get(suffix, "json")
+
+
+def _similar_table(report: dict) -> None:
+    rows = [(escape(q["query"]), str(r["rank"]), escape(r["path"]), f"{r['score']:.3f}")
+            for q in report["queries"] for r in q["results"]]
+    print_table(("query", "rank", "similar image", "cosine"), rows, right={"rank", "cosine"},
+                title=f"artlens similar — by {report['by']}, {report['index']}")
+
+
+def _recommend_table(report: dict) -> None:
+    rows = [(str(r["rank"]), escape(r["path"]), f"{r['relevance']:.3f}") for r in report["results"]]
+    p = report["profile"]
+    print_table(("rank", "recommended image", "relevance"), rows, right={"rank", "relevance"},
+                title=f"artlens recommend — {p['liked']} liked, {p['disliked']} disliked, {p['seen']} seen")
+
+
+def _duplicates_table(report: dict) -> None:
+    rows = []
+    for g in report["groups"]:
+        others = [m["path"] for m in g["members"] if m["path"] != g["keep"]]
+        rows.append((str(g["group"]), g["kind"], escape(g["keep"]), escape(g.get("keep_reason", "")),
+                     "; ".join(escape(o) for o in others)))
+    print_table(("group", "kind", "keep (suggested)", "why", "copies"), rows, right={"group"},
+                title=f"artlens duplicates — {report['summary']['groups']} groups")
 
 
 @app.command()
@@ -199,11 +229,12 @@ def similar(
     k: Annotated[int, typer.Option("-k", min=1, help="Results per query.")] = 10,
     by: Annotated[By, typer.Option(help="content: what is shown; style: how it looks (needs an index built "
                                    "with --style-features).")] = By.content,
-    fmt: Annotated[ReportFormat | None, typer.Option("--format", "-f", help="json or html (default: from "
-                                                     "--out's suffix, else json).")] = None,
+    fmt: Annotated[ReportFormat | None, typer.Option("--format", "-f", help="File format of --out: json or "
+                                                     "html (default: from its suffix).")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here.")] = None,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Find the indexed images most similar to each query ("more like this"), with cosine scores."""
     from artlens.search.index import SearchIndex
@@ -211,10 +242,10 @@ def similar(
 
     with SearchIndex.open(index_dir) as index:
         report = find_similar(index, queries, k, by=by.value, max_pixels=max_pixels)
-    _emit(report, _format_for(fmt.value if fmt else None, out_path, ("json", "html")), out_path, quiet)
+    _emit(report, fmt.value if fmt else None, out_path, quiet, as_json, _similar_table)
     _print_errors(report["errors"])
     if report["errors"]:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
 
 
 @app.command()
@@ -224,21 +255,36 @@ def duplicates(
                                              "near-duplicates (0 turns this level off).")] = 0.12,
     hash_threshold: Annotated[int, typer.Option(min=-1, max=64, help="Largest perceptual-hash Hamming "
                                                 "distance of near-identical images (-1 turns it off).")] = 8,
-    fmt: Annotated[DupFormat | None, typer.Option("--format", "-f", help="json, csv or html (default: from "
-                                                  "--out's suffix, else json).")] = None,
+    fmt: Annotated[DupFormat | None, typer.Option("--format", "-f", help="File format of --out: json, csv or "
+                                                  "html (default: from its suffix).")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here.")] = None,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy whose verdicts and quality scores "
+                                        "choose the copy to keep (a preset or a YAML file).")] = "general",
+    no_assess: Annotated[bool, typer.Option("--no-assess", help="Do not assess the group members: keep the "
+                                            "copy with most pixels, then most bytes.")] = False,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Do not use the results database.")] = False,
     quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Group exact copies, near-identical copies and visual near-duplicates. Nothing is deleted."""
+    """Group exact copies, near-identical copies and visual near-duplicates, and suggest which copy to keep.
+
+    The suggestion: the best verdict under --policy (pass > review > fail), then the higher quality score,
+    then more pixels, then more bytes; each group says what decided. Only group members are assessed
+    (results already in the results database are reused). Nothing is deleted.
+    """
     from artlens.search.duplicates import find_duplicates
     from artlens.search.index import SearchIndex
+    from artlens.search.keeper import KeepRule
 
+    rule = KeepRule(policy=None if no_assess else policy, use_store=not no_db)
     with SearchIndex.open(index_dir) as index:
-        report = find_duplicates(index, threshold=threshold, hash_threshold=hash_threshold)
-    _emit(report, _format_for(fmt.value if fmt else None, out_path, ("json", "csv", "html")), out_path, quiet)
+        report = find_duplicates(index, threshold=threshold, hash_threshold=hash_threshold, keep=rule)
+    _emit(report, fmt.value if fmt else None, out_path, quiet, as_json, _duplicates_table)
     s = report["summary"]
     _say(quiet, f"{s['groups']} duplicate groups ({s['exact_groups']} exact, {s['near-identical_groups']} "
                 f"near-identical, {s['visual_groups']} visual) among {s['items']} images")
+    for g in report["groups"]:
+        _say(quiet, f"group {g['group']}: keep {g['keep']} ({g['keep_reason']})")
 
 
 _LIST_FLAGS = ("--liked", "--disliked", "--seen")
@@ -278,12 +324,20 @@ def recommend(
     profile_path: Annotated[Path | None, typer.Option("--profile", help="JSON profile: read when it exists, "
                                                       "then saved with these ratings added.")] = None,
     by: Annotated[By, typer.Option(help="Vectors to compare: content or style.")] = By.content,
-    fmt: Annotated[ReportFormat | None, typer.Option("--format", "-f", help="json or html.")] = None,
+    no_fold: Annotated[bool, typer.Option("--no-fold", help="Also recommend near-duplicates (crops, resized "
+                                          "copies) of rated images and of each other.")] = False,
+    fmt: Annotated[ReportFormat | None, typer.Option("--format", "-f", help="File format of --out: json or "
+                                                     "html (default: from its suffix).")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here.")] = None,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Recommend indexed images from what a user liked and disliked; rated images are never recommended."""
+    """Recommend indexed images from what a user liked and disliked; rated images are never recommended.
+
+    Near-duplicates of rated images (a crop, a resized copy) are left out and near-duplicates of a result
+    are folded into it, by the rule of `artlens duplicates` (--no-fold turns this off).
+    """
     from artlens.search.index import SearchIndex
     from artlens.search.recommend import Profile
     from artlens.search.recommend import recommend as run_recommend
@@ -292,14 +346,14 @@ def recommend(
     with SearchIndex.open(index_dir) as index:
         report, profile = run_recommend(index, liked or [], disliked or [], seen=seen or [], k=k,
                                         diversity=diversity, profile=profile, by=by.value,
-                                        max_pixels=max_pixels)
+                                        max_pixels=max_pixels, fold=not no_fold)
     if profile_path is not None:
         profile.save(profile_path)
         report["profile"]["file"] = str(profile_path)
-    _emit(report, _format_for(fmt.value if fmt else None, out_path, ("json", "html")), out_path, quiet)
+    _emit(report, fmt.value if fmt else None, out_path, quiet, as_json, _recommend_table)
     _print_errors(report["errors"])
     if report["errors"]:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
 
 
 __all__ = ["index_app", "sys"]

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from artlens.cli._app import JsonOpt, app, err, out, print_json
+from artlens.cli._app import JsonOpt, app
+from artlens.cli.output import err, out, print_json, print_table
 
 keys_app = typer.Typer(help="Create, list and revoke the API keys of `artlens serve`.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -136,14 +137,12 @@ def keys_list(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([k.as_dict() for k in listed])
         return
-    table = Table("id", "name", "created", "status")
-
     def when(t: float | None) -> str:
         return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if t else ""
 
-    for k in listed:
-        table.add_row(k.id, k.name, when(k.created), "active" if k.active else f"revoked {when(k.revoked)}")
-    out.print(table)
+    print_table(("id", "name", "created", "status"),
+                ((k.id, escape(k.name), when(k.created),
+                  "active" if k.active else f"revoked {when(k.revoked)}") for k in listed))
 
 
 @keys_app.command("revoke")

@@ -8,9 +8,13 @@ from typing import Annotated
 
 import typer
 
-from artlens.cli._app import JsonOpt, QuietOpt, app, err, out, print_json, progress_bar
+from artlens.cli._app import JsonOpt, QuietOpt, app, progress_bar
+from artlens.cli.exitcodes import ExitCode
+from artlens.cli.output import err, print_json, say_error
 from artlens.errors import ArtlensError, ConfigError
 
+#: the longest side of a Gatys output when --size is not given (its time grows with the pixels)
+GATYS_DEFAULT_CAP = 512
 _IMAGE_OUT = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
 
 
@@ -22,10 +26,6 @@ class Method(StrEnum):
 class Optimizer(StrEnum):
     lbfgs = "lbfgs"
     adam = "adam"
-
-
-def _say_error(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
 
 
 def _style_jobs(specs: list[str]) -> tuple[list[list[tuple[str, object]]], list[str]]:
@@ -73,7 +73,10 @@ def stylize(
                                                   "files are named <content>__<style>.png.")] = None,
     method: Annotated[Method, typer.Option(help="fast: Magenta networks (interactive); gatys: VGG "
                                            "optimisation (slow, finest).")] = Method.fast,
-    size: Annotated[int, typer.Option(min=16, max=8192, help="Longest side of the output in pixels.")] = 512,
+    size: Annotated[int | None, typer.Option(min=16, max=8192, help="Largest longest side of the output in "
+                                             "pixels: the content keeps its size up to this (default: no "
+                                             f"cap for fast, {GATYS_DEFAULT_CAP} for gatys, whose time grows "
+                                             "with the pixels).")] = None,
     strength: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 keeps the content, 1 the full "
                                             "style.")] = 1.0,
     preserve_color: Annotated[bool, typer.Option("--preserve-color", help="Keep the content's colours "
@@ -82,9 +85,9 @@ def stylize(
     list_presets: Annotated[bool, typer.Option("--list-presets", help="List the fast method's preset "
                                                "names and exit.")] = False,
     steps: Annotated[str | None, typer.Option(help="gatys: evaluations per scale, coarse to fine "
-                                              "(e.g. 200,100,60).")] = None,
-    scales: Annotated[str | None, typer.Option(help="gatys: scales as fractions of --size "
-                                               "(e.g. 0.25,0.5,1).")] = None,
+                                              "(default 100,50,10).")] = None,
+    scales: Annotated[str | None, typer.Option(help="gatys: scales as fractions of the output size "
+                                               "(default 0.25,0.5,1).")] = None,
     optimizer: Annotated[Optimizer, typer.Option(help="gatys optimiser.")] = Optimizer.lbfgs,
     style_weight: Annotated[float, typer.Option(min=0.0, help="gatys style-loss weight.")] = 1e6,
     content_weight: Annotated[float, typer.Option(min=0.0, help="gatys content-loss weight.")] = 1.0,
@@ -96,7 +99,7 @@ def stylize(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Render photos in the style of paintings: every content x every style.
+    """Render photos in the style of paintings: every content x every style. Prints each file it wrote.
 
     Exit status: 0 when every output was written, 1 when some input could not be read (listed), 2 on a
     usage or configuration error.
@@ -109,7 +112,7 @@ def stylize(
         if as_json:
             print_json({"presets": names})
         else:
-            out.print("\n".join(names))
+            print("\n".join(names))
         return
     if not content:
         raise typer.BadParameter("give at least one content image or folder")
@@ -147,18 +150,24 @@ def stylize(
         raise typer.BadParameter(f"--out {out_path} is a file but there are {len(pairs)} outputs; "
                                  "give a folder")
     for message in errors:
-        _say_error(message)
+        say_error(message)
 
     if method == Method.fast and not quiet:
         _say_if_cuda_unused(device)
-    results = _run(pairs, out_path, single_file, method, size, strength, preserve_color, seed, settings,
+    cap = size if size is not None or method == Method.fast else GATYS_DEFAULT_CAP
+    results = _run(pairs, out_path, single_file, method, cap, strength, preserve_color, seed, settings,
                    encoder, device, quiet, errors)
     if as_json:
         print_json({"outputs": results, "errors": errors})
-    elif not quiet:
-        err.print(f"{len(results)} image(s) written, {len(errors)} error(s)")
+    else:
+        for r in results:
+            print(r["output"])
+        if not quiet:
+            err.print(f"{len(results)} image(s) written ({', '.join(sorted({_px(r) for r in results}))}), "
+                      f"{len(errors)} error(s)" if results else f"nothing written, {len(errors)} error(s)",
+                      highlight=False, markup=False)
     if errors:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
 
 
 def _say_if_cuda_unused(device: str | None) -> None:
@@ -175,7 +184,12 @@ def _say_if_cuda_unused(device: str | None) -> None:
                   "(install onnxruntime-gpu to use the GPU)")
 
 
-def _run(pairs, out_path: Path, single_file: bool, method: Method, size: int, strength: float,
+def _px(result: dict) -> str:
+    width, height = result["size"]
+    return f"{width}x{height} px"
+
+
+def _run(pairs, out_path: Path, single_file: bool, method: Method, cap: int | None, strength: float,
          preserve_color: bool, seed: int | None, settings, encoder: str, device: str | None, quiet: bool,
          errors: list[str]) -> list[dict]:
     import time
@@ -219,9 +233,10 @@ def _run(pairs, out_path: Path, single_file: bool, method: Method, size: int, st
                     Image.fromarray(pixels).save(_t.with_name(f"{_t.stem}.step{step:05d}.png"))
 
                 start = time.perf_counter()
-                result = run_stylize(content, styles, method.value, size=size, strength=strength,
-                                     preserve_color=preserve_color, seed=seed, settings=settings,
-                                     encoder=encoder, device=device, progress=progress, snapshot=snapshot)
+                result = run_stylize(content, styles, method.value, size=None, max_size=cap,
+                                     strength=strength, preserve_color=preserve_color, seed=seed,
+                                     settings=settings, encoder=encoder, device=device, progress=progress,
+                                     snapshot=snapshot)
                 result.save(target)
                 results.append({"content": str(content), "styles": [p for p, _ in job],
                                 "output": str(target), "size": list(result.size),
@@ -231,9 +246,9 @@ def _run(pairs, out_path: Path, single_file: bool, method: Method, size: int, st
             except ArtlensError as exc:
                 message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
                 errors.append(message)
-                _say_error(message)
+                say_error(message)
             except OSError as exc:
                 errors.append(f"{target}: cannot write ({exc.strerror or exc})")
-                _say_error(errors[-1])
+                say_error(errors[-1])
             bar.advance(outer)
     return results

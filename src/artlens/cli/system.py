@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from artlens.cli._app import JsonOpt, QuietOpt, app, err, out, print_json, progress_bar, weights_app
+from artlens.cli._app import JsonOpt, QuietOpt, app, progress_bar, weights_app
+from artlens.cli.exitcodes import ExitCode
+from artlens.cli.output import err, print_json, print_table
 from artlens.errors import ArtlensError
 
 
@@ -26,12 +27,11 @@ def weights_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("name", "state", "sha256", "license", "description")
-    for r in rows:
-        state = {"verified": "[green]verified[/]", "corrupt": "[red]corrupt[/]"}.get(r["state"], r["state"])
-        sha = r["sha256"][:16] + ("… (prefix)" if r["prefix_pinned"] else "…")
-        table.add_row(r["name"], state, sha, r["license"], r["description"])
-    out.print(table)
+    colour = {"verified": "[green]verified[/]", "corrupt": "[red]corrupt[/]"}
+    print_table(("name", "state", "sha256 (first 16)", "license", "description"),  # --json: the whole hash
+                ((r["name"], colour.get(r["state"], r["state"]),
+                  r["sha256"][:16] + (" (prefix pin)" if r["prefix_pinned"] else ""), r["license"],
+                  r["description"]) for r in rows))
 
 
 @weights_app.command("fetch")
@@ -57,7 +57,7 @@ def weights_fetch(
                 err.print(f"error: {exc}", highlight=False, markup=False)
             bar.advance(task)
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
 
 
 @weights_app.command("verify")
@@ -74,26 +74,26 @@ def weights_verify(
             for r in results]
     bad = [r for r, w in zip(results, entries, strict=True)
            if r.state == "corrupt" or (r.state == "missing" and (names or not w.prefix_pinned))]
-    if not names:  # the quality model head shipped inside the package, pinned the same way
+    if not names:  # the models shipped inside the package (quality heads, chorale LSTM), pinned the same way
         from artlens.iqa.default import DEFAULT_MODEL_DIR, verify_default_model
+        from artlens.music.model import SHIPPED_MODEL_DIR, verify_shipped_model
 
-        try:
-            verify_default_model()
-            rows.append({"name": "quality_default (package)", "state": "verified", "path":
-                         str(DEFAULT_MODEL_DIR), "detail": "config.json, model.safetensors match the pins"})
-        except ArtlensError as exc:
-            rows.append({"name": "quality_default (package)", "state": "corrupt", "path":
-                         str(DEFAULT_MODEL_DIR), "detail": str(exc)})
-            bad.append(exc)
+        for label, folder, verify in (("quality_default", DEFAULT_MODEL_DIR, verify_default_model),
+                                      ("music_chorales", SHIPPED_MODEL_DIR, verify_shipped_model)):
+            try:
+                verify()
+                rows.append({"name": f"{label} (package)", "state": "verified", "path": str(folder),
+                             "detail": "config.json, model.safetensors match the pins"})
+            except ArtlensError as exc:
+                rows.append({"name": f"{label} (package)", "state": "corrupt", "path": str(folder),
+                             "detail": str(exc)})
+                bad.append(exc)
     if as_json:
         print_json(rows)
     else:
-        table = Table("name", "state", "detail")
-        for row in rows:
-            table.add_row(row["name"], row["state"], row["detail"])
-        out.print(table)
+        print_table(("name", "state", "detail"), ((r["name"], r["state"], r["detail"]) for r in rows))
     if bad:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INPUT_ERRORS)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -114,16 +114,11 @@ def doctor(
     if as_json:
         print_json(info)
         return
-    table = Table("item", "value", title="artlens doctor", show_header=False)
-    for key, value in info["versions"].items():
-        table.add_row(key, str(value))
-    for key in ("device", "cuda", "cpu_cores", "torch_threads", "opencv_threads", "cache_dir"):
-        table.add_row(key, str(info[key]))
-    for key, value in info.get("ray", {}).items():
-        table.add_row(f"ray {key}", str(value))
-    out.print(table)
-    wt = Table("weight", "state", "detail")
-    for w in info["weights"]:
-        wt.add_row(w["name"], w["state"], w["detail"])
-    out.print(wt)
+    items = [*info["versions"].items(),
+             *((key, info[key]) for key in ("device", "cuda", "cpu_cores", "torch_threads", "opencv_threads",
+                                            "cache_dir"))]
+    items += [(f"ray {key}", value) for key, value in info.get("ray", {}).items()]
+    print_table(("item", "value"), ((key, str(value)) for key, value in items), title="artlens doctor")
+    print_table(("weight", "state", "detail"),
+                ((w["name"], w["state"], w["detail"]) for w in info["weights"]))
 

@@ -14,9 +14,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artlens.errors import WeightsError
-from artlens.files import sha256_file
 from artlens.iqa.files import CONFIG_FILE, WEIGHTS_FILE
+from artlens.weights import verify_pinned
 
 if TYPE_CHECKING:
     from artlens.iqa.model import QualityModel
@@ -34,14 +33,7 @@ DEFAULT_MODEL_SHA256 = {
 
 def verify_default_model() -> None:
     """Check the shipped model's files against :data:`DEFAULT_MODEL_SHA256`; raise WeightsError if not."""
-    for name, expected in DEFAULT_MODEL_SHA256.items():
-        path = DEFAULT_MODEL_DIR / name
-        if not path.is_file():
-            raise WeightsError(f"{path}: the shipped quality model is missing (reinstall artlens)")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise WeightsError(f"{path}: SHA-256 {actual[:12]}... does not match the pinned "
-                               f"{expected[:12]}... (the installed package is damaged or was modified)")
+    verify_pinned(DEFAULT_MODEL_DIR, DEFAULT_MODEL_SHA256, "the shipped quality model")
 
 
 @functools.lru_cache(maxsize=4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from artlens.search.duplicates import find_duplicates
 from artlens.search.embed import Embedder, Embeddings
 from artlens.search.index import IndexedItem, SearchIndex, UpdateReport
+from artlens.search.keeper import KeepRule
 from artlens.search.phash import hamming_distances, phash
 from artlens.search.recommend import Profile, mmr, recommend, rocchio
 from artlens.search.report import render
@@ -14,6 +15,7 @@ __all__ = [
     "Embedder",
     "Embeddings",
     "IndexedItem",
+    "KeepRule",
     "Profile",
     "SearchIndex",
     "UpdateReport",

@@ -1,6 +1,7 @@
 """Duplicate listings in an index: exact copies, near-identical copies and visual near-duplicates.
 
-Nothing is ever deleted: the result is a report of groups, each with a suggested file to keep.
+Nothing is ever deleted: the result is a report of groups, each with a suggested file to keep and why
+(:mod:`artlens.search.keeper`: the compliance verdict, then quality, then resolution, then bytes).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from artlens.errors import ConfigError
 from artlens.search import ann
 from artlens.search.index import IndexedItem, SearchIndex
+from artlens.search.keeper import KeepRule, assess_members, choose_keeper
 from artlens.search.unionfind import UnionFind
 
 __all__ = ["DEFAULT_HASH_THRESHOLD", "DEFAULT_THRESHOLD", "find_duplicates"]
@@ -86,7 +88,8 @@ def _confirmed(index: SearchIndex, pairs: list[tuple[int, int, int]],
 
 
 def find_duplicates(index: SearchIndex, *, threshold: float = DEFAULT_THRESHOLD,
-                    hash_threshold: int = DEFAULT_HASH_THRESHOLD, neighbours: int = 20) -> dict:
+                    hash_threshold: int = DEFAULT_HASH_THRESHOLD, neighbours: int = 20,
+                    keep: KeepRule | None = None) -> dict:
     """Groups of duplicate images in an index.
 
     Parameters
@@ -101,14 +104,20 @@ def find_duplicates(index: SearchIndex, *, threshold: float = DEFAULT_THRESHOLD,
     neighbours
         Nearest neighbours examined per image for the visual level; larger groups still join through
         shared neighbours.
+    keep
+        How the copy to keep is chosen (:class:`~artlens.search.keeper.KeepRule`; default: assessed under
+        the ``general`` policy, without the results store). ``KeepRule(policy=None)`` skips the assessment:
+        resolution, then bytes decide.
 
     Returns
     -------
     dict
         ``{"schema": "artlens.duplicates/1", "index", "settings", "summary", "groups": [{"group", "kind",
-        "size", "keep", "members": [...], "pairs": [...]}]}``. A group's ``kind`` is ``exact`` when all
-        members have the same bytes, ``near-identical`` when joined by perceptual hashes (and exact copies),
-        else ``visual``; ``keep`` suggests the member with most pixels, then most bytes.
+        "size", "keep", "keep_reason", "members": [...], "pairs": [...]}]}``. A group's ``kind`` is
+        ``exact`` when all members have the same bytes, ``near-identical`` when joined by perceptual hashes
+        (and exact copies), else ``visual``; ``keep`` suggests the member to keep by the rule of
+        :mod:`artlens.search.keeper` and ``keep_reason`` says what decided; with a policy, each member has
+        its ``assessment`` (verdict, quality, reasons, or the error that stopped it).
 
     Notes
     -----
@@ -158,25 +167,33 @@ def find_duplicates(index: SearchIndex, *, threshold: float = DEFAULT_THRESHOLD,
     for a, b, cos in visual:
         pair_info.setdefault((a, b), {"match": "visual"})["cosine"] = round(cos, 6)
 
+    rule = keep if keep is not None else KeepRule()
+    found = levels[2].groups()
+    # only the members of duplicate groups are assessed (or read back from the store), never the index
+    assessed, counts = assess_members(list(dict.fromkeys(by_id[m].path for g in found for m in g)), rule)
     groups = []
-    for number, members in enumerate(levels[2].groups(), start=1):
+    for number, members in enumerate(found, start=1):
         root0 = {levels[0].find(m) for m in members}
         root1 = {levels[1].find(m) for m in members}
         kind = "exact" if len(root0) == 1 else "near-identical" if len(root1) == 1 else "visual"
         member_items = [by_id[m] for m in members]
-        keep = max(member_items, key=lambda it: (it.width * it.height, it.size, -it.id))
+        kept, why = choose_keeper(member_items, assessed, rule.policy)
         inside = set(members)
         pairs = [{"a": by_id[a].path, "b": by_id[b].path, **info}
                  for (a, b), info in sorted(pair_info.items()) if a in inside and b in inside]
-        groups.append({"group": number, "kind": kind, "size": len(members), "keep": keep.path,
-                       "members": [it.to_dict() for it in member_items], "pairs": pairs})
+        listed = [{**it.to_dict(), **({"assessment": assessed[it.path].to_dict()} if it.path in assessed
+                                      else {})} for it in member_items]
+        groups.append({"group": number, "kind": kind, "size": len(members), "keep": kept.path,
+                       "keep_reason": why, "members": listed, "pairs": pairs})
 
-    counts = {k: sum(1 for g in groups if g["kind"] == k) for k in _KINDS}
+    kinds = {k: sum(1 for g in groups if g["kind"] == k) for k in _KINDS}
     return {
         "schema": SCHEMA, "index": str(index.folder),
-        "settings": {"threshold": threshold, "hash_threshold": hash_threshold, "neighbours": neighbours},
+        "settings": {"threshold": threshold, "hash_threshold": hash_threshold, "neighbours": neighbours,
+                     "policy": rule.policy},
         "summary": {"items": len(items), "groups": len(groups), "in_groups": sum(g["size"] for g in groups),
-                    **{f"{k}_groups": v for k, v in counts.items()},
+                    **{f"{k}_groups": v for k, v in kinds.items()},
+                    **{f"assessed_{k}": v for k, v in counts.items()},
                     "elapsed_s": round(time.perf_counter() - start, 3)},
         "groups": groups,
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from artlens.imageio import as_grey
+
 __all__ = ["hamming_distances", "phash"]
 
 _HASH_SIDE = 8  # 8 x 8 low-frequency DCT coefficients -> 64 bits
@@ -37,8 +39,7 @@ def phash(rgb: np.ndarray) -> int:
     .. [1] C. Zauner, "Implementation and Benchmarking of Perceptual Image Hash Functions", Master's thesis,
            Upper Austria University of Applied Sciences, Hagenberg, 2010.
     """
-    arr = np.asarray(rgb)
-    grey = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
+    grey = as_grey(rgb)
     small = cv2.resize(grey.astype(np.float32), (_SAMPLE_SIDE, _SAMPLE_SIDE), interpolation=cv2.INTER_AREA)
     coeffs = cv2.dct(small)[:_HASH_SIDE, :_HASH_SIDE].copy()
     coeffs[0, 0] = coeffs[0, 1]

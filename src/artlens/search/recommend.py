@@ -20,8 +20,10 @@ import numpy as np
 from artlens.errors import ArtlensError, ConfigError
 from artlens.files import atomic_write_text
 from artlens.imageio import DEFAULT_MAX_PIXELS, load_image
+from artlens.search.duplicates import DEFAULT_HASH_THRESHOLD, DEFAULT_THRESHOLD
 from artlens.search.embed import l2_normalise
-from artlens.search.index import SearchIndex
+from artlens.search.index import IndexedItem, SearchIndex
+from artlens.search.nearcopies import near_duplicates
 
 __all__ = ["Profile", "mmr", "recommend", "rocchio"]
 
@@ -65,7 +67,8 @@ def rocchio(liked: np.ndarray, disliked: np.ndarray | None = None, *, beta: floa
     return l2_normalise(vector)
 
 
-def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float) -> list[int]:
+def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float,
+        blocked: np.ndarray | None = None) -> list[int]:
     """Maximal-marginal-relevance selection of ``k`` candidates.
 
     Parameters
@@ -78,6 +81,9 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float) ->
         How many to pick.
     diversity
         0: rank by relevance alone; 1: only novelty counts after the first pick.
+    blocked
+        Optional (N, N) booleans: once candidate ``i`` is picked, no candidate ``j`` with ``blocked[i, j]``
+        is picked (near-duplicates of a pick are folded into it), so fewer than ``k`` may come back.
 
     Returns
     -------
@@ -107,11 +113,15 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float) ->
     closest = np.full(n, -np.inf)
     available = np.ones(n, bool)
     for _ in range(k):
+        if not available.any():
+            break
         score = lam * rel - (1.0 - lam) * (closest if chosen else 0.0)
         score = np.where(available, score, -np.inf)
         pick = int(np.argmax(score))
         chosen.append(pick)
         available[pick] = False
+        if blocked is not None:
+            available &= ~np.asarray(blocked[pick], bool)
         closest = np.maximum(closest, sims[pick])
     return chosen
 
@@ -204,7 +214,7 @@ def _resolve(index: SearchIndex, query: str | os.PathLike[str], by: str,
 def recommend(index: SearchIndex, liked: Sequence[str | os.PathLike[str]] = (),
               disliked: Sequence[str | os.PathLike[str]] = (), *, seen: Sequence[str | os.PathLike[str]] = (),
               k: int = 20, diversity: float = 0.3, profile: Profile | None = None, by: str = "content",
-              max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[dict, Profile]:
+              max_pixels: int = DEFAULT_MAX_PIXELS, fold: bool = True) -> tuple[dict, Profile]:
     """Recommend indexed images to a user from what they liked and disliked.
 
     Parameters
@@ -226,12 +236,17 @@ def recommend(index: SearchIndex, liked: Sequence[str | os.PathLike[str]] = (),
         ``content`` or ``style`` vectors.
     max_pixels
         Larger rating images are refused.
+    fold
+        Leave out near-duplicates of rated or seen images, and fold near-duplicates of a recommendation into
+        it (see Notes).
 
     Returns
     -------
     (dict, Profile)
-        The ``artlens.recommend/1`` result (``results``: rank, id, path, relevance; ``errors``: ratings that
-        could not be used) and the updated profile (save it with :meth:`Profile.save`).
+        The ``artlens.recommend/1`` result (``results``: rank, id, path, relevance and, when near-duplicates
+        were folded into it, ``folded``; ``errors``: ratings that could not be used; with ``fold``,
+        ``folded`` says the rule and how many candidates it left out) and the updated profile (save it with
+        :meth:`Profile.save`).
 
     Notes
     -----
@@ -239,6 +254,12 @@ def recommend(index: SearchIndex, liked: Sequence[str | os.PathLike[str]] = (),
     (beta = 0.75, gamma = 0.25) over the whole history. Candidates are the ``max(100, 10 k)`` items most
     similar to it, leaving out every image whose bytes the user has rated or seen; MMR then picks ``k`` of
     them (:func:`mmr`).
+
+    With ``fold`` (the default), near-duplicates count as the same picture, by the duplicate finder's rule
+    (:mod:`artlens.search.nearcopies`: content cosine distance at most 0.12, or perceptual hashes within 8
+    bits with the embeddings loosely agreeing): a candidate that is a near-duplicate of a rated or seen
+    indexed image (a 90 % crop or a resized copy of a liked picture) is left out, and once MMR picks a
+    result its near-duplicates are not picked again but listed under it (``folded``).
     """
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}")
@@ -275,15 +296,59 @@ def recommend(index: SearchIndex, liked: Sequence[str | os.PathLike[str]] = (),
     excluded = profile.rated_or_seen()
     skip = [it.id for sha in excluded for it in index.items_by_sha256(sha)]
     pool = index.search(target, max(_POOL_MIN, _POOL_FACTOR * k), by=by, exclude=skip)[0]
-    results = []
+    results: list[dict] = []
+    near_rated = 0
     if pool:
         ids = [i for i, _ in pool]
         relevance = np.asarray([s for _, s in pool])
-        order = mmr(relevance, index.vectors(ids, by), k, diversity)
         items = {it.id: it for it in index.items(ids)}
-        results = [{"rank": r + 1, "id": ids[p], "path": items[ids[p]].path,
-                    "relevance": round(float(relevance[p]), 6)} for r, p in enumerate(order)]
+        blocked = None
+        if fold:
+            near = _near_rated(index, ids, items, skip)
+            near_rated = int(near.sum())
+            ids, relevance = [i for i, n in zip(ids, near, strict=True) if not n], relevance[~near]
+            blocked = _near_each_other(index, ids, items)
+        order = mmr(relevance, index.vectors(ids, by), k, diversity, blocked) if ids else []
+        placed: set[int] = set(order)
+        for r, p in enumerate(order):
+            result = {"rank": r + 1, "id": ids[p], "path": items[ids[p]].path,
+                      "relevance": round(float(relevance[p]), 6)}
+            if blocked is not None:
+                under = [j for j in np.flatnonzero(blocked[p]) if j not in placed]
+                placed.update(under)
+                if under:
+                    result["folded"] = [items[ids[j]].path for j in under]
+            results.append(result)
     summary = {"liked": len(profile.liked), "disliked": len(profile.disliked), "seen": len(profile.seen),
                "excluded_items": len(skip)}
-    return ({"schema": SCHEMA, "index": str(index.folder), "by": by, "k": k, "diversity": diversity,
-             "profile": summary, "results": results, "errors": errors}, profile)
+    report = {"schema": SCHEMA, "index": str(index.folder), "by": by, "k": k, "diversity": diversity,
+              "profile": summary, "results": results, "errors": errors}
+    if fold:
+        report["folded"] = {"threshold": DEFAULT_THRESHOLD, "hash_threshold": DEFAULT_HASH_THRESHOLD,
+                            "near_rated": near_rated}
+    return report, profile
+
+
+def _content_and_hashes(index: SearchIndex, ids: Sequence[int],
+                        items: dict[int, IndexedItem]) -> tuple[np.ndarray, np.ndarray]:
+    return index.vectors(ids, "content"), np.asarray([items[i].phash for i in ids], np.int64)
+
+
+def _near_rated(index: SearchIndex, ids: Sequence[int], items: dict[int, IndexedItem],
+                rated: Sequence[int]) -> np.ndarray:
+    """(N,) booleans: is candidate ``ids[n]`` a near-duplicate of a rated or seen indexed item?"""
+    if not rated:
+        return np.zeros(len(ids), bool)
+    refs = {it.id: it for it in index.items(rated)}
+    ref_ids = list(refs)
+    near = near_duplicates(*_content_and_hashes(index, ids, items),
+                           *_content_and_hashes(index, ref_ids, refs))
+    return near.any(axis=1)
+
+
+def _near_each_other(index: SearchIndex, ids: Sequence[int], items: dict[int, IndexedItem]) -> np.ndarray:
+    """(N, N) booleans: which candidates are near-duplicates of which."""
+    if not ids:
+        return np.zeros((0, 0), bool)
+    vectors, hashes = _content_and_hashes(index, ids, items)
+    return near_duplicates(vectors, hashes, vectors, hashes)

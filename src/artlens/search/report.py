@@ -63,16 +63,30 @@ def _duplicates_html(report: dict) -> str:
              f'{s["near-identical_groups"]} near-identical, {s["visual_groups"]} visual); '
              "the suggested file to keep is framed in green. Nothing was deleted.</p>"]
     for g in report["groups"]:
-        figures = [_figure(m["path"], f'{m["width"]}×{m["height"]}, {m["size"] / 1024:.0f} KiB',
-                           "keep" if m["path"] == g["keep"] else "") for m in g["members"]]
-        parts.append(f"<h2>group {g['group']} — {g['kind']} ({g['size']})</h2>"
+        figures = [_figure(m["path"], f'{m["width"]}×{m["height"]}, {m["size"] / 1024:.0f} KiB'
+                           f'{_assessed(m.get("assessment"))}', "keep" if m["path"] == g["keep"] else "")
+                   for m in g["members"]]
+        why = f'<p class="meta">{html.escape(g["keep_reason"])}</p>' if g.get("keep_reason") else ""
+        parts.append(f"<h2>group {g['group']} — {g['kind']} ({g['size']})</h2>{why}"
                      f"<div class=\"row\">{''.join(figures)}</div>")
     return _page("artlens duplicates", "".join(parts))
 
 
+def _assessed(assessment: dict | None) -> str:
+    """A member's verdict and quality for its caption ("", when it was not assessed)."""
+    if not assessment:
+        return ""
+    if "error" in assessment:
+        return "<br>not assessed"
+    quality = assessment.get("quality")
+    shown = f", quality {quality:.0f}" if isinstance(quality, int | float) else ""
+    return f"<br>{html.escape(assessment['verdict'])}{shown}"
+
+
 def _recommend_html(report: dict) -> str:
     p = report["profile"]
-    figures = [_figure(r["path"], f'#{r["rank"]} <span class="score">{r["relevance"]:.3f}</span>')
+    figures = [_figure(r["path"], f'#{r["rank"]} <span class="score">{r["relevance"]:.3f}</span>'
+                       + (f' (+{len(r["folded"])} near copies)' if r.get("folded") else ""))
                for r in report["results"]]
     body = (f'<p class="meta">profile: {p["liked"]} liked, {p["disliked"]} disliked, {p["seen"]} seen; '
             f'diversity {report["diversity"]}</p><div class="row">{"".join(figures)}</div>')
@@ -82,11 +96,15 @@ def _recommend_html(report: dict) -> str:
 def _duplicates_csv(report: dict) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["group", "kind", "keep", "path", "width", "height", "bytes", "sha256"])
+    writer.writerow(["group", "kind", "keep", "path", "width", "height", "bytes", "sha256", "verdict",
+                     "quality", "keep_reason"])
     for g in report["groups"]:
         for m in g["members"]:
-            writer.writerow([g["group"], g["kind"], int(m["path"] == g["keep"]), m["path"], m["width"],
-                             m["height"], m["size"], m["sha256"]])
+            judged = m.get("assessment") or {}
+            kept = m["path"] == g["keep"]
+            writer.writerow([g["group"], g["kind"], int(kept), m["path"], m["width"], m["height"], m["size"],
+                             m["sha256"], judged.get("verdict", ""), judged.get("quality", ""),
+                             g.get("keep_reason", "") if kept else ""])
     return buf.getvalue()
 
 

@@ -132,12 +132,17 @@ def _read(image: ImageInput, max_pixels: int) -> _Input:
     raise ConfigError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}")
 
 
-def _out_size(h: int, w: int, size: int | None) -> tuple[int, int]:
-    if size is None:
+def _out_size(h: int, w: int, size: int | None, max_size: int | None = None) -> tuple[int, int]:
+    """The output (h, w): the longest side ``size`` (None: the content's), then at most ``max_size``."""
+    for name, value in (("size", size), ("max_size", max_size)):
+        if value is not None and value < 16:
+            raise ConfigError(f"{name} must be at least 16 px, not {value}")
+    target = max(h, w) if size is None else size
+    if max_size is not None:
+        target = min(target, max_size)
+    if target == max(h, w):
         return h, w
-    if size < 16:
-        raise ConfigError(f"size must be at least 16 px, not {size}")
-    scale = size / max(h, w)
+    scale = target / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
@@ -181,6 +186,7 @@ def stylize(
     method: str = "fast",
     *,
     size: int | None = 512,
+    max_size: int | None = None,
     strength: float = 1.0,
     preserve_color: bool = False,
     seed: int | None = None,
@@ -205,6 +211,9 @@ def stylize(
         ``"fast"`` (Magenta networks, ONNX Runtime) or ``"gatys"`` (optimisation over VGG features).
     size
         Longest side of the output in pixels (``None``: the content's own size).
+    max_size
+        A cap on the longest side, never enlarging: ``size=None, max_size=1024`` keeps a small content's
+        size and shrinks a large one to 1024 px.
     strength
         0 keeps the content, 1 is the full style. Fast: the style vector is interpolated with the
         content's own (Ghiasi et al.), and below 0.5 the result also fades to the content (presets: the
@@ -259,7 +268,7 @@ def stylize(
     if method == "gatys" and presets[0] is not None:
         raise ConfigError("presets exist only for the fast method; give a style image for gatys")
     inp = _read(content, max_pixels)
-    hw = _out_size(*inp.rgb.shape[:2], size)
+    hw = _out_size(*inp.rgb.shape[:2], size, max_size)
     base = _resize(inp.rgb, hw)
     base_f = base.astype(np.float32) / 255.0
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from artlens.classify.data import Dataset
 from artlens.classify.model import SCHEMA, preprocessing_of
+from artlens.classify.unknown import domain_threshold
 from artlens.errors import ConfigError
 from artlens.evaluation import classification_metrics, softmax
 from artlens.models.backbones import Backbone
@@ -106,8 +107,9 @@ def held_out_report(y: np.ndarray, logits: np.ndarray, classes: list[str],
     -------
     temperature, metrics
         Metrics of :func:`artlens.evaluation.classification_metrics` on the calibrated held-out
-        probabilities, plus ``nll_uncalibrated``/``nll_calibrated``; with k folds, also ``folds``,
-        ``accuracy_std`` and ``per_fold``.
+        probabilities, plus ``nll_uncalibrated``/``nll_calibrated`` and ``domain_min`` (the threshold of
+        the "unknown" answer, :func:`artlens.classify.unknown.domain_threshold`); with k folds, also
+        ``folds``, ``accuracy_std`` and ``per_fold``.
     """
     val = np.unique(np.concatenate([v for _, v in folds]))
     rows = val[y[val] >= 0]
@@ -116,7 +118,8 @@ def held_out_report(y: np.ndarray, logits: np.ndarray, classes: list[str],
     yh, zh = y[rows], np.asarray(logits, np.float64)[rows]
     temperature = fit_temperature(zh, yh)
     metrics = classification_metrics(yh, zh.argmax(1), classes, proba=softmax(zh / temperature))
-    metrics.update(nll_uncalibrated=_nll(zh, yh), nll_calibrated=_nll(zh / temperature, yh))
+    metrics.update(nll_uncalibrated=_nll(zh, yh), nll_calibrated=_nll(zh / temperature, yh),
+                   domain_min=domain_threshold(zh))
     if len(folds) > 1:
         per_fold = []
         for _, v in folds:
@@ -142,7 +145,9 @@ def make_config(mode: str, backbone: Backbone, data: Dataset, heads: dict[str, d
         "backbone": backbone.spec.name,
         "feature_dim": int(backbone.spec.feature_dim),
         "preprocessing": preprocessing_of(backbone),
-        "heads": [{"name": h, "classes": list(r["classes"]), "temperature": float(r["temperature"])}
+        "heads": [{"name": h, "classes": list(r["classes"]), "temperature": float(r["temperature"]),
+                   **({"domain_min": float(r["metrics"]["domain_min"])}
+                      if "domain_min" in r["metrics"] else {})}
                   for h, r in heads.items()],
         "settings": settings,
         "metrics": {h: r["metrics"] for h, r in heads.items()},

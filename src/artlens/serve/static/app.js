@@ -10,6 +10,8 @@
     explain: '/v1/explain',
     classify: '/v1/classify',
     stylize: '/v1/stylize',
+    compose: '/v1/compose',
+    harmonize: '/v1/harmonize',
     job: '/v1/jobs/{job_id}',
     result: '/v1/results/{job_id}',
     presets: '/v1/style/presets',
@@ -39,6 +41,7 @@
 
   const $ = (id) => document.getElementById(id);
   const state = { key: null, results: [], urls: [], classifyUrls: [], stylizeUrl: null, polling: null,
+    musicUrls: [],
     detail: { item: null, url: null, abort: null, opener: null },
     images: new Map(),  // authorised image URL -> object URL (thumbnails, previews): fetched once
     search: { indexes: {}, offset: 0, total: 0, queryUrl: null },
@@ -148,6 +151,7 @@
     closeDetail();
     clearResults();
     clearStylize();
+    clearCompose();
     clearClassify();
     $('preset-gallery').replaceChildren();
     clearSearch();  // after every image using the blob: URLs it revokes has left the page
@@ -576,6 +580,119 @@
       if (err.status !== 401) $('stylize-status').textContent = `No result: ${err.message}`;
     } finally {
       $('stylize-go').disabled = false;
+    }
+  }
+
+  // -- compose and harmonise --------------------------------------------------------------------------------
+
+  function clearCompose() {
+    for (const url of state.musicUrls) URL.revokeObjectURL(url);
+    state.musicUrls = [];
+    $('compose-result').hidden = true;
+    for (const id of ['compose-audio', 'compose-roll']) $(id).removeAttribute('src');
+    for (const id of ['compose-midi', 'compose-wav']) $(id).removeAttribute('href');
+    $('compose-progress').hidden = true;
+    $('compose-status').textContent = '';
+    $('compose-go').disabled = false;
+  }
+
+  function syncComposeForm() {
+    const harmonize = $('compose-task').value === 'harmonize';
+    $('melody').disabled = !harmonize;
+    $('melody').required = harmonize;
+    $('bars').disabled = harmonize;
+    $('compose-go').textContent = harmonize ? 'Harmonise' : 'Compose';
+  }
+
+  async function composeMusic(event) {
+    event.preventDefault();
+    clearCompose();
+    const harmonize = $('compose-task').value === 'harmonize';
+    const key = $('music-key').value.trim();
+    const options = { temperature: Number($('temperature').value), seed: Number($('music-seed').value) };
+    if (key) options.key = key;
+    let request;
+    if (harmonize) {
+      const melody = $('melody').files[0];
+      if (!melody) {
+        $('compose-status').textContent = 'Choose a melody file.';
+        return;
+      }
+      const form = new FormData();
+      form.append('melody', melody, melody.name);
+      for (const [name, value] of Object.entries(options)) form.append(name, String(value));
+      request = { method: 'POST', body: form };
+    } else {
+      options.bars = Number($('bars').value);
+      request = { method: 'POST', body: JSON.stringify(options),
+        headers: { 'Content-Type': 'application/json' } };
+    }
+    $('compose-go').disabled = true;
+    $('compose-progress').hidden = false;
+    $('compose-progress').value = 0;
+    $('compose-status').textContent = 'Sending…';
+    try {
+      const body = await apiJson(route(harmonize ? 'harmonize' : 'compose'), request);
+      pollMusic(body.job.id);
+    } catch (err) {
+      if (err.status === 401) return;
+      $('compose-progress').hidden = true;
+      $('compose-go').disabled = false;
+      $('compose-status').textContent = err.status === 429 && err.retryAfter
+        ? `${err.message} (try again in ${err.retryAfter} s)` : `Refused: ${err.message}`;
+    }
+  }
+
+  async function pollMusic(id) {
+    let job;
+    try {
+      job = (await apiJson(route('job', id))).job;
+    } catch (err) {
+      if (err.status !== 401) $('compose-status').textContent = `Lost the job: ${err.message}`;
+      $('compose-go').disabled = false;
+      return;
+    }
+    if (state.key === null) return;
+    $('compose-progress').value = Number(job.progress) || 0;
+    if (job.status === 'done') {
+      await showMusic(id);
+    } else if (job.status === 'failed') {
+      $('compose-progress').hidden = true;
+      $('compose-go').disabled = false;
+      $('compose-status').textContent = `Failed: ${job.error || 'unknown error'}`;
+    } else {
+      $('compose-status').textContent = job.status === 'queued' ? 'Waiting for a free worker…' : 'Composing…';
+      setTimeout(() => pollMusic(id), POLL_MS);
+    }
+  }
+
+  async function musicFile(link) {
+    const url = URL.createObjectURL(await (await api(link)).blob());
+    state.musicUrls.push(url);
+    return url;
+  }
+
+  async function showMusic(id) {
+    try {
+      const summary = await apiJson(route('result', id));
+      const files = summary.files || {};
+      if (files.roll) $('compose-roll').src = await musicFile(files.roll);
+      if (files.midi) $('compose-midi').href = await musicFile(files.midi);
+      if (files.wav) {
+        const wav = await musicFile(files.wav);
+        $('compose-audio').src = wav;
+        $('compose-wav').href = wav;
+      }
+      if (state.key === null) return;
+      $('compose-result').hidden = false;
+      $('compose-progress').value = 1;
+      const voices = (summary.voices || []).map((v) => `${v.name} ${v.notes}`).join(', ');
+      $('compose-status').textContent = `${summary.bars} bars of ${summary.meter} in ${summary.key}, ` +
+        `${fmt(summary.seconds)} s (notes: ${voices}).`;
+    } catch (err) {
+      if (err.status !== 401) $('compose-status').textContent = `No result: ${err.message}`;
+    } finally {
+      $('compose-go').disabled = false;
     }
   }
 
@@ -1033,6 +1150,8 @@
       $('strength-value').textContent = Number($('strength').value).toFixed(2);
     });
     $('classify-form').addEventListener('submit', classify);
+    $('compose-form').addEventListener('submit', composeMusic);
+    $('compose-task').addEventListener('change', syncComposeForm);
     $('preset').addEventListener('change', () => choosePreset($('preset').value));
     $('search-index').addEventListener('change', switchIndex);
     $('search-more').addEventListener('click', () => loadItems('search'));
@@ -1052,6 +1171,7 @@
     });
     wireDrop();
     syncStylizeForm();
+    syncComposeForm();
     const saved = sessionStorage.getItem(KEY_NAME);
     if (saved) signIn(saved);
   }

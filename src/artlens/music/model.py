@@ -1,0 +1,234 @@
+"""The LSTM that models token sequences, its folder format, and the shipped chorale model.
+
+A stacked LSTM language model (Hochreiter & Schmidhuber 1997) over the tokens of
+:mod:`artlens.music.tokens`, as BachBot (Liang et al. 2017) uses: embedding, LSTM layers with dropout between
+them, dropout, a linear layer to the vocabulary. A model folder holds ``config.json`` (sizes, the voices'
+ranges, the meters and modes it saw, how it was trained) and ``model.safetensors`` (weights, no pickle: a
+folder from elsewhere cannot run code).
+
+The shipped model (``models/chorales``) is pinned by SHA-256 here and checked on every load, like the quality
+model; ``docs/models.md`` gives the command that made it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from artlens.music.errors import MusicModelError
+from artlens.music.tokens import VOCAB_SIZE
+from artlens.weights import verify_pinned
+
+__all__ = [
+    "CONFIG_FILE",
+    "SHIPPED_MODEL_DIR",
+    "SHIPPED_MODEL_SHA256",
+    "WEIGHTS_FILE",
+    "ModelConfig",
+    "MusicModel",
+    "ScoreLSTM",
+    "Stepper",
+    "load_music_model",
+    "verify_shipped_model",
+]
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+SCHEMA = "artlens.music-model/1"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "models" / "chorales"
+#: SHA-256 of the shipped chorale model's files (checked on load). It was made by ``artlens train music
+#: --corpus bach --out DIR`` (the defaults of :class:`~artlens.music.train.MusicTrainSettings`) and the two
+#: files copied here; ``docs/models.md`` has the figures.
+SHIPPED_MODEL_SHA256: dict[str, str] = {
+    CONFIG_FILE: "3eef8e1d37bced9b9cd049ad1d7631dfaee6e3c435b1fe4dbb5a04e30dec1b90",
+    WEIGHTS_FILE: "005c84cbdabd269bb0b25b26b068b140594bf5ba46a56825a9bc483d534827ec",
+}
+
+
+@dataclass
+class ModelConfig:
+    """Sizes and facts of a music model (``config.json``)."""
+
+    voices: int = 4
+    embed: int = 64
+    hidden: int = 256
+    layers: int = 2
+    dropout: float = 0.3
+    vocab_size: int = VOCAB_SIZE
+    #: per voice, the lowest and highest MIDI pitch seen in training (in C major / A minor)
+    ranges: list[list[int]] = field(default_factory=list)
+    #: meters seen in training, most common first, as ``[numerator, denominator, pieces]``
+    meters: list[list[int]] = field(default_factory=list)
+    #: share of training pieces in minor
+    minor_share: float = 0.5
+    tempo: float = 80.0
+    program: int = 0
+    corpus: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class ScoreLSTM(nn.Module):
+    """Embedding, stacked LSTM with dropout, linear read-out to the vocabulary."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(config.vocab_size, config.embed)
+        self.lstm = nn.LSTM(config.embed, config.hidden, num_layers=config.layers, batch_first=True,
+                            dropout=config.dropout if config.layers > 1 else 0.0)
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden, config.vocab_size)
+
+    def forward(self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Logits ``(batch, time, vocab)`` for the token after each of ``tokens`` ``(batch, time)``."""
+        hidden, state = self.lstm(self.embed(tokens), state)
+        return self.head(self.drop(hidden)), state
+
+
+class Stepper:
+    """Token-by-token inference for sampling, with each layer's four gates in one matrix product.
+
+    ``torch.lstm`` costs about 1.5 ms a call for one token on a CPU, five times the arithmetic; sampling makes
+    one call per token, so this plain loop (the LSTM equations of Hochreiter & Schmidhuber 1997 with forget
+    gate, as PyTorch defines them) makes composing five times faster. Dropout is off, as in eval mode.
+    """
+
+    def __init__(self, net: ScoreLSTM) -> None:
+        lstm = net.lstm
+        self.embed = net.embed.weight.detach()
+        self.head_w, self.head_b = net.head.weight.detach().t().contiguous(), net.head.bias.detach()
+        self.layers = []
+        for k in range(lstm.num_layers):
+            w_ih, w_hh = getattr(lstm, f"weight_ih_l{k}").detach(), getattr(lstm, f"weight_hh_l{k}").detach()
+            bias = (getattr(lstm, f"bias_ih_l{k}") + getattr(lstm, f"bias_hh_l{k}")).detach()
+            self.layers.append((torch.cat([w_ih, w_hh], dim=1).t().contiguous(), bias))
+        self.hidden = lstm.hidden_size
+
+    def start(self, rows: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        zero = torch.zeros(rows, self.hidden)
+        return [(zero, zero) for _ in self.layers]
+
+    def __call__(self, tokens: torch.Tensor, state: list[tuple[torch.Tensor, torch.Tensor]]
+                 ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Feed ``tokens`` ``(rows, time)``; the logits after the last one ``(rows, vocab)`` and the state.
+
+        The weights are detached, so no graph is built; call it under ``torch.inference_mode()`` as the
+        sampler does, to skip autograd's bookkeeping as well.
+        """
+        for t in range(tokens.shape[1]):
+            x = self.embed[tokens[:, t]]
+            new_state = []
+            for (weight, bias), (h, c) in zip(self.layers, state, strict=True):
+                gates = torch.addmm(bias, torch.cat([x, h], dim=1), weight)
+                i, f, g, o = gates.chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                new_state.append((h, c))
+                x = h
+            state = new_state
+        return torch.addmm(self.head_b, x, self.head_w), state
+
+
+@dataclass
+class MusicModel:
+    """A trained model: its config and network (in eval mode once loaded)."""
+
+    config: ModelConfig
+    net: ScoreLSTM
+    path: Path | None = None
+
+    @classmethod
+    def create(cls, config: ModelConfig) -> MusicModel:
+        return cls(config, ScoreLSTM(config))
+
+    @torch.no_grad()
+    def nll(self, sequences: list[list[int]], batch_size: int = 16) -> tuple[float, int]:
+        """Summed negative log-likelihood (nats) of every token but each sequence's first, and the count
+        (the network is used in whatever mode it is in; call ``net.eval()`` first to measure)."""
+        total, count = 0.0, 0
+        ordered = sorted(sequences, key=len)
+        for i in range(0, len(ordered), batch_size):
+            chunk = ordered[i:i + batch_size]
+            width = max(len(s) for s in chunk)
+            block = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, seq in enumerate(chunk):
+                block[row, :len(seq)] = torch.tensor(seq)
+            logits, _ = self.net(block[:, :-1])
+            losses = nn.functional.cross_entropy(logits.transpose(1, 2), block[:, 1:], reduction="none")
+            mask = torch.arange(width - 1)[None, :] < torch.tensor([len(s) - 1 for s in chunk])[:, None]
+            total += float(losses[mask].sum())
+            count += int(mask.sum())
+        return total, count
+
+    def stepper(self) -> Stepper:
+        """A :class:`Stepper` over the current weights (made again after training)."""
+        return Stepper(self.net)
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` into ``folder`` (created)."""
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.net.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_FILE), metadata={"schema": SCHEMA})
+        data = {"schema": SCHEMA, **asdict(self.config)}
+        (folder / CONFIG_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> MusicModel:
+        """Read a model folder; :class:`MusicModelError` naming the folder and what is wrong."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+        if not config_path.is_file() or not weights_path.is_file():
+            raise MusicModelError(f"{folder}: not a music model folder (needs {CONFIG_FILE} and "
+                                  f"{WEIGHTS_FILE}; make one with 'artlens train music')")
+        try:
+            data = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise MusicModelError(f"{config_path}: cannot be read ({exc})") from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise MusicModelError(f"{config_path}: not an {SCHEMA} config")
+        config = ModelConfig.from_dict(data)
+        net = ScoreLSTM(config)
+        try:
+            net.load_state_dict(load_file(str(weights_path)))
+        except (SafetensorError, RuntimeError, OSError) as exc:
+            reason = str(exc).strip().splitlines()[0][:160]
+            raise MusicModelError(f"{weights_path}: weights do not fit the config ({reason})") from None
+        net.eval()
+        return cls(config, net, folder)
+
+
+def verify_shipped_model() -> None:
+    """Check the shipped model's files against :data:`SHIPPED_MODEL_SHA256` (a WeightsError if not)."""
+    verify_pinned(SHIPPED_MODEL_DIR, SHIPPED_MODEL_SHA256, "the shipped chorale model")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: str, shipped: bool) -> MusicModel:
+    if shipped:
+        verify_shipped_model()
+    return MusicModel.load(folder)
+
+
+def load_music_model(folder: str | os.PathLike[str] | None = None) -> MusicModel:
+    """The model in ``folder``, or the shipped chorale model; cached per process."""
+    if folder is None or str(folder) in ("chorales", "bach"):
+        return _load(str(SHIPPED_MODEL_DIR), True)
+    return _load(str(Path(folder).resolve()), False)
