@@ -22,8 +22,10 @@ from artlens.cli._app import (
     stage_reporter,
     train_app,
 )
+from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
 from artlens.cli.exitcodes import ExitCode
 from artlens.cli.output import err, print_json, print_table, say_error
+from artlens.engine.options import EngineKind
 from artlens.errors import ArtlensError
 
 # ----------------------------------------------------------------------------------------------------------
@@ -60,6 +62,11 @@ def assess(
     explain: Annotated[Path | None, typer.Option(help="Write a quality heat map per image into this "
                                                  "folder during the run (JPEG, at most 1024 px, with a "
                                                  "colour bar: where the model saw defects).")] = None,
+    engine: EngineOpt = EngineKind.local,
+    address: AddressOpt = None,
+    actors: ActorsOpt = 0,
+    batch_size: BatchSizeOpt = 0,
+    gpus_per_actor: GpusOpt = 0.0,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -86,7 +93,8 @@ def assess(
     settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
                                            quality_model=model_dir, explain=explain is not None)
     run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db,
-                    explain_dir=explain)
+                    explain_dir=explain,
+                    engine=engine_options(engine, address, actors, batch_size, gpus_per_actor))
     if rebuild_store and not no_db:
         from artlens.store import default_db_path, rebuild_if_damaged
 
