@@ -102,6 +102,8 @@ def fit_command(
     no_images: Annotated[bool, typer.Option("--no-images", help="Leave out the image model.")] = False,
     images: ImagesOpt = None,
     seed: Annotated[int, typer.Option(help="Seeds the boosting models.")] = 0,
+    iterations: Annotated[int, typer.Option(min=10, max=5000, help="Boosting rounds of each gradient-boosting "
+                                            "model.")] = 300,
     skip_bad_rows: SkipOpt = False,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
@@ -112,7 +114,7 @@ def fit_command(
 
     prepared = _prepared(sales, rates, frequency, add_premium, skip_bad_rows, images=images)
     embeddings = None if no_images else _embeddings(prepared, quiet)
-    settings = FitSettings(level=level, origins=origins, seed=seed)
+    settings = FitSettings(level=level, origins=origins, seed=seed, iterations=iterations)
     with progress_bar(quiet, "fitting") as bar:
         model = fit_market(prepared, embeddings, settings, progress=stage_reporter(bar))
     save_market_model(out, model, prepared, embeddings, rates=read_rates(rates) if rates else None)
