@@ -102,8 +102,9 @@ def fit_command(
     no_images: Annotated[bool, typer.Option("--no-images", help="Leave out the image model.")] = False,
     images: ImagesOpt = None,
     seed: Annotated[int, typer.Option(help="Seeds the boosting models.")] = 0,
-    iterations: Annotated[int, typer.Option(min=10, max=5000, help="Boosting rounds of each gradient-boosting "
-                                            "model.")] = 300,
+    iterations: Annotated[
+        int, typer.Option(min=10, max=5000, help="Boosting rounds of each gradient-boosting model.")
+    ] = 300,
     skip_bad_rows: SkipOpt = False,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
