@@ -14,7 +14,7 @@ from artlens.market import (
     rolling_origin,
     simulate_sales,
 )
-from artlens.market.fitting import fit_calibrated
+from artlens.market.fitting import fit_calibrated, image_matrix
 from artlens.market.imagevalue import colourfulness, coverage
 
 FAST = FitSettings(iterations=60)
@@ -88,3 +88,24 @@ def test_fit_report_validates_against_its_schema(pictures) -> None:
     _, p = _prepared(300)
     model = fit_market(p, None, FitSettings(iterations=60, origins=1, models=("hedonic",)))
     jsonschema.validate(model.report, read_schema("market-fit"))
+
+
+def test_saved_model_loads_to_the_same_valuations_and_image_drivers(tmp_path, pictures) -> None:
+    import jsonschema
+
+    from artlens.market import load_market_model, save_market_model, value_works
+    from artlens.schemas import read_schema
+
+    sim, p = _prepared(500, images=pictures)
+    embeddings = _measures(pictures)
+    model = fit_market(p, embeddings, FitSettings(iterations=60, origins=1))
+    importance = model.report["importance"]["models"]["boosting+image"]
+    assert importance and all("image" in groups for groups in importance.values())
+    folder = save_market_model(tmp_path / "m", model, p, embeddings, rates=sim.rates)
+    loaded = load_market_model(folder)
+    works = p.take(np.arange(5))
+    answer = value_works(loaded, works, embeddings, "boosting+image")
+    jsonschema.validate(answer, read_schema("market-value"))
+    mid = model.models["boosting+image"].predict(works, image_matrix(works, model.pca, embeddings))[0]
+    assert np.allclose([w["estimate"] for w in answer["works"]], np.exp(mid).round(2), rtol=1e-6)
+    assert all(any(d["group"] == "image" for d in w["drivers"]) for w in answer["works"])

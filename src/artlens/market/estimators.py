@@ -54,14 +54,21 @@ class Fitted:
     estimators: dict[str, Any] = field(default_factory=dict)
     correction: float = 0.0
 
-    def _x(self, p: Prepared, image: np.ndarray | None) -> np.ndarray:
+    def design(self, p: Prepared, image: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+        """The model's design matrix of ``p`` and the feature group of each column."""
         if self.kind == "hedonic":
-            return self.encoder.ridge(p)[0]
-        return self.encoder.boosting(p, image if self.kind == "boosting+image" else None)[0]
+            return self.encoder.ridge(p)
+        x, groups, _ = self.encoder.boosting(p, image if self.kind == "boosting+image" else None)
+        return x, groups
+
+    def predict_design(self, x: np.ndarray) -> np.ndarray:
+        """Median log prices of design rows ``x`` (see :meth:`design`)."""
+        with one_thread():
+            return self.estimators["mid"].predict(x)
 
     def raw(self, p: Prepared, image: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Median and the uncorrected interval ends."""
-        x = self._x(p, image)
+        x, _ = self.design(p, image)
         with one_thread():
             mid = self.estimators["mid"].predict(x)
             if self.kind == "hedonic":

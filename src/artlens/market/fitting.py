@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from artlens.market.attributions import segment_importance
 from artlens.market.design import fit_encoder
 from artlens.market.errors import SalesError
 from artlens.market.estimators import MODELS, Fitted, conformal_quantile, fit_estimator
@@ -121,6 +122,7 @@ def fit_market(
     total = len(splits) * len(kinds) + len(kinds)
     done = 0
     origins = []
+    importance: dict[str, dict[str, dict[str, float]]] = {}
     for split in splits:
         train, test = p.take(split.train), p.take(split.test)
         sold_test = test.take(np.flatnonzero(test.sold))
@@ -135,8 +137,14 @@ def fit_market(
         }
         for kind in kinds:
             fitted, pca = fit_calibrated(kind, train, embeddings, settings)
-            mid, low, high = fitted.predict(sold_test, image_matrix(sold_test, pca, embeddings))
+            image = image_matrix(sold_test, pca, embeddings)
+            mid, low, high = fitted.predict(sold_test, image)
             row["models"][kind] = valuation_metrics(y, mid, low, high)  # type: ignore[index]
+            if split is splits[-1]:
+                x, groups = fitted.design(sold_test, image)
+                importance[kind] = segment_importance(
+                    fitted.predict_design, x, y, groups, sold_test.medium, seed=settings.seed
+                )
             done += 1
             report(progress, "validate", done, total)
         origins.append(row)
@@ -162,6 +170,11 @@ def fit_market(
         "origins": origins,
         "summary": summary,
         "image_features": pca_final.dim if pca_final is not None else 0,
+        "importance": {
+            "period": origins[-1]["period"] if origins else None,
+            "segment": "medium",
+            "models": importance,
+        },
     }
     return MarketModel(models, pca_final, settings, record)
 

@@ -9,10 +9,9 @@ own estimation error, so they are narrower than the truth when the index is nois
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import norm
 
 __all__ = ["forecast_index"]
-
-_Z = {0.8: 1.2816, 0.9: 1.6449, 0.95: 1.96}
 
 
 def forecast_index(log_index: np.ndarray, horizon: int = 2, level: float = 0.8) -> dict[str, object]:
@@ -30,7 +29,7 @@ def forecast_index(log_index: np.ndarray, horizon: int = 2, level: float = 0.8) 
     else:
         c, phi = (float(diffs.mean()) if len(diffs) else 0.0), 0.0
         sigma = float(diffs.std(ddof=1)) if len(diffs) > 1 else 0.0
-    z = _Z.get(level, 1.2816)
+    z = float(norm.ppf(0.5 + level / 2))
     level_now, last_diff = float(series[-1]) if len(series) else 0.0, float(diffs[-1]) if len(diffs) else 0.0
     means, variances = [], []
     psi_sum, variance = 0.0, 0.0

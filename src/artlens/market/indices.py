@@ -18,12 +18,11 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 
 from artlens.market.normalise import Prepared
 
 __all__ = ["Index", "hedonic_index", "repeat_pairs", "repeat_sales_index"]
-
-_Z = {0.8: 1.2816, 0.9: 1.6449, 0.95: 1.96}
 
 
 @dataclass
@@ -40,7 +39,7 @@ class Index:
 
     def band(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper log bounds of the pointwise confidence band."""
-        z = _Z.get(level, 1.96)
+        z = float(norm.ppf(0.5 + level / 2))
         return self.log_index - z * self.se, self.log_index + z * self.se
 
     def to_json(self, labels: list[str], level: float = 0.95) -> dict[str, object]:

@@ -50,15 +50,9 @@ def value_works(
     train = loaded.prepared.take(np.flatnonzero(loaded.prepared.sold))
     pick = rng.choice(len(train), min(_BACKGROUND, len(train)), replace=False)
     background = train.take(pick)
-    if kind == "hedonic":
-        x, groups = fitted.encoder.ridge(works)
-        xb = fitted.encoder.ridge(background)[0]
-    else:
-        x, groups, _ = fitted.encoder.boosting(works, image)
-        xb = fitted.encoder.boosting(
-            background, image_matrix(background, pca, images) if image is not None else None
-        )[0]
-    effects = group_effects(fitted.estimators["mid"].predict, x, xb, groups)
+    x, groups = fitted.design(works, image)
+    xb, _ = fitted.design(background, image_matrix(background, pca, images) if image is not None else None)
+    effects = group_effects(fitted.predict_design, x, xb, groups)
     last = int(loaded.prepared.period.max())
     rows = []
     for i in range(len(works)):
