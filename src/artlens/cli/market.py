@@ -72,11 +72,12 @@ def _embeddings(prepared: Any, quiet: bool) -> dict[str, Any] | None:
     paths = [str(p) for p in prepared.sales.image if p]
     if not paths:
         return None
-    if not quiet:
-        err.print(f"embedding {len(set(paths))} pictures with mobilenet_v2", highlight=False)
-    return embed_images(
-        paths, on_error=lambda exc: err.print(f"skipped {exc}", highlight=False, markup=False)
-    )
+    with progress_bar(quiet, "pictures (mobilenet_v2)") as bar:
+        return embed_images(
+            paths,
+            on_error=lambda exc: err.print(f"skipped {exc}", highlight=False, markup=False),
+            progress=stage_reporter(bar),
+        )
 
 
 def _pct(value: float | None) -> str:

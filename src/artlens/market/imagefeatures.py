@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from artlens.errors import ArtlensError
+from artlens.training.progress import Progress, report
 
 __all__ = ["Embed", "ImagePCA", "embed_images", "fit_image_pca"]
 
@@ -37,9 +38,10 @@ def embed_images(
     *,
     on_error: Callable[[ArtlensError], None] | None = None,
     batch: int = 16,
+    progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
     """Embeddings of the distinct, non-empty ``paths`` (a picture that cannot be read is reported through
-    ``on_error`` and left out; the rest goes on)."""
+    ``on_error`` and left out; the rest goes on); ``progress`` gets ``embed`` events."""
     from artlens.imageio import load_image
 
     embed = embed or _default_embed()
@@ -58,6 +60,7 @@ def embed_images(
         if images:
             for name, row in zip(names, np.asarray(embed(images), dtype=np.float32), strict=True):
                 found[name] = row
+        report(progress, "embed", min(start + batch, len(distinct)), len(distinct))
     return found
 
 

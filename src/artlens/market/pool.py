@@ -27,13 +27,15 @@ def default_image_pool(folder: Path | None = None, n: int = 300, seed: int = 0) 
     if n <= 0:
         return []
     if folder is not None:
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
+        files = sorted(
+            p.resolve() for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")
+        )
         return (
             [files[i] for i in sorted(rng.choice(len(files), min(n, len(files)), replace=False))]
             if files
             else []
         )
-    data = Path(".data")
+    data = Path(".data").resolve()
     photos: list[Path] = []
     drawings: list[Path] = []
     for sub, patterns in _SETS:
