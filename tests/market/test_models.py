@@ -67,6 +67,7 @@ def test_every_model_beats_the_mean_price(pictures) -> None:
     for kind in ("hedonic", "boosting", "boosting+image"):
         assert latest[kind]["mdape"] < 0.9 * baseline, kind
         assert latest[kind]["r2"] > 0.3, kind
+        assert 0 <= latest[kind]["bought_in_above_reserve"] <= 1, kind  # the censored lots are scored apart
     assert model.report["bought_in"] > 0 and "censored" in model.report["censoring"]
 
 

@@ -139,7 +139,12 @@ def fit_market(
             fitted, pca = fit_calibrated(kind, train, embeddings, settings)
             image = image_matrix(sold_test, pca, embeddings)
             mid, low, high = fitted.predict(sold_test, image)
-            row["models"][kind] = valuation_metrics(y, mid, low, high)  # type: ignore[index]
+            metrics = valuation_metrics(y, mid, low, high)
+            unsold = test.take(np.flatnonzero(~test.sold))
+            if len(unsold):  # censored: the market's value was below the recorded reserve
+                above = fitted.predict(unsold, image_matrix(unsold, pca, embeddings))[0] > unsold.log_price
+                metrics["bought_in_above_reserve"] = float(above.mean())
+            row["models"][kind] = metrics  # type: ignore[index]
             if split is splits[-1]:
                 x, groups = fitted.design(sold_test, image)
                 importance[kind] = segment_importance(
