@@ -279,8 +279,8 @@ def simulate_command(
         ),
     ] = None,
     pool: Annotated[int, typer.Option(min=0, help="Pictures drawn from the sets.")] = 300,
-    jump: Annotated[float, typer.Option(help="A jump in the log index...")] = 0.0,
-    jump_year: Annotated[int | None, typer.Option(help="...from this year on.")] = None,
+    jump: Annotated[float, typer.Option(help="Add this to the log index from --jump-year on.")] = 0.0,
+    jump_year: Annotated[int | None, typer.Option(help="The year of the planted jump.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Generate synthetic sales with a known index, effects and image-dependent value."""

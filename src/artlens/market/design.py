@@ -89,27 +89,6 @@ class Encoder:
         categorical = np.array([True, True] + [False] * (x.shape[1] - 2))
         return x, groups, categorical
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "artists": self.artists,
-            "mediums": self.mediums,
-            "periods": self.periods,
-            "area_fill": self.area_fill,
-            "age_fill": self.age_fill,
-            "image_dim": self.image_dim,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> Encoder:
-        return cls(
-            list(data["artists"]),
-            list(data["mediums"]),
-            [int(x) for x in data["periods"]],  # type: ignore[arg-type,union-attr]
-            float(data["area_fill"]),
-            float(data["age_fill"]),
-            int(data["image_dim"]),
-        )  # type: ignore[arg-type]
-
 
 def fit_encoder(p: Prepared, image_dim: int = 0) -> Encoder:
     """An :class:`Encoder` learnt from training sales ``p``."""

@@ -84,13 +84,6 @@ class ImagePCA:
                 out[i] = (vector - self.mean) @ self.components.T
         return out
 
-    def to_json(self) -> dict[str, object]:
-        return {"mean": self.mean.tolist(), "components": self.components.tolist()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> ImagePCA:
-        return cls(np.array(data["mean"], dtype=np.float64), np.array(data["components"], dtype=np.float64))
-
 
 def fit_image_pca(paths: Sequence[str], embeddings: dict[str, np.ndarray], dim: int = 8) -> ImagePCA | None:
     """PCA of the embeddings of the distinct pictures among ``paths`` (``None`` with fewer than 3)."""
