@@ -92,3 +92,17 @@ def test_arttactic_tables_resolve_and_fit() -> None:
     assert table.category("bronze with brown patina") == "sculpture"
     premiums = load_premium_table()
     assert premiums.with_premium(10000, "Christie's", "London", dt.date(2022, 6, 1)) > 12000
+
+
+def test_hammer_prices_get_the_premium_where_the_table_knows_the_house(tmp_path, monkeypatch) -> None:
+    from artlens.market import premiums
+
+    rows = [["Auction House", "Location", "Date Started", "Date Ended", "Currency Code", "Tier 1", "Tier 2",
+             "Tier 3", "Tier 4", "Overhead %", "Tier 1 %", "Tier 2 %", "Tier 3 %", "Tier 4 %"],
+            ["House", "Paris", "", "", "EUR", "1000", "1001", "-", "-", "-", "0.25", "0.2", "-", "-"]]
+    table = premium_table_from_rows(rows)
+    monkeypatch.setattr(premiums, "load_premium_table", lambda path=None: table)
+    (tmp_path / "s.csv").write_text("price,date,house,location\n2000,2020-01-01,House,Paris\n"
+                                    "2000,2020-01-01,Elsewhere,Paris\n")
+    p = prepare(read_sales(tmp_path / "s.csv"), add_premium=True)
+    assert np.allclose(np.exp(p.log_price), [2000 + 250 + 200, 2000]) and p.premium_added == 1
