@@ -46,6 +46,7 @@ def _client(tmp_path, **overrides):
 
 def test_trends_and_value(tmp_path, model_folder) -> None:
     client, auth = _client(tmp_path, market_model=model_folder)
+    assert client.get("/v1/market/status", headers=auth).json() == {"available": True, "model": "model"}
     trends = client.get("/v1/market/trends", headers=auth)
     assert trends.status_code == 200, trends.text
     jsonschema.validate(trends.json(), read_schema("market-trends"))
@@ -69,6 +70,7 @@ def test_trends_and_value(tmp_path, model_folder) -> None:
 
 def test_errors_are_json_4xx(tmp_path, model_folder) -> None:
     client, auth = _client(tmp_path)
+    assert client.get("/v1/market/status", headers=auth).json() == {"available": False, "model": None}
     missing = client.get("/v1/market/trends", headers=auth)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "no_market_model"
     client, auth = _client(tmp_path, market_model=model_folder)

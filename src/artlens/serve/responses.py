@@ -19,7 +19,7 @@ from pydantic_core import CoreSchema
 from artlens.schemas import read_schema
 
 __all__ = ["AssessReport", "ClassifyReport", "DuplicatesReport", "Health", "IndexItems", "IndexesList",
-           "JobAnswer", "MarketTrendsReport", "MarketValueReport", "ModelsList", "PresetList",
+           "JobAnswer", "MarketStatus", "MarketTrendsReport", "MarketValueReport", "ModelsList", "PresetList",
            "RecommendReport", "SimilarReport", "openapi_schema"]
 
 
@@ -65,6 +65,13 @@ class AssessReport(_Report):
     """An ``artlens.assess/1`` report."""
 
     schema_name = "assess"
+
+
+class MarketStatus(BaseModel):
+    """Whether the server has a market model (``--market-model``), and the name of its folder."""
+
+    available: bool
+    model: str | None = None
 
 
 class MarketValueReport(_Report):

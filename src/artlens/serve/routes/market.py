@@ -1,5 +1,6 @@
-"""Art market: ``POST /v1/market/value`` (estimates with intervals and drivers) and ``GET /v1/market/trends``
-(the price index of the model's sales, for the web page's plot), with the model given to ``--market-model``.
+"""Art market: ``POST /v1/market/value`` (estimates with intervals and drivers), ``GET /v1/market/trends``
+(the price index of the model's sales, for the web page's plot) and ``GET /v1/market/status`` (whether there
+is a model: the page asks before it shows its panel), with the model given to ``--market-model``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from artlens.serve.deps import GUARDED, SettingsDep
 from artlens.serve.inputs import ERRORS, json_body
 from artlens.serve.market_models import market_model, market_trends_of
-from artlens.serve.responses import MarketTrendsReport, MarketValueReport
+from artlens.serve.responses import MarketStatus, MarketTrendsReport, MarketValueReport
 from artlens.serve.settings import ServeSettings
 
 __all__ = ["router"]
@@ -58,6 +59,13 @@ def _value(spec: ValueRequest, settings: ServeSettings) -> dict[str, Any]:
     sales = sales_from_rows(rows, "request", works=True)
     works = prepare(sales, rates=loaded.rates or None, frequency=loaded.prepared.frequency)
     return value_works(loaded, works, None, spec.model)
+
+
+@router.get("/status", response_model=MarketStatus)
+def status_route(settings: SettingsDep) -> dict[str, Any]:
+    """Whether ``--market-model`` was given (the model itself is loaded on first use)."""
+    folder = settings.market_model
+    return {"available": folder is not None, "model": folder.name if folder is not None else None}
 
 
 @router.post("/value", response_model=MarketValueReport, openapi_extra=_VALUE_DOC)

@@ -1,6 +1,6 @@
 // The "Market" panel: the price index of the server's market model as an SVG plot, and an estimate for one
 // work (POST /v1/market/value). Plain JavaScript; server strings are shown with textContent only. The panel
-// stays hidden when the server has no market model (GET /v1/market/trends answers 404).
+// stays hidden when the server has no market model (GET /v1/market/status says so).
 'use strict';
 
 (() => {
@@ -79,6 +79,8 @@
 
   async function load() {
     try {
+      const status = await call('/v1/market/status');
+      if (!status.available) return;
       const record = await call('/v1/market/trends');
       $('market').hidden = false;
       plot(record);
