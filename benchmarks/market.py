@@ -32,7 +32,7 @@ def _embeddings(paths: list[str]) -> dict[str, np.ndarray]:
     from artlens.market import embed_images
 
     torch.set_num_threads(2)
-    cache = OUT / "embeddings.npz"
+    cache = OUT / "embeddings-content-style.npz"
     known: dict[str, np.ndarray] = {}
     if cache.is_file():
         with np.load(cache, allow_pickle=False) as npz:

@@ -1,9 +1,11 @@
 """Image features for the valuation models: a principal-component projection of backbone embeddings.
 
-The embeddings are the content descriptors artlens's search computes (:class:`artlens.search.embed.Embedder`,
-the shipped MobileNetV2 by default); PCA (Pearson 1901; Jolliffe, *Principal Component Analysis*, 2002) keeps
-the few directions the training pictures vary along most, so the boosting models get a handful of columns
-rather than 1,280. A sale without a readable picture gets missing values, which the boosting models handle.
+The embeddings are the descriptors artlens's search computes (:class:`artlens.search.embed.Embedder`, the
+shipped MobileNetV2): the content embedding and the style descriptor (channel means and deviations of three
+stages, after Huang & Belongie 2017), each of unit length, side by side. PCA (Pearson 1901; Jolliffe,
+*Principal Component Analysis*, 2002) keeps the few directions the training pictures vary along most, so the
+boosting models get a handful of columns rather than 1,792. A sale without a readable picture gets missing
+values, which the boosting models handle.
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ Embed = Callable[[list[np.ndarray]], np.ndarray]
 def _default_embed() -> Embed:
     from artlens.search.embed import Embedder
 
-    embedder = Embedder("mobilenet_v2")
-    return lambda images: embedder.embed(images).content
+    embedder = Embedder("mobilenet_v2", style=True)
+
+    def embed(images: list[np.ndarray]) -> np.ndarray:
+        found = embedder.embed(images)
+        return np.concatenate([found.content, found.style], axis=1)  # type: ignore[list-item]
+
+    return embed
 
 
 def embed_images(
