@@ -445,3 +445,19 @@ register(WeightFile(
     license="GPL-2.0 (Tim Brechbill; as in MuseScore 1.3 and Debian's timgm6mb-soundfont)",
     description="TimGM6mb General MIDI SoundFont: renders composed music to audio (tinysoundfont)",
 ))
+register(WeightFile(
+    name="arttactic_mediums",
+    filename="arttactic-Medium_List.xlsx",
+    sha256="76d5a47f611cc59e1a8d8e28be6e9c034a8623d68bb56dd1c2fa0c6be371125b",
+    sources=(WheelSource("arttactic", "0.1.1", "arttactic/data/Medium_List.xlsx"),),
+    license="MIT (Nafisa Sharif, arttactic 0.1.1)",
+    description="51,530 auction medium descriptions with their category: normalises mediums (artlens.market)",
+))
+register(WeightFile(
+    name="arttactic_premiums",
+    filename="arttactic-Buyers_Premium.xlsx",
+    sha256="1d799805be9e82219b2490e2a07798eb70d762d6eb6e3414c35f82ac1faacf99",
+    sources=(WheelSource("arttactic", "0.1.1", "arttactic/data/Buyer's Premium.xlsx"),),
+    license="MIT (Nafisa Sharif, arttactic 0.1.1)",
+    description="Buyer's-premium tiers of Bonhams, Christie's, Phillips and Sotheby's by place and date",
+))

@@ -62,7 +62,8 @@ class Server:
 
 
 @contextmanager
-def _serving(data: Path, *, technical: bool, indexes: dict[str, Path] | None = None) -> Iterator[Server]:
+def _serving(data: Path, *, technical: bool, indexes: dict[str, Path] | None = None,
+             market_model: Path | None = None) -> Iterator[Server]:
     """``create_app`` under uvicorn in a daemon thread on 127.0.0.1 and a free port, until the block ends."""
     pytest.importorskip("fastapi", reason="artlens[serve] is not installed: browser tests skipped")
     uvicorn = pytest.importorskip("uvicorn", reason="artlens[serve] is not installed: browser tests skipped")
@@ -72,7 +73,7 @@ def _serving(data: Path, *, technical: bool, indexes: dict[str, Path] | None = N
 
     (data / "uploads").mkdir()
     settings = ServeSettings(db_path=data / "serve.db", technical=technical, upload_dir=data / "uploads",
-                             results_dir=data / "results", indexes=indexes or {})
+                             results_dir=data / "results", indexes=indexes or {}, market_model=market_model)
     app = create_app(settings)
     token = app.state.keys.create("browser tests")[0]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -136,6 +137,22 @@ def indexed_server(tmp_path_factory) -> Iterator[Server]:
     with SearchIndex.create(data / "index") as index:
         assert not index.update([photos]).errors
     with _serving(data, technical=True, indexes={"shop": data / "index"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def market_server(tmp_path_factory) -> Iterator[Server]:
+    """The technical service with an art market model fitted on simulated sales
+    (``artlens serve --market-model DIR``)."""
+    from artlens.market import FitSettings, SimulationSettings, fit_market, prepare, save_market_model
+    from artlens.market.simulate import simulate_sales
+
+    data = tmp_path_factory.mktemp("serve-market")
+    sim = simulate_sales(SimulationSettings(works=600, artists=10, years=8, seed=7))
+    prepared = prepare(sim.sales, rates=sim.rates, medium_category=lambda ms: ["painting"] * len(ms))
+    model = fit_market(prepared, None, FitSettings(origins=1, iterations=40))
+    save_market_model(data / "market", model, prepared, None, rates=sim.rates)
+    with _serving(data, technical=True, market_model=data / "market") as running:
         yield running
 
 
@@ -213,6 +230,13 @@ def shot(page, shots_dir, request) -> Callable[[str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture
+def doc_shot_folder() -> Path | None:
+    """``$ARTLENS_DOCS_IMAGES`` as a folder, or None (then no documentation screenshots are taken)."""
+    folder = os.environ.get("ARTLENS_DOCS_IMAGES")
+    return Path(folder) if folder else None
 
 
 @pytest.fixture

@@ -35,7 +35,10 @@ MODELS = {
     ("post", "/v1/similar"): ("SimilarReport", "similar"),
     ("post", "/v1/duplicates"): ("DuplicatesReport", "duplicates"),
     ("post", "/v1/recommend"): ("RecommendReport", "recommend"),
-    ("post", "/v1/compose"): ("JobAnswer", None), ("post", "/v1/harmonize"): ("JobAnswer", None)}
+    ("post", "/v1/compose"): ("JobAnswer", None), ("post", "/v1/harmonize"): ("JobAnswer", None),
+    ("post", "/v1/market/value"): ("MarketValueReport", "market-value"),
+    ("get", "/v1/market/trends"): ("MarketTrendsReport", "market-trends"),
+    ("get", "/v1/market/status"): ("MarketStatus", None)}
 #: Operations whose success is not JSON (text, images, files).
 NOT_JSON = {("get", "/metrics"), ("get", "/v1/results/{job_id}"), ("post", "/v1/explain"),
             ("get", "/v1/results/{job_id}/explanations/{name}"),

@@ -72,6 +72,8 @@ def serve(
     max_request_pixels: Annotated[int, typer.Option(min=1, help="Most pixels of all the images of one "
                                                     "request together.")] = 200_000_000,
     max_json_bytes: Annotated[int, typer.Option(min=1, help="Largest JSON request body.")] = 8 * 1024 * 1024,
+    market_model: Annotated[Path | None, typer.Option("--market-model", help="An art market model folder "
+                                                      "('artlens market fit') for /v1/market/*.")] = None,
 ) -> None:
     """Run the HTTP service (needs the serve extra): /v1/assess, /v1/classify, /v1/stylize, /v1/similar,
     /v1/recommend, /metrics."""
@@ -92,7 +94,8 @@ def serve(
                              rate_per_address=rate_per_address,
                              auth_failures_per_minute=auth_failures_per_minute,
                              max_parallel_uploads=max_parallel_uploads,
-                             max_request_pixels=max_request_pixels, max_json_bytes=max_json_bytes).check()
+                             max_request_pixels=max_request_pixels, max_json_bytes=max_json_bytes,
+                             market_model=market_model).check()
     if no_auth:
         err.print("[bold red]" + "!" * 78 + "\n"
                   "WARNING: --no-auth: API keys are OFF. Anyone who can reach "

@@ -19,7 +19,8 @@ from pydantic_core import CoreSchema
 from artlens.schemas import read_schema
 
 __all__ = ["AssessReport", "ClassifyReport", "DuplicatesReport", "Health", "IndexItems", "IndexesList",
-           "JobAnswer", "ModelsList", "PresetList", "RecommendReport", "SimilarReport", "openapi_schema"]
+           "JobAnswer", "MarketStatus", "MarketTrendsReport", "MarketValueReport", "ModelsList", "PresetList",
+           "RecommendReport", "SimilarReport", "openapi_schema"]
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -64,6 +65,25 @@ class AssessReport(_Report):
     """An ``artlens.assess/1`` report."""
 
     schema_name = "assess"
+
+
+class MarketStatus(BaseModel):
+    """Whether the server has a market model (``--market-model``), and the name of its folder."""
+
+    available: bool
+    model: str | None = None
+
+
+class MarketValueReport(_Report):
+    """An ``artlens.market-value/1`` answer."""
+
+    schema_name = "market-value"
+
+
+class MarketTrendsReport(_Report):
+    """An ``artlens.market-trends/1`` record."""
+
+    schema_name = "market-trends"
 
 
 class ClassifyReport(_Report):

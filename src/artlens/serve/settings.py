@@ -59,6 +59,7 @@ class ServeSettings:
     upload_wait_s: float = 10.0  # longest wait for a parsing slot before 429 busy
     max_request_pixels: int = 200_000_000  # pixels of all the uploads of one request together
     max_json_bytes: int = 8 * 1024 * 1024  # largest JSON body
+    market_model: Path | None = None  # art market model folder for /v1/market/* ('artlens market fit')
 
     @property
     def database(self) -> Path:
@@ -116,4 +117,7 @@ class ServeSettings:
                 raise ConfigError(f"--index {name}={folder}: names may use letters, digits, '-', '_' and '.'")
             if not Path(folder).is_dir():
                 raise ConfigError(f"--index {name}={folder}: not an index folder")
+        if self.market_model is not None and not (Path(self.market_model) / "model.json").is_file():
+            raise ConfigError(f"--market-model {self.market_model}: not a market model folder "
+                              "(no model.json)")
         return replace(self, allow_roots=tuple(roots), upload_dir=upload, results_dir=results)
