@@ -138,3 +138,26 @@ def describe(
         ("sentence", escape(record["sentence"])),
     ]
     print_table(("", ""), rows, title=f"artlens describe — {escape(str(path))}", show_header=False)
+
+
+@app.command("search")
+def search_text(
+    index_dir: Annotated[Path, typer.Argument(metavar="INDEX", help="An index from `artlens index build`.")],
+    query: Annotated[str, typer.Argument(help="What the images should show, e.g. \"red vase on white\".")],
+    k: Annotated[int, typer.Option("-k", "--top", min=1, help="How many results.")] = 20,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find indexed images by a text (the index keeps their aligned embeddings)."""
+    from artlens.align.indexed import search_text as run
+    from artlens.search.index import SearchIndex
+
+    with SearchIndex.open(index_dir) as index:
+        report = run(index, query, k, model=_model(model))
+    if as_json:
+        print_json(report)
+        return
+    rows = ((str(r["rank"]), escape(r["path"]), f"{r['score']:.3f}", f"{r['probability']:.2f}")
+            for r in report["results"])
+    print_table(("rank", "image", "cosine", "probability"), rows, right={"rank", "cosine", "probability"},
+                title=f"artlens search — {escape(query)}")

@@ -9,13 +9,16 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-from artlens.serve.deps import GUARDED, LimiterDep, MetricsDep, SettingsDep
+from artlens.errors import ConfigError
+from artlens.serve.deps import GUARDED, IndexesDep, LimiterDep, MetricsDep, SettingsDep
 from artlens.serve.errors import ApiError
-from artlens.serve.inputs import ERRORS, Inputs, body_doc, read_inputs
-from artlens.serve.responses import DescribeReport, TagReport
+from artlens.serve.indexes import RegisteredIndex, pick_index
+from artlens.serve.inputs import ERRORS, Inputs, body_doc, content_type, json_body, read_inputs
+from artlens.serve.responses import DescribeReport, TagReport, TextSearchReport
 
-__all__ = ["router"]
+__all__ = ["TextSearchRequest", "router"]
 
 router = APIRouter(prefix="/v1", dependencies=GUARDED, responses=ERRORS, tags=["align"])
 _LOCK = threading.Lock()  # one forward pass of the alignment at a time
@@ -102,3 +105,40 @@ async def describe_route(request: Request, settings: SettingsDep, limiter: Limit
         record = await anyio.to_thread.run_sync(_describe, inputs, limiter=limiter)
     metrics.images.inc(1, operation="describe", outcome="ok")
     return record
+
+
+class TextSearchRequest(BaseModel):
+    """JSON body of ``/v1/search/text``: which index, the text, how many results."""
+
+    model_config = ConfigDict(extra="forbid")
+    index: str | None = Field(default=None, description="A registered index (optional with one index).")
+    query: str = Field(min_length=1, max_length=500, description="What the images should show.")
+    k: int = Field(default=20, ge=1, le=200, description="How many results.")
+
+
+def _search(reg: RegisteredIndex, query: str, k: int) -> dict[str, Any]:
+    from artlens.align.indexed import search_text
+
+    with reg.lock, _LOCK:
+        return search_text(reg.index, query, k, name=reg.name)
+
+
+@router.post("/search/text", response_model=TextSearchReport, openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": TextSearchRequest.model_json_schema()}}}})
+async def search_text_route(request: Request, settings: SettingsDep, indexes: IndexesDep, limiter: LimiterDep,
+                            metrics: MetricsDep) -> dict[str, Any]:
+    """Images of a registered index ranked by how well they match a text (``artlens.textsearch/1``).
+
+    The index needs aligned embeddings (``artlens index build`` stores them).
+    """
+    if content_type(request) != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send application/json ({\"query\": ...})")
+    body = await json_body(request, TextSearchRequest, settings)
+    reg = pick_index(indexes, body.index)
+    try:
+        report = await anyio.to_thread.run_sync(_search, reg, body.query, body.k, limiter=limiter)
+    except ConfigError as exc:
+        message = str(exc).replace(str(reg.index.folder), reg.name)
+        raise ApiError(409, "no_aligned_embeddings", message) from None
+    metrics.images.inc(len(report["results"]), operation="search_text", outcome="ok")
+    return report
