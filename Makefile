@@ -9,7 +9,7 @@ OUT    := out
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,ray]"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "tinysoundfont==0.3.7"
 	@touch $(STAMP)
 

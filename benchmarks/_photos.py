@@ -71,6 +71,42 @@ def benchmark_photos(n: int = 40, width: int = 1080, height: int = 800) -> list[
     return made
 
 
+def many_photos(n: int = 2048, width: int = 1080, height: int = 800) -> list[Path]:
+    """``n`` distinct JPEG files of exactly width x height (quality 92), made once and cached in ``.data/``.
+
+    There are only 32 source photos, so each gives ``ceil(n / 32)`` views: a window of 45-100 % of the
+    largest one with the target's aspect ratio, at a seeded random place, scaled to the target size, every
+    other one mirrored. Each view is a real photo at the size shops upload, with its own bytes and pixels.
+    """
+    out = DATA / f"bench-{width}x{height}-many"
+    out.mkdir(parents=True, exist_ok=True)
+    sources = source_photos()
+    per_source = -(-n // len(sources))
+    made: list[Path] = []
+    for i, src in enumerate(sources):
+        wanted = [out / f"{i:03d}-{k:02d}.jpg" for k in range(per_source)]
+        if all(p.exists() for p in wanted):
+            made += wanted
+            continue
+        bgr = cv2.imread(str(src), cv2.IMREAD_COLOR)
+        if bgr is None:
+            continue
+        h, w = bgr.shape[:2]
+        full_w = min(w, round(h * width / height))
+        rng = np.random.default_rng(1000 + i)
+        for k, dest in enumerate(wanted):
+            scale = rng.uniform(0.45, 1.0)
+            cw = max(width // 4, round(full_w * scale))
+            ch = round(cw * height / width)
+            x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            view = crop_to(bgr[y0:y0 + ch, x0:x0 + cw], width, height)
+            if k % 2:
+                view = np.ascontiguousarray(view[:, ::-1])
+            cv2.imwrite(str(dest), view, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            made.append(dest)
+    return made[:n]
+
+
 if __name__ == "__main__":
     for p in benchmark_photos():
         print(p)

@@ -126,6 +126,14 @@ def test_train_evaluate_and_assess_with_own_quality_model(tmp_path: Path) -> Non
                       "--quiet", "--json", env={"ARTLENS_THREADS": "1"})
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout)["task"] == "classes"
+    # without --json, in a pipe: the validation as plain columns on stdout, counts whole, per class left out
+    shown = artlens("train", "quality", "--labels", str(labels), "--out", str(tmp_path / "m2"),
+                    "--epochs", "40",
+                    env={"ARTLENS_THREADS": "1"})
+    assert shown.returncode == 0, shown.stderr
+    rows = dict(line.split("\t") for line in shown.stdout.splitlines())
+    assert rows["metric"] == "held-out split" and rows["n"] == "4"
+    assert 0.0 <= float(rows["accuracy"]) <= 1.0 and not any(k.startswith("per_class") for k in rows)
     png = tmp_path / "cm.png"
     evaluated = artlens("evaluate", "quality", str(model), "--labels", str(labels), "--confusion", str(png),
                         "--json", env={"ARTLENS_THREADS": "1"})

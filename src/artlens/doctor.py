@@ -12,7 +12,8 @@ from artlens import __version__, weights
 __all__ = ["collect"]
 
 _PACKAGES = ("torch", "torchvision", "numpy", "scipy", "pillow", "opencv-contrib-python-headless",
-             "onnxruntime", "onnx", "safetensors", "faiss-cpu", "h5py", "typer", "rich", "pyyaml", "fastapi")
+             "onnxruntime", "onnx", "safetensors", "faiss-cpu", "h5py", "typer", "rich", "pyyaml", "fastapi",
+             "ray")
 
 
 def _version_of(dist: str) -> str:
@@ -22,8 +23,9 @@ def _version_of(dist: str) -> str:
         return "not installed"
 
 
-def collect() -> dict[str, Any]:
-    """Versions, threads, device, cache folder and weight states (no download, no model loaded)."""
+def collect(address: str | None = None) -> dict[str, Any]:
+    """Versions, threads, device, cache folder and weight states (no download, no model loaded); with
+    ``address``, also the Ray cluster there: nodes, CPUs, GPUs and memory (``ray`` in the result)."""
     import cv2
     import torch
 
@@ -37,7 +39,7 @@ def collect() -> dict[str, Any]:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
-    return {
+    info = {
         "versions": {"artlens": __version__, "python": platform.python_version(),
                      "platform": platform.platform(), **{p: _version_of(p) for p in _PACKAGES}},
         "device": str(device),
@@ -51,3 +53,8 @@ def collect() -> dict[str, Any]:
             for s in (weights.local_status(w.name) for w in weights.list_weights())
         ],
     }
+    if address is not None:
+        from artlens.engine.ray_session import cluster_summary
+
+        info["ray"] = cluster_summary(address)
+    return info

@@ -270,9 +270,9 @@ def test_a_pool_worker_runs_the_model_on_one_thread() -> None:
     parallelism), even though loading the backbone applies artlens's default thread count."""
     code = ("import torch\n"
             "from artlens.assess.analyse import AnalysisSettings\n"
-            "from artlens.assess.pipeline import _init_worker\n"
+            "from artlens.engine.assess_job import AssessJob\n"
             "from artlens.iqa.default import load_quality_model\n"
-            "_init_worker(AnalysisSettings())\n"
+            "AssessJob(AnalysisSettings()).setup()\n"
             "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
             "trunk = load_quality_model()._onnx\n"
             "assert trunk is None or trunk.session.get_session_options().intra_op_num_threads == 1\n")

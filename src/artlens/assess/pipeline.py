@@ -7,18 +7,17 @@ processes) -> the results store -> the policy's checks and verdicts -> the repor
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from artlens import __version__
-from artlens.assess.analyse import AnalysisSettings, analyse
+from artlens.assess.analyse import AnalysisSettings
 from artlens.assess.policy import (
     VERDICTS,
     CheckResult,
@@ -29,10 +28,12 @@ from artlens.assess.policy import (
     verdict_of,
 )
 from artlens.assess.report.schema import SCHEMA_ID
-from artlens.errors import ArtlensError, ConfigError, ImageLoadError, printable
+from artlens.engine.assess_job import AssessJob
+from artlens.engine.engines import make_engine
+from artlens.engine.options import EngineOptions
+from artlens.errors import ArtlensError, ConfigError, printable
 from artlens.files import sha256_file
-from artlens.imageio import LoadedImage, collect_inputs, load_image
-from artlens.procpool import process_pool
+from artlens.imageio import collect_inputs
 from artlens.store import DamagedDatabaseError, Store
 
 __all__ = ["SCHEMA_ID", "AssessRun", "assess", "judge", "run_assessment"]
@@ -55,6 +56,7 @@ class AssessRun:
     use_store: bool = True
     #: with ``settings.explain``: the folder the heat maps are written to, each as its result arrives
     explain_dir: Path | None = None
+    engine: EngineOptions = field(default_factory=EngineOptions)  # local worker processes, or a Ray cluster
 
 
 #: Checks that carry the text boxes they measured, and which boxes: those on the product or the others.
@@ -98,86 +100,6 @@ def judge(record: dict[str, Any], policy: Policy, path: str) -> dict[str, Any]:
     if record.get("product_box") is not None:  # records stored before it was kept have none
         entry["product_box"] = list(record["product_box"])
     return entry
-
-
-# -- worker side -------------------------------------------------------------------------------------------
-
-def _init_worker(settings: AnalysisSettings | None = None) -> None:
-    """One thread per worker process (the pool provides the parallelism); load the quality model up front."""
-    import cv2
-
-    cv2.setNumThreads(1)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if settings is not None and settings.learned:
-        from artlens.iqa.default import load_quality_model
-        from artlens.models.backbones import configure_threads
-
-        # through artlens's setting, which the backbone loader keeps: a bare torch.set_num_threads(1) was
-        # overridden there, and every worker ran PyTorch and ONNX Runtime on all the cores
-        configure_threads(1)
-        load_quality_model(settings.quality_model)
-
-
-Outcome: TypeAlias = "tuple[str, dict[str, Any] | None, str | None, Explanation | None]"
-
-
-def _explain(image: LoadedImage, settings: AnalysisSettings) -> Explanation | None:
-    """The image's heat map when ``settings.explain`` asks for it: the pixels and the model are here."""
-    if not settings.explain:
-        return None
-    from artlens.iqa.default import load_quality_model
-    from artlens.iqa.explain import explain_image
-
-    return explain_image(load_quality_model(settings.quality_model), image.rgb)
-
-
-def _analyse_path(path: str, settings: AnalysisSettings) -> Outcome:
-    try:
-        image = load_image(path, max_pixels=settings.max_pixels)
-        return path, analyse(image, settings), None, _explain(image, settings)
-    except ImageLoadError as exc:
-        return path, None, str(exc), None
-    except ArtlensError as exc:
-        return path, None, f"{printable(path)}: {exc}", None
-    except Exception as exc:  # a decoder or analyser bug must not lose the rest of the batch
-        return path, None, f"{printable(path)}: could not be analysed ({type(exc).__name__}: {exc})", None
-
-
-def _default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _analyse_all(paths: Sequence[str], settings: AnalysisSettings, workers: int,
-                 on_result: Callable[[str, dict[str, Any] | None, str | None, Explanation | None], None]
-                 ) -> None:
-    """Analyse ``paths`` with ``workers`` processes, at most 2 x workers images in flight (bounded memory)."""
-    if workers <= 1 or len(paths) <= 1:
-        _init_worker(settings)
-        for path in paths:
-            on_result(*_analyse_path(path, settings))
-        return
-    # the learned model's backbone is a torchvision network: with a fork server, its import (about 1.5 s,
-    # torch._dynamo included) is paid once in the server, not again in every worker
-    preload = ["artlens.assess.analyse", *(["artlens.iqa.model", "torchvision"] if settings.learned
-                                            else [])]
-    with process_pool(workers, _init_worker, (settings,), preload=preload) as pool:
-        pending: set[cf.Future] = set()
-        queue = iter(paths)
-        window = 2 * workers
-        while True:
-            while len(pending) < window:
-                nxt = next(queue, None)
-                if nxt is None:
-                    break
-                pending.add(pool.submit(_analyse_path, nxt, settings))
-            if not pending:
-                break
-            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                on_result(*fut.result())
 
 
 # -- main side ---------------------------------------------------------------------------------------------
@@ -242,6 +164,7 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
     """
     started = time.perf_counter()
     explanations = _Explanations(run)
+    engine = make_engine(run.engine, run.workers)
     files, missing = collect_inputs(inputs)
     errors: list[dict[str, str]] = [{"path": e.path, "error": str(e)} for e in missing]
     key = run.settings.key()
@@ -304,8 +227,9 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
                         log.warning("%s; the rest of this run is not stored", exc)
             tick()
 
-        workers = run.workers or _default_workers()
-        _analyse_all(to_compute, run.settings, min(workers, max(1, len(to_compute))), on_result)
+        for path, value, error in engine.map(AssessJob(run.settings), to_compute):
+            record, explanation = value if value is not None else (None, None)
+            on_result(path, record, error, explanation)
     finally:
         if store is not None:
             store.close()
@@ -326,7 +250,7 @@ def run_assessment(inputs: Iterable[str | os.PathLike[str]], run: AssessRun,
             "iqa_size": run.settings.iqa_size,
             "text_size": run.settings.text_size,
             "max_pixels": run.settings.max_pixels,
-            "workers": run.workers or _default_workers(),
+            "workers": engine.parallelism(),
         },
         "images": images,
         "errors": errors,

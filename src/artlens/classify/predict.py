@@ -20,8 +20,11 @@ from pathlib import Path
 
 from artlens import __version__
 from artlens.classify.model import Classifier
-from artlens.classify.unknown import UnknownRule, domain_scores
-from artlens.errors import ImageLoadError
+from artlens.classify.records import predict_records
+from artlens.classify.unknown import UnknownRule
+from artlens.engine.classify_job import classify_on
+from artlens.engine.engines import Engine
+from artlens.errors import ConfigError, ImageLoadError
 from artlens.imageio import DEFAULT_MAX_PIXELS, collect_inputs, load_image
 from artlens.schemas import read_schema
 
@@ -38,7 +41,8 @@ def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int
                    max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = _BATCH,
                    progress: Callable[[int, int], None] | None = None,
                    on_image: Callable[[dict, object], None] | None = None,
-                   min_score: float | None = None, domain_check: bool = True) -> dict:
+                   min_score: float | None = None, domain_check: bool = True,
+                   engine: Engine | None = None) -> dict:
     """Classify image files and folders (walked recursively).
 
     Parameters
@@ -56,12 +60,15 @@ def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int
     progress
         ``progress(done, total)`` after each batch.
     on_image
-        ``on_image(record, rgb)`` for each classified image (e.g. to write a Grad-CAM).
+        ``on_image(record, rgb)`` for each classified image (e.g. to write a Grad-CAM); this process only.
     min_score
         Calibrated probability below which a head's answer is "unknown" (``None`` or 0: no such floor).
     domain_check
         Also answer "unknown" when the image is unlike the trained classes, by the threshold the model
         recorded at training (:mod:`artlens.classify.unknown`; models trained before have none).
+    engine
+        Classify on this engine's workers (a Ray cluster, see ``artlens.engine``), each loading the model
+        from its folder once; None: in this process.
 
     Returns
     -------
@@ -71,28 +78,16 @@ def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int
     rule = UnknownRule.for_model(model.config["heads"], min_score, domain_check)
     files, missing = collect_inputs(list(paths))
     errors = [{"path": e.path, "error": str(e)} for e in missing]
-    images: list[dict] = []
-    total = len(files)
-    for start in range(0, total, batch_size):
-        batch, rgbs = [], []
-        for path in files[start:start + batch_size]:
-            try:
-                rgbs.append(load_image(path, max_pixels=max_pixels).rgb)
-                batch.append(path)
-            except ImageLoadError as exc:
-                errors.append({"path": str(path), "error": str(exc)})
-        if rgbs:
-            logits = model.logits(model.preprocess(rgbs))  # as Classifier.predict, keeping the logits
-            preds = model.describe(model.probabilities_from_logits(logits), top_k)
-            domain = {h: domain_scores(z) for h, z in zip(model.heads, logits, strict=True)}
-            for n, (path, rgb, pred) in enumerate(zip(batch, rgbs, preds, strict=True)):
-                record = {"path": str(path), **pred}
-                rule.mark(record, {h: d[n] for h, d in domain.items()})
-                if on_image is not None:
-                    on_image(record, rgb)
-                images.append(record)
-        if progress is not None:
-            progress(min(start + batch_size, total), total)
+    if engine is not None:
+        if on_image is not None:
+            raise ConfigError("--explain draws Grad-CAM on this machine: use it with --engine local")
+        images, errors_on = classify_on(engine, model.directory, files, top_k=top_k, max_pixels=max_pixels,
+                                        batch_size=batch_size, progress=progress, min_score=min_score,
+                                        domain_check=domain_check)
+        errors += errors_on
+    else:
+        images = _classify_here(model, files, errors, rule, top_k=top_k, max_pixels=max_pixels,
+                                batch_size=batch_size, progress=progress, on_image=on_image)
     return {
         "schema": REPORT_SCHEMA,
         "artlens_version": __version__,
@@ -104,6 +99,29 @@ def classify_paths(model: Classifier, paths: Sequence[str | Path], *, top_k: int
         "images": images,
         "errors": errors,
     }
+
+
+def _classify_here(model: Classifier, files: Sequence[Path], errors: list[dict], rule: UnknownRule, *,
+                   top_k: int, max_pixels: int, batch_size: int, progress: Callable[[int, int], None] | None,
+                   on_image: Callable[[dict, object], None] | None) -> list[dict]:
+    """Classify ``files`` in this process, in batches; files that cannot be read are added to ``errors``."""
+    images: list[dict] = []
+    total = len(files)
+    for start in range(0, total, batch_size):
+        batch, rgbs = [], []
+        for path in files[start:start + batch_size]:
+            try:
+                rgbs.append(load_image(path, max_pixels=max_pixels).rgb)
+                batch.append(path)
+            except ImageLoadError as exc:
+                errors.append({"path": str(path), "error": str(exc)})
+        for record, rgb in zip(predict_records(model, batch, rgbs, top_k, rule), rgbs, strict=True):
+            if on_image is not None:
+                on_image(record, rgb)
+            images.append(record)
+        if progress is not None:
+            progress(min(start + batch_size, total), total)
+    return images
 
 
 def write_json(report: dict, path: str | Path) -> Path:

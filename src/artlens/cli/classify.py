@@ -10,8 +10,10 @@ import typer
 from rich.markup import escape
 
 from artlens.cli._app import JsonOpt, QuietOpt, app, check_inputs, progress_bar, stage_reporter, train_app
+from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
 from artlens.cli.exitcodes import ExitCode
 from artlens.cli.output import err, print_json, print_table, say_error
+from artlens.engine.options import EngineKind
 
 
 class Mode(StrEnum):
@@ -143,6 +145,11 @@ def classify(
     min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Also answer "
                                                     "\"unknown\" when the calibrated top probability is "
                                                     "below this.")] = None,
+    engine: EngineOpt = EngineKind.local,
+    address: AddressOpt = None,
+    actors: ActorsOpt = 0,
+    batch_size: BatchSizeOpt = 0,
+    gpus_per_actor: GpusOpt = 0.0,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -156,6 +163,7 @@ def classify(
     """
     from artlens.classify.model import load_classifier
     from artlens.classify.predict import classify_paths, write_csv, write_json
+    from artlens.engine.engines import make_engine
 
     if fmt == PredictFormat.csv and out_path is None:
         raise typer.BadParameter("--format csv needs --out")
@@ -163,6 +171,7 @@ def classify(
     if fmt is None:
         as_csv = out_path is not None and out_path.suffix.lower() == ".csv"
         fmt = PredictFormat.csv if as_csv else PredictFormat.json
+    options = engine_options(engine, address, actors, batch_size, gpus_per_actor)
     check_inputs(paths)
     # Grad-CAM needs gradients through PyTorch; ONNX Runtime serves the plain predictions
     clf = load_classifier(model_dir)
@@ -181,6 +190,8 @@ def classify(
     with progress_bar(quiet, "classifying") as bar:
         task = bar.add_task("", total=None)
         report = classify_paths(clf, paths, top_k=top_k, max_pixels=max_pixels, on_image=on_image,
+                                engine=make_engine(options) if options.is_ray else None,
+                                **({"batch_size": batch_size} if batch_size else {}),
                                 min_score=min_score,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     if out_path is not None:

@@ -22,8 +22,10 @@ from artlens.cli._app import (
     stage_reporter,
     train_app,
 )
+from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
 from artlens.cli.exitcodes import ExitCode
 from artlens.cli.output import err, print_json, print_table, say_error
+from artlens.engine.options import EngineKind
 from artlens.errors import ArtlensError
 
 # ----------------------------------------------------------------------------------------------------------
@@ -60,6 +62,11 @@ def assess(
     explain: Annotated[Path | None, typer.Option(help="Write a quality heat map per image into this "
                                                  "folder during the run (JPEG, at most 1024 px, with a "
                                                  "colour bar: where the model saw defects).")] = None,
+    engine: EngineOpt = EngineKind.local,
+    address: AddressOpt = None,
+    actors: ActorsOpt = 0,
+    batch_size: BatchSizeOpt = 0,
+    gpus_per_actor: GpusOpt = 0.0,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -86,7 +93,8 @@ def assess(
     settings = AnalysisSettings.for_policy(pol, max_pixels=max_pixels, learned=not technical,
                                            quality_model=model_dir, explain=explain is not None)
     run = AssessRun(policy=pol, settings=settings, workers=workers, db=db, use_store=not no_db,
-                    explain_dir=explain)
+                    explain_dir=explain,
+                    engine=engine_options(engine, address, actors, batch_size, gpus_per_actor))
     if rebuild_store and not no_db:
         from artlens.store import default_db_path, rebuild_if_damaged
 
@@ -210,11 +218,15 @@ def train_quality(
             summary = train_on_pristine(pristine_files(pristine), out_dir, cache=cache,
                                         progress=stage_reporter(bar),
                                         config=replace(QualityModelConfig(), backbone=backbone), **overrides)
-        if not quiet:
+        if not quiet and not as_json:
             s = summary
-            err.print(f"{s['images']} images from {s['photos']} pristine photos, {s['pairs']} ranked pairs; "
-                      f"embedded in {s['embed_seconds']:.0f} s, heads fitted in {s['fit_seconds']:.0f} s; "
-                      f"training Spearman {s['train_spearman']:.3f}", highlight=False)
+            print_table(("item", "value"), (
+                ("training images", f"{s['images']} from {s['photos']} pristine photos"),
+                ("ranked pairs", str(s["pairs"])),
+                ("embedding", f"{s['embed_seconds']:.0f} s"),
+                ("fitting the heads", f"{s['fit_seconds']:.0f} s"),
+                ("training Spearman", f"{s['train_spearman']:.3f}"),
+            ), title=f"artlens train quality — {out_dir}", show_header=False)
     else:
         from artlens.iqa.train.labels import read_labels, train_from_labels
 
@@ -222,7 +234,7 @@ def train_quality(
         with progress_bar(quiet, "training") as bar:
             summary = train_from_labels(label_set, out_dir, backbone=backbone, finetune=finetune, kfold=kfold,
                                         seed=seed_used, epochs=epochs, progress=stage_reporter(bar))
-        _print_label_training(summary, quiet)
+        _print_label_training(summary, quiet or as_json)
     if as_json:
         print_json(summary)
     elif not quiet:
@@ -230,15 +242,30 @@ def train_quality(
 
 
 def _print_label_training(summary: dict, quiet: bool) -> None:
-    """One line per figure of the validation (k-fold mean or hold-out) on stderr; a validation no better
-    than chance is warned about in yellow, even with --quiet."""
+    """The validation figures (k-fold mean and pooled, or the hold-out's) as a table on stdout, what was
+    skipped and how the views were split on stderr; a validation no better than chance is warned about in
+    yellow, even with --quiet."""
     evaluation = summary.get("evaluation", {})
     if not quiet:
-        figures = evaluation.get("mean") or evaluation.get("metrics") or {}
         method = evaluation.get("method", "none")
-        for key, value in figures.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                err.print(f"{method} {key}: {value:.4f}", highlight=False)
+        if method == "kfold":
+            columns = ("metric", f"mean ± sd of {evaluation['k']} folds", "pooled")
+            mean = dict(flatten_metrics(evaluation.get("mean", {})))
+            pooled = {key.replace(" ", "_"): value
+                      for key, value in flatten_metrics(evaluation.get("pooled", {}))}
+            rows = ((key, f"{value:.4f}" + (f" ± {mean[key + '_std']:.4f}" if key + "_std" in mean else ""),
+                     _figure(pooled.get(key))) for key, value in mean.items() if not key.endswith("_std"))
+        else:
+            columns = ("metric", "held-out split" if method == "holdout" else "value")
+            rows = ((key, _figure(value)) for key, value in flatten_metrics(evaluation.get("metrics", {}))
+                    if not key.startswith("per_class"))  # per class: in --json and the model's metrics.json
+        rows = list(rows)
+        n = summary.get("n_used")
+        title = f"artlens train quality — {summary.get('model_dir', '')} ({n} images, {summary.get('task')})"
+        if rows:
+            print_table(columns, rows, right=columns[1:], title=title)
+        else:
+            err.print(f"no validation: {evaluation.get('reason', 'no split was asked for')}", highlight=False)
         for skipped in summary.get("skipped", []):
             err.print(f"skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
         views = summary.get("views") or {}
@@ -251,6 +278,13 @@ def _print_label_training(summary: dict, quiet: bool) -> None:
                       "picture stay on one side)", highlight=False)
     for warning in summary.get("warnings", []):
         err.print(f"[bold yellow]warning: {escape(warning)}[/bold yellow]", highlight=False)
+
+
+def _figure(value: float | int | None) -> str:
+    """A metric as the summary table shows it: counts whole, the rest to four places."""
+    if value is None:
+        return "—"
+    return str(value) if isinstance(value, int) else f"{value:.4f}"
 
 
 def evaluate_quality(model: Path, labels: Path, confusion: Path | None, as_json: bool) -> None:

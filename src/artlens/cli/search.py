@@ -13,8 +13,10 @@ from rich.markup import escape
 from typer.core import TyperCommand
 
 from artlens.cli._app import JsonOpt, QuietOpt, app, progress_bar
+from artlens.cli.engine_options import ActorsOpt, AddressOpt, BatchSizeOpt, EngineOpt, GpusOpt, engine_options
 from artlens.cli.exitcodes import ExitCode
 from artlens.cli.output import err, print_json, print_table, say_error
+from artlens.engine.options import EngineKind, EngineOptions
 from artlens.imageio import DEFAULT_MAX_PIXELS
 
 index_app = typer.Typer(help="Build and update a similarity-search index of an image collection.",
@@ -60,7 +62,9 @@ def _print_errors(errors: list[dict[str, Any]] | list[Any]) -> None:
 
 
 def _update(paths: list[Path], index_dir: Path, *, create: bool, prune: bool, backbone: str | None,
-            style: bool, kind: Kind | None, max_pixels: int, quiet: bool, as_json: bool) -> None:
+            style: bool, kind: Kind | None, max_pixels: int, quiet: bool, as_json: bool,
+            engine: EngineOptions | None = None) -> None:
+    from artlens.engine.engines import make_engine
     from artlens.search.index import SearchIndex
 
     index = (SearchIndex.create(index_dir, backbone=backbone, style=style, kind=kind.value if kind else None)
@@ -68,7 +72,9 @@ def _update(paths: list[Path], index_dir: Path, *, create: bool, prune: bool, ba
     with index, progress_bar(quiet, "indexing") as bar:
         task = bar.add_task("", total=None)
         report = index.update(paths, prune=prune, max_pixels=max_pixels,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+                              progress=lambda done, total: bar.update(task, completed=done, total=total),
+                              engine=make_engine(engine) if engine and engine.is_ray else None,
+                              **({"batch_size": engine.batch_size} if engine and engine.batch_size else {}))
         info = index.info()
     _finish(report, info, quiet, as_json)
 
@@ -98,6 +104,11 @@ def index_build(
                                               "to 20k images, ivf beyond); default: keep the index's.")
     ] = None,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+    engine: EngineOpt = EngineKind.local,
+    address: AddressOpt = None,
+    actors: ActorsOpt = 0,
+    batch_size: BatchSizeOpt = 0,
+    gpus_per_actor: GpusOpt = 0.0,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -107,7 +118,8 @@ def index_build(
     status 1 when some files could not be read (they are listed; the rest is indexed).
     """
     _update(paths, index_dir, create=True, prune=True, backbone=backbone, style=style_features, kind=kind,
-            max_pixels=max_pixels, quiet=quiet, as_json=as_json)
+            max_pixels=max_pixels, quiet=quiet, as_json=as_json,
+            engine=engine_options(engine, address, actors, batch_size, gpus_per_actor))
 
 
 @index_app.command("add")

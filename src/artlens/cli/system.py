@@ -101,17 +101,23 @@ def weights_verify(
 # ----------------------------------------------------------------------------------------------------------
 
 @app.command()
-def doctor(as_json: JsonOpt = False) -> None:
+def doctor(
+    address: Annotated[str | None, typer.Option("--address", help="Also report the Ray cluster there (auto, "
+                                                "ray://HOST:10001, HOST:6379): nodes, CPUs, GPUs, memory.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Report versions, threads, compute device, cache folder and the state of every weight file."""
     from artlens.doctor import collect
 
-    info = collect()
+    info = collect(address)
     if as_json:
         print_json(info)
         return
     items = [*info["versions"].items(),
              *((key, info[key]) for key in ("device", "cuda", "cpu_cores", "torch_threads", "opencv_threads",
                                             "cache_dir"))]
+    items += [(f"ray {key}", value) for key, value in info.get("ray", {}).items()]
     print_table(("item", "value"), ((key, str(value)) for key, value in items), title="artlens doctor")
     print_table(("weight", "state", "detail"),
                 ((w["name"], w["state"], w["detail"]) for w in info["weights"]))

@@ -28,11 +28,13 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from artlens.engine.engines import Engine
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError
 from artlens.files import atomic_write
 from artlens.imageio import DEFAULT_MAX_PIXELS, LoadedImage, collect_inputs, load_image
 from artlens.search import ann
 from artlens.search.embed import Embedder, l2_normalise
+from artlens.search.entry import IndexEntry
 from artlens.search.phash import phash
 from artlens.store import DamagedDatabaseError, is_damage
 
@@ -366,7 +368,7 @@ class SearchIndex:
 
     def update(self, paths: Sequence[str | os.PathLike[str]], *, prune: bool = False,
                progress: Progress | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-               batch_size: int = _BATCH) -> UpdateReport:
+               batch_size: int = _BATCH, engine: Engine | None = None) -> UpdateReport:
         """Index new and changed image files under ``paths``; unchanged files are skipped.
 
         Parameters
@@ -381,6 +383,9 @@ class SearchIndex:
             Larger images are refused (reported as errors).
         batch_size
             Files per committed batch; a run killed part-way keeps every finished batch.
+        engine
+            Read and embed the files on this engine's workers (a Ray cluster: ``artlens.engine``); the
+            entries are stored, and the FAISS index built, here. None: in this process.
 
         Returns
         -------
@@ -415,14 +420,22 @@ class SearchIndex:
             progress(done, total)
         touched: list[int] = []
         removed: list[int] = []
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        if engine is not None:
+            touched += self._index_on(engine, todo, report, max_pixels, batch_size, tick)
+            todo = []
         for begin in range(0, len(todo), batch_size):
             batch = todo[begin:begin + batch_size]
             t_ids, r_ids = self._index_batch(batch, report, max_pixels)
             touched += t_ids
             removed += r_ids
-            done += len(batch)
-            if progress:
-                progress(done, total)
+            tick(len(batch))
         if prune:
             gone = [(i, p) for p, (i, *_rest) in known.items() if not os.path.exists(p)]
             if gone:
@@ -436,8 +449,6 @@ class SearchIndex:
     def _index_batch(self, batch: list[tuple[Path, str, os.stat_result]], report: UpdateReport,
                      max_pixels: int) -> tuple[list[int], list[int]]:
         """Load, hash, embed (what is new) and commit one batch; returns (touched ids, removed ids)."""
-        want_style = self.has_style
-
         def read(file: Path) -> LoadedImage | ImageLoadError:
             try:
                 return load_image(file, max_pixels=max_pixels)
@@ -457,12 +468,9 @@ class SearchIndex:
         vectors: list[tuple[np.ndarray, np.ndarray | None] | None] = []
         need: dict[str, list[int]] = {}  # sha256 -> positions in this batch still without vectors
         for pos, (_, _, image) in enumerate(loaded):
-            row = self._conn.execute(
-                "SELECT content, style FROM items WHERE sha256=? AND (style IS NOT NULL OR ?) LIMIT 1",
-                (image.sha256, not want_style)).fetchone()
-            if row is not None:
-                style = np.frombuffer(row[1], np.float32) if (want_style and row[1] is not None) else None
-                vectors.append((np.frombuffer(row[0], np.float32), style))
+            stored = self._stored_vectors(image.sha256)
+            if stored is not None:
+                vectors.append(stored)
                 report.reused += 1
             else:
                 vectors.append(None)
@@ -475,14 +483,68 @@ class SearchIndex:
                     vectors[pos] = (emb.content[j], emb.style[j] if emb.style is not None else None)
             report.embedded += len(firsts)
             report.reused += sum(len(p) - 1 for p in need.values())
+        entries = []
+        for (key, st, image), vec in zip(loaded, vectors, strict=True):
+            assert vec is not None
+            entries.append((key, st, IndexEntry(image.sha256, image.width, image.height, phash(image.rgb),
+                                                vec[0], vec[1])))
+        return self._commit(entries, report), []
+
+    def _stored_vectors(self, sha256: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The vectors of an indexed file with these bytes (one with a style vector when the index keeps
+        them), or None."""
+        want_style = self.has_style
+        row = self._conn.execute(
+            "SELECT content, style FROM items WHERE sha256=? AND (style IS NOT NULL OR ?) LIMIT 1",
+            (sha256, not want_style)).fetchone()
+        if row is None:
+            return None
+        style = np.frombuffer(row[1], np.float32) if (want_style and row[1] is not None) else None
+        return np.frombuffer(row[0], np.float32), style
+
+    def _index_on(self, engine: Engine, todo: list[tuple[Path, str, os.stat_result]], report: UpdateReport,
+                  max_pixels: int, batch_size: int, tick: Callable[[int], None]) -> list[int]:
+        """Index ``todo`` with ``engine``'s workers reading and embedding the files; the entries are committed
+        here in batches of ``batch_size`` as they stream back. Returns the touched ids."""
+        # imported here: a worker imports engine.index_job first, which imports this package's embedder
+        from artlens.engine.index_job import EmbedJob
+
+        job = EmbedJob(self.backbone, style=self.has_style, max_pixels=max_pixels)
+        where = {str(file): (key, st) for file, key, st in todo}
+        pending: list[tuple[str, os.stat_result, IndexEntry]] = []
+        touched: list[int] = []
+        for path, entry, error in engine.map(job, list(where)):
+            if entry is None:
+                report.errors.append(ImageLoadError(path, error or "could not be indexed"))
+            else:
+                pending.append((*where[path], entry))
+            if len(pending) >= batch_size:
+                touched += self._commit(pending, report, reuse=True)
+                pending = []
+            tick(1)
+        if pending:
+            touched += self._commit(pending, report, reuse=True)
+        return touched
+
+    def _commit(self, entries: list[tuple[str, os.stat_result, IndexEntry]], report: UpdateReport, *,
+                reuse: bool = False) -> list[int]:
+        """Store entries (path key, stat, entry) in one transaction; returns their ids. With ``reuse``, an
+        entry whose content hash is indexed already takes the stored vectors, as :meth:`_index_batch` does
+        before embedding, so both ways store the same vectors."""
         touched: list[int] = []
         now = time.time()
         with self._transaction():
-            for (key, st, image), vec in zip(loaded, vectors, strict=True):
-                assert vec is not None
-                content, style = vec
-                values = (image.sha256, st.st_size, st.st_mtime_ns, image.width, image.height,
-                          phash(image.rgb), _blob(content), _blob(style))
+            for key, st, entry in entries:
+                content, style = entry.content, entry.style
+                if reuse:
+                    stored = self._stored_vectors(entry.sha256)
+                    if stored is not None:
+                        content, style = stored
+                        report.reused += 1
+                    else:
+                        report.embedded += 1
+                values = (entry.sha256, st.st_size, st.st_mtime_ns, entry.width, entry.height, entry.phash,
+                          _blob(content), _blob(style))
                 old = self._conn.execute("SELECT id FROM items WHERE path=?", (key,)).fetchone()
                 if old is not None:
                     self._conn.execute("UPDATE items SET sha256=?, size=?, mtime_ns=?, width=?, height=?, "
@@ -495,9 +557,9 @@ class SearchIndex:
                         "path, added) VALUES (?,?,?,?,?,?,?,?,?,?)", (*values, key, now))
                     touched.append(int(cur.lastrowid))
                     report.added += 1
-            if loaded:
+            if entries:
                 self._bump_generation()
-        return touched, []
+        return touched
 
     def _bump_generation(self) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",

@@ -166,7 +166,13 @@ def test_frozen_classes_train_evaluate_save_reload(labelled, tmp_path):
 @needs_weights
 @pytest.mark.weights
 def test_frozen_scores_and_kfold(labelled, tmp_path):
-    summary = train_from_labels(labelled["scores"], tmp_path / "s", config=_SMALL, epochs=100, kfold=3)
+    events = []
+    summary = train_from_labels(labelled["scores"], tmp_path / "s", config=_SMALL, epochs=100, kfold=3,
+                                progress=events.append)
+    # every stage's bar ends full: the folds count up from 0 and the final fit closes at 1/1
+    last = {e.stage: (e.done, e.total) for e in events}
+    assert last["fold"] == (3, 3) and last["final"] == (1, 1)
+    assert next((e.done, e.total) for e in events if e.stage == "fold") == (0, 3)
     ev = summary["evaluation"]
     assert summary["task"] == "score" and ev["method"] == "kfold" and len(ev["folds"]) == 3
     assert sum(f["n"] for f in ev["folds"]) == 24

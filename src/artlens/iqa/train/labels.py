@@ -671,6 +671,7 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
                         unit="distinct pictures")
     if kfold >= 2:
         folds, oof = [], None
+        report(progress, "fold", 0, kfold)
         for f, (tr, te) in enumerate(parts):
             m, pred = fit_eval(tr, te)
             folds.append(m)
@@ -694,6 +695,7 @@ def train_from_labels(labels: LabelSet | str | Path, out_dir: str | Path, *, bac
 
     report(progress, "final", 0, 1)
     final = _fit(images, x, y_views, cfg, shared, s, finetune, progress, w_views)
+    report(progress, "final", 1, 1)
     settings = {"backbone": backbone, "finetune": finetune, "finetune_blocks": finetune_blocks if finetune
                 else 0, "head_epochs": head_epochs, "finetune_epochs": ft_epochs, "lr": lr,
                 "batch_size": batch_size, "seed": seed, "kfold": kfold, "val_split": val_split,
