@@ -92,3 +92,22 @@ def test_describe_record(model, tmp_path):
     jsonschema.validate(record, read_schema("describe"))
     assert record["palette"][0]["name"] in ("white", "red")
     assert record["sentence"].endswith(".")
+
+
+def test_index_keeps_aligned_vectors_and_searches_by_text(model, gallery, tmp_path):
+    from artlens.align.indexed import aligned_vectors, search_text, update_aligned
+    from artlens.search.index import SearchIndex
+
+    folder, paths, _ = gallery
+    with SearchIndex.create(tmp_path / "idx") as index:
+        index.update([folder])
+        with pytest.raises(ConfigError, match="no aligned embeddings"):
+            search_text(index, "a red thing", model=model)
+        first = update_aligned(index, model)
+        assert first["embedded"] == len(paths)
+        assert update_aligned(index, model)["embedded"] == 0  # kept, not made again
+        found, vectors = aligned_vectors(index, model)
+        assert len(found) == len(paths) and vectors.shape[0] == len(paths)
+        report = search_text(index, "a blue thing", 4, model=model)
+    jsonschema.validate(report, read_schema("textsearch"))
+    assert all("-blue" in r["path"] for r in report["results"][:3])
