@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from artlens.imageio import as_rgb_uint8
+from artlens.screening.metrics import working_image
 
 __all__ = ["COLOUR_NAMES", "colour_histogram", "name_of", "palette"]
 
@@ -31,13 +32,7 @@ _PROTO_LAB = _lab(_PROTOTYPES)
 
 
 def _small(rgb: np.ndarray) -> np.ndarray:
-    img = as_rgb_uint8(rgb)
-    h, w = img.shape[:2]
-    scale = _WORK_SIDE / max(h, w)
-    if scale < 1:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-    return img
+    return working_image(as_rgb_uint8(rgb), _WORK_SIDE)
 
 
 def name_of(lab: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from artlens.align.colors import palette
 from artlens.align.model import AlignModel, load_align_model
 from artlens.align.tag import default_vocabulary
 from artlens.imageio import as_rgb_uint8, load_image
+from artlens.screening.metrics import working_image
 
 __all__ = ["DESCRIBE_SCHEMA", "composition", "describe_image", "describe_path", "tone"]
 
@@ -26,13 +27,7 @@ _SIDE = 256
 
 
 def _work(rgb: np.ndarray) -> np.ndarray:
-    img = as_rgb_uint8(rgb)
-    h, w = img.shape[:2]
-    scale = _SIDE / max(h, w)
-    if scale < 1:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-    return img
+    return working_image(as_rgb_uint8(rgb), _SIDE)
 
 
 def tone(rgb: np.ndarray) -> dict:
