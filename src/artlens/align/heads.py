@@ -39,6 +39,7 @@ class AlignConfig:
     text_dim: int = 384
     embed_dim: int = 256
     hidden: int = 1024
+    dropout: float = 0.1
     backbone: str = "mobilenet_v2"
     image_mean: list[float] = field(default_factory=list)
     image_std: list[float] = field(default_factory=list)
@@ -57,8 +58,9 @@ class AlignHeads(nn.Module):
         std = torch.tensor(config.image_std or [1.0] * config.image_dim, dtype=torch.float32)
         self.register_buffer("image_mean", mean)
         self.register_buffer("image_std", std.clamp_min(1e-6))
-        self.image = nn.Sequential(nn.Dropout(0.1), nn.Linear(config.image_dim, config.hidden), nn.GELU(),
-                                   nn.Dropout(0.1), nn.Linear(config.hidden, config.embed_dim))
+        p = config.dropout
+        self.image = nn.Sequential(nn.Dropout(p), nn.Linear(config.image_dim, config.hidden), nn.GELU(),
+                                   nn.Dropout(p), nn.Linear(config.hidden, config.embed_dim))
         self.text = nn.Sequential(nn.Linear(config.text_dim, config.hidden), nn.GELU(),
                                   nn.Linear(config.hidden, config.embed_dim))
         self.text_skip = nn.Linear(config.text_dim, config.embed_dim, bias=False)

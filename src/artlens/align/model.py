@@ -27,8 +27,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped heads' files (``artlens train align`` reproduces them).
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "0" * 64,
-    WEIGHTS_FILE: "0" * 64,
+    CONFIG_FILE: "ddd0292107c8e0e9d081f44282667b57e4729aa51534aa73b726244f01d7f830",
+    WEIGHTS_FILE: "8f300c45c046c80ff9406625e042f69225b09ca8424f4586622e67acabdc21f5",
 }
 
 #: Prompt templates whose mean embedding stands for a label (prompt ensembling, Radford et al., ICML 2021).

@@ -35,7 +35,7 @@ def train_align(data_root: Path, out_dir: Path, *, cache: Path | None = None,
     feats = feature_cache(data_root, cache, seed=settings.seed, progress=progress)
     colours = feats.colour_words()
     args = (feats.image, feats.pairs, colours, feats.imagenet, feats.categories)
-    train = training_set(*args, roles=("train",))
+    train = training_set(*args, roles=("train",), imagenet_weak=settings.imagenet_weak)
     val = training_set(*args, roles=("val",))
     encoder = get_text_encoder()
     heads, summary = train_heads(train, val, encoder.encode, settings, progress=progress,

@@ -49,6 +49,9 @@ class AlignSettings:
     weight_decay: float = 0.05
     embed_dim: int = 256
     hidden: int = 1024
+    dropout: float = 0.1
+    #: every training image whose top ImageNet class reaches this probability also gets it as a weak caption
+    imagenet_weak: float = 1.0
     seed: int = 0
 
 
@@ -81,7 +84,8 @@ class TrainingSet:
 
 
 def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequence[str],
-                 imagenet: np.ndarray, categories: Sequence[str], roles: Sequence[str]) -> TrainingSet:
+                 imagenet: np.ndarray, categories: Sequence[str], roles: Sequence[str],
+                 imagenet_weak: float = 1.0) -> TrainingSet:
     """The images of ``roles`` with their captions: the pair's own, colour variants of its title ("a red
     apple") from the image's dominant colour name, and for photos the backbone's confident ImageNet classes
     as weak captions ("a photo of a seashore")."""
@@ -95,6 +99,8 @@ def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequenc
         if pair.source == "photo" and imagenet.shape[1]:
             top = np.argsort(-imagenet[i].astype(np.float32))[:2]
             texts += [f"a photo of a {categories[k].lower()}" for k in top if imagenet[i, k] >= 0.15]
+        elif imagenet.shape[1] and float(imagenet[i].max()) >= imagenet_weak:
+            texts.append(f"a picture of a {categories[int(imagenet[i].argmax())].lower()}")
         if texts:
             rows.append(i)
             caps.append(texts)
@@ -120,11 +126,13 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
     feats = torch.from_numpy(train.image.astype(np.float32))
     mean, std = feats.mean(0), feats.std(0)
     config = AlignConfig(image_dim=int(feats.shape[1]), text_dim=int(text_all.shape[1]),
-                         embed_dim=settings.embed_dim, hidden=settings.hidden, backbone=IMAGE_BACKBONE,
+                         embed_dim=settings.embed_dim, hidden=settings.hidden, dropout=settings.dropout,
+                         backbone=IMAGE_BACKBONE,
                          image_mean=mean.tolist(), image_std=std.tolist(),
                          recipe={"epochs": settings.epochs, "batch_size": settings.batch_size,
                                  "lr": settings.lr, "weight_decay": settings.weight_decay,
-                                 "seed": settings.seed, "train_images": len(train.captions)})
+                                 "seed": settings.seed, "train_images": len(train.captions),
+                                 "dropout": settings.dropout, "imagenet_weak": settings.imagenet_weak})
     with seeded(settings.seed):
         heads = AlignHeads(config)
     cap_ids = [[index[t] for t in row] for row in train.captions]
