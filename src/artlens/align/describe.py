@@ -89,7 +89,7 @@ def describe_image(rgb: np.ndarray, *, model: AlignModel | None = None, top_k: i
     model = model or load_align_model()
     vocab = default_vocabulary()
     emb = model.embed_images([rgb])
-    probs = model.probability(emb @ model.embed_labels(vocab).T)[0]
+    probs = model.probability(emb @ model.embed_texts(vocab).T)[0]  # plain texts, as the scaling was fitted
     tags = [{"tag": vocab[j], "score": round(float(probs[j]), 4)} for j in np.argsort(-probs)[:top_k]]
     colours, tone_, comp = palette(rgb), tone(rgb), composition(rgb)
     return {"tags": tags, "palette": colours, "tone": tone_, "composition": comp,

@@ -1,8 +1,8 @@
 """Open-vocabulary tags and zero-shot categories from the aligned embedding.
 
 A tag's score is the calibrated probability (Platt scaling of the cosine, :mod:`artlens.align.heads`) that
-its text applies to the image, so ``--threshold 0.5`` means "more likely than not" on the pairs the scaling
-was fitted on. Zero-shot classification takes a softmax over the labels' prompt-ensembled embeddings at the
+its plain text applies to the image, as the scaling was fitted on validation captions (docs/align.md says
+how flat the shipped heads' curve is). Zero-shot classification takes a softmax over the labels' prompt-ensembled embeddings at the
 learned temperature (CLIP, Radford et al., ICML 2021; LiT, Zhai et al., CVPR 2022).
 """
 
@@ -72,7 +72,7 @@ def tag_paths(paths: Sequence[str | Path], *, vocabulary: Sequence[str] | None =
     model = model or load_align_model()
     files, errors = _files(paths)
     emb, kept, skipped = model.embed_files(files, progress=progress)
-    probs = model.probability(emb @ model.embed_labels(vocab).T)
+    probs = model.probability(emb @ model.embed_texts(vocab).T)  # plain texts, as the scaling was fitted
     images = []
     for row, i in enumerate(kept):
         order = np.argsort(-probs[row])[:top_k]
