@@ -29,16 +29,27 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 
 
 _PROTO_LAB = _lab(_PROTOTYPES)
+# Extra shades for naming palette colours (dark and light variants of a term); the histogram of the image
+# tower keeps the eleven prototypes above, which the shipped heads were trained on.
+_SHADES = np.array([
+    (20, 40, 120), (140, 180, 230), (20, 90, 30), (150, 210, 140), (130, 20, 20), (192, 192, 192),
+    (64, 64, 64), (80, 30, 100), (190, 150, 110), (90, 130, 200),
+], np.uint8)
+_SHADE_NAMES = np.array([7, 7, 6, 6, 3, 2, 2, 8, 10, 7])
+_FINE_LAB = np.concatenate([_PROTO_LAB, _lab(_SHADES)])
+_FINE_NAMES = np.concatenate([np.arange(len(COLOUR_NAMES)), _SHADE_NAMES])
 
 
 def _small(rgb: np.ndarray) -> np.ndarray:
     return working_image(as_rgb_uint8(rgb), _WORK_SIDE)
 
 
-def name_of(lab: np.ndarray) -> np.ndarray:
-    """Index into :data:`COLOUR_NAMES` of the nearest prototype for each CIELAB row."""
-    d = ((lab[:, None, :] - _PROTO_LAB[None, :, :]) ** 2).sum(-1)
-    return d.argmin(1)
+def name_of(lab: np.ndarray, *, shades: bool = False) -> np.ndarray:
+    """Index into :data:`COLOUR_NAMES` of the nearest prototype for each CIELAB row (with ``shades``, also
+    of dark and light variants of the terms: navy is blue, not purple)."""
+    protos, names = (_FINE_LAB, _FINE_NAMES) if shades else (_PROTO_LAB, np.arange(len(COLOUR_NAMES)))
+    d = ((lab[:, None, :] - protos[None, :, :]) ** 2).sum(-1)
+    return names[d.argmin(1)]
 
 
 def colour_histogram(rgb: np.ndarray) -> np.ndarray:
@@ -57,7 +68,7 @@ def palette(rgb: np.ndarray, k: int = 5, seed: int = 0) -> list[dict]:
     shares = np.bincount(labels.ravel(), minlength=k) / labels.size
     rgb_centres = cv2.cvtColor(np.clip(centres, 0, 255).astype(np.uint8).reshape(-1, 1, 3),
                                cv2.COLOR_LAB2RGB).reshape(-1, 3)
-    names = name_of(centres.astype(np.float32))
+    names = name_of(centres.astype(np.float32), shades=True)
     out = [{"hex": "#{:02x}{:02x}{:02x}".format(*map(int, c)), "name": COLOUR_NAMES[int(n)],
             "share": round(float(s), 4)} for c, n, s in zip(rgb_centres, names, shares, strict=True)]
     return sorted(out, key=lambda p: -p["share"])

@@ -2,8 +2,9 @@
 
 A tag's score is the calibrated probability (Platt scaling of the cosine, :mod:`artlens.align.heads`) that
 its plain text applies to the image, as the scaling was fitted on validation captions (docs/align.md says
-how flat the shipped heads' curve is). Zero-shot classification takes a softmax over the labels' prompt-ensembled embeddings at the
-learned temperature (CLIP, Radford et al., ICML 2021; LiT, Zhai et al., CVPR 2022).
+how flat the shipped heads' curve is). Zero-shot classification takes a softmax over the labels'
+prompt-ensembled embeddings at the learned temperature (CLIP, Radford et al., ICML 2021; LiT, Zhai et al.,
+CVPR 2022).
 """
 
 from __future__ import annotations
