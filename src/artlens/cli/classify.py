@@ -131,8 +131,9 @@ def evaluate_classifier_command(model_dir: Path, data: Path, out_dir: Path | Non
 @app.command()
 def classify(
     model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="Model folder from `artlens train "
-                                              "classify`.")],
-    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (walked recursively).")],
+                                              "classify` (with --zero-shot: the first image).")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Image files or folders (walked recursively).")]
+    = None,
     fmt: Annotated[PredictFormat | None, typer.Option("--format", "-f", help="File format of --out; default "
                                                       "from its suffix, else JSON.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write the predictions here (default: "
@@ -150,6 +151,9 @@ def classify(
     actors: ActorsOpt = 0,
     batch_size: BatchSizeOpt = 0,
     gpus_per_actor: GpusOpt = 0.0,
+    zero_shot: Annotated[list[str] | None, typer.Option("--zero-shot", help="Category names, comma-separated "
+                                                        "(or the option repeated): classify from the names "
+                                                        "alone with the alignment; no MODEL.")] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -165,6 +169,13 @@ def classify(
     from artlens.classify.predict import classify_paths, write_csv, write_json
     from artlens.engine.engines import make_engine
 
+    if zero_shot:
+        from artlens.cli.align import zero_shot_command
+
+        zero_shot_command(zero_shot, [model_dir, *(paths or [])], None, quiet, as_json)
+        return
+    if not paths:
+        raise typer.BadParameter("name the images to classify after MODEL")
     if fmt == PredictFormat.csv and out_path is None:
         raise typer.BadParameter("--format csv needs --out")
     as_json = as_json or (fmt == PredictFormat.json and out_path is None)

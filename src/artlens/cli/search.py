@@ -51,6 +51,10 @@ IndexOpt = Annotated[Path, typer.Option("--index", "-i", help="Index folder.")]
 MaxPixelsOpt = Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this.")]
 
 
+AlignOpt = Annotated[bool, typer.Option("--align/--no-align", help="Also store each image's aligned "
+                                        "embedding (for `artlens search INDEX TEXT`).")]
+
+
 def _say(quiet: bool, line: str) -> None:
     if not quiet:
         err.print(line, highlight=False, markup=False)
@@ -63,7 +67,7 @@ def _print_errors(errors: list[dict[str, Any]] | list[Any]) -> None:
 
 def _update(paths: list[Path], index_dir: Path, *, create: bool, prune: bool, backbone: str | None,
             style: bool, kind: Kind | None, max_pixels: int, quiet: bool, as_json: bool,
-            engine: EngineOptions | None = None) -> None:
+            engine: EngineOptions | None = None, align: bool = False) -> None:
     from artlens.engine.engines import make_engine
     from artlens.search.index import SearchIndex
 
@@ -75,6 +79,12 @@ def _update(paths: list[Path], index_dir: Path, *, create: bool, prune: bool, ba
                               progress=lambda done, total: bar.update(task, completed=done, total=total),
                               engine=make_engine(engine) if engine and engine.is_ray else None,
                               **({"batch_size": engine.batch_size} if engine and engine.batch_size else {}))
+        if align:  # the aligned embedding of artlens.align, for `artlens search INDEX TEXT`
+            from artlens.align.indexed import update_aligned
+
+            aligned = update_aligned(index, progress=lambda e: bar.update(task, completed=e.done,
+                                                                          total=e.total))
+            _say(quiet, f"aligned embeddings: {aligned['embedded']} added, {aligned['kept']} kept")
         info = index.info()
     _finish(report, info, quiet, as_json)
 
@@ -109,6 +119,7 @@ def index_build(
     actors: ActorsOpt = 0,
     batch_size: BatchSizeOpt = 0,
     gpus_per_actor: GpusOpt = 0.0,
+    align: AlignOpt = True,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -119,7 +130,7 @@ def index_build(
     """
     _update(paths, index_dir, create=True, prune=True, backbone=backbone, style=style_features, kind=kind,
             max_pixels=max_pixels, quiet=quiet, as_json=as_json,
-            engine=engine_options(engine, address, actors, batch_size, gpus_per_actor))
+            engine=engine_options(engine, address, actors, batch_size, gpus_per_actor), align=align)
 
 
 @index_app.command("add")
@@ -127,12 +138,13 @@ def index_add(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders (walked recursively).")],
     index_dir: IndexOpt,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+    align: AlignOpt = True,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new or changed files to an existing index (nothing is dropped)."""
     _update(paths, index_dir, create=False, prune=False, backbone=None, style=False, kind=None,
-            max_pixels=max_pixels, quiet=quiet, as_json=as_json)
+            max_pixels=max_pixels, quiet=quiet, as_json=as_json, align=align)
 
 
 @index_app.command("remove")

@@ -79,6 +79,9 @@ class PathsRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=50, description="classify: classes listed per head.")
     explain: bool | None = Field(default=None, description="assess jobs: also draw each image's quality heat "
                                  "map.")
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0, description="tag: least calibrated score.")
+    vocabulary: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=2000, description="tag: the tags to choose from (default: shipped).")
 
 
 def body_doc(fields: dict[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,26 @@ from pydantic_core import CoreSchema
 
 from artlens.schemas import read_schema
 
-__all__ = ["AssessReport", "ClassifyReport", "DuplicatesReport", "Health", "IndexItems", "IndexesList",
-           "JobAnswer", "MarketStatus", "MarketTrendsReport", "MarketValueReport", "ModelsList", "PresetList",
-           "RecommendReport", "SimilarReport", "openapi_schema"]
+__all__ = [
+    "AssessReport",
+    "ClassifyReport",
+    "DescribeReport",
+    "DuplicatesReport",
+    "Health",
+    "IndexItems",
+    "IndexesList",
+    "JobAnswer",
+    "MarketStatus",
+    "MarketTrendsReport",
+    "MarketValueReport",
+    "ModelsList",
+    "PresetList",
+    "RecommendReport",
+    "SimilarReport",
+    "TagReport",
+    "TextSearchReport",
+    "openapi_schema",
+]
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -90,6 +107,24 @@ class ClassifyReport(_Report):
     """An ``artlens.classify/1`` report."""
 
     schema_name = "classify"
+
+
+class TagReport(_Report):
+    """An ``artlens.tag/1`` report."""
+
+    schema_name = "tag"
+
+
+class DescribeReport(_Report):
+    """An ``artlens.describe/1`` record."""
+
+    schema_name = "describe"
+
+
+class TextSearchReport(_Report):
+    """An ``artlens.textsearch/1`` report."""
+
+    schema_name = "textsearch"
 
 
 class SimilarReport(_Report):

@@ -1,0 +1,103 @@
+"""The alignment at run time: locked image tower + MiniLM text tower + the trained heads, one shared space.
+
+:func:`load_align_model` gives the shipped heads (``models/default``, pinned by SHA-256 and checked on load)
+or a folder written by ``artlens train align``. Method: LiT, Zhai et al., "LiT: Zero-Shot Transfer with
+Locked-image text Tuning", CVPR 2022.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from artlens.align.heads import CONFIG_FILE, WEIGHTS_FILE, AlignHeads, calibrated, load_heads
+from artlens.align.image import embed_image_files, image_features
+from artlens.align.text import get_text_encoder
+from artlens.models.backbones import Backbone, get_backbone
+from artlens.training.progress import Progress
+from artlens.weights import sha256_file, verify_pinned
+
+__all__ = ["DEFAULT_MODEL_DIR", "DEFAULT_MODEL_SHA256", "PROMPTS", "AlignModel", "load_align_model"]
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
+
+#: SHA-256 of the shipped heads' files (``artlens train align`` reproduces them).
+DEFAULT_MODEL_SHA256 = {
+    CONFIG_FILE: "ddd0292107c8e0e9d081f44282667b57e4729aa51534aa73b726244f01d7f830",
+    WEIGHTS_FILE: "8f300c45c046c80ff9406625e042f69225b09ca8424f4586622e67acabdc21f5",
+}
+
+#: Prompt templates whose mean embedding stands for a label (prompt ensembling, Radford et al., ICML 2021).
+PROMPTS: tuple[str, ...] = ("{}", "a photo of a {}", "a drawing of a {}", "a painting of a {}",
+                            "clip art of a {}", "a product photo of a {}")
+
+
+class AlignModel:
+    """Embeds images and texts into the aligned space; similarities are cosines of unit vectors."""
+
+    def __init__(self, heads: AlignHeads, fingerprint: str = "") -> None:
+        self.heads = heads.eval()
+        self.config = heads.config
+        self.fingerprint = fingerprint  # SHA-256 of the heads' weights: stored vectors name their heads
+
+    @property
+    def backbone(self) -> Backbone:
+        """The locked image backbone (loaded once per process)."""
+        return get_backbone(self.config.backbone)
+
+    def _image(self, feats: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.heads.embed_image(torch.from_numpy(np.asarray(feats, np.float32))).numpy()
+
+    def embed_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, E) unit vectors for RGB images."""
+        return self._image(image_features(images, self.backbone))
+
+    def embed_features(self, feats: np.ndarray) -> np.ndarray:
+        """(N, E) unit vectors for image-tower features already computed (:mod:`artlens.align.image`)."""
+        return self._image(feats)
+
+    def embed_files(self, paths: Sequence[str | Path], progress: Progress | None = None
+                    ) -> tuple[np.ndarray, list[int], list[dict]]:
+        """``(embeddings, kept, skipped)`` for image files; unreadable files are reported, not raised."""
+        feats, kept, skipped = embed_image_files(paths, self.backbone, progress=progress)
+        return self._image(feats), kept, skipped
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, E) unit vectors for texts."""
+        vecs = get_text_encoder().encode(list(texts))
+        with torch.inference_mode():
+            return self.heads.embed_text(torch.from_numpy(vecs)).numpy()
+
+    def embed_labels(self, labels: Sequence[str], prompts: Sequence[str] = PROMPTS) -> np.ndarray:
+        """(L, E) unit vectors: each label's mean over the prompt templates, renormalised."""
+        texts = [p.format(label) for label in labels for p in prompts]
+        vecs = self.embed_texts(texts).reshape(len(labels), len(prompts), -1).mean(1)
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+    def probability(self, cosine: np.ndarray) -> np.ndarray:
+        """Calibrated probability that a text applies to an image, from their cosine."""
+        return calibrated(cosine, self.config.calibration)
+
+    @property
+    def temperature(self) -> float:
+        """The learned softmax temperature."""
+        return float(1.0 / self.heads.logit_scale.detach().exp())
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: str, shipped: bool) -> AlignModel:
+    if shipped:
+        verify_pinned(Path(folder), DEFAULT_MODEL_SHA256, "the shipped alignment heads")
+    return AlignModel(load_heads(Path(folder)), sha256_file(Path(folder) / WEIGHTS_FILE))
+
+
+def load_align_model(folder: str | Path | None = None) -> AlignModel:
+    """The shipped alignment (``folder`` None) or heads trained with ``artlens train align``."""
+    if folder is None:
+        return _load(str(DEFAULT_MODEL_DIR), True)
+    return _load(str(Path(folder).resolve()), False)

@@ -1,0 +1,220 @@
+"""``artlens train align``: the recipe of the shipped alignment heads (LiT, Zhai et al., CVPR 2022).
+
+Pairs come from :mod:`artlens.align.train.pairs`, image features from one cached pass
+(:mod:`artlens.align.train.features`), caption embeddings from the locked MiniLM tower. The heads train on
+the shared loop (:func:`artlens.training.fit`) with the symmetric InfoNCE loss
+(:func:`artlens.align.loss.contrastive_loss`), AdamW and a warm-up cosine schedule; the epoch with the best
+validation recall is kept, and Platt scaling is fitted on the validation pairs afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from artlens.align.heads import AlignConfig, AlignHeads
+from artlens.align.image import IMAGE_BACKBONE
+from artlens.align.train.pairs import (
+    Pair,
+    assign_roles,
+    openclipart_pairs,
+    scratch_background_pairs,
+    scratch_costume_pairs,
+    skimage_pairs,
+)
+from artlens.errors import ConfigError
+from artlens.seeding import seeded
+from artlens.training import EarlyStopping, cosine_schedule, fit, make_optimizer, parameter_groups
+from artlens.training.progress import Progress
+
+__all__ = ["AlignSettings", "TrainingSet", "collect_pairs", "fit_calibration", "train_heads", "training_set"]
+
+OPENCLIPART = Path("openclipart/usr/share/openclipart/png")
+SCRATCH = Path("scratch/usr/share/scratch/Media")
+PHOTOS = Path("bench-1080x800")
+
+
+@dataclass(frozen=True)
+class AlignSettings:
+    """The recipe's knobs (defaults: the shipped heads)."""
+
+    epochs: int = 40
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    embed_dim: int = 256
+    hidden: int = 1024
+    dropout: float = 0.1
+    #: every training image whose top ImageNet class reaches this probability also gets it as a weak caption
+    #: (None: only the photos do; tried at 0.5 on 2026-12-05, not better on validation)
+    imagenet_weak: float | None = None
+    seed: int = 0
+
+
+def collect_pairs(data_root: Path, seed: int = 0) -> list[Pair]:
+    """Every pair the recipe uses under ``data_root`` (the project's ``.data``), roles assigned.
+
+    Raises :class:`ConfigError` when openclipart, the main source, is missing.
+    """
+    clip = data_root / OPENCLIPART
+    if not clip.is_dir():
+        raise ConfigError(f"{clip}: openclipart-png is not extracted there (see docs/data.md)")
+    pairs = openclipart_pairs(clip, seed=seed)
+    media = data_root / SCRATCH
+    if media.is_dir():
+        pairs += scratch_costume_pairs(media) + scratch_background_pairs(media)
+    pairs += skimage_pairs()
+    photos = data_root / PHOTOS
+    if photos.is_dir():
+        pairs += [Pair(str(p), "", (), "photo", "photo", f"photo/{p.stem}")
+                  for p in sorted(photos.glob("*.jpg"))]
+    return assign_roles(pairs, seed=seed)
+
+
+@dataclass
+class TrainingSet:
+    """Rows of (image feature, caption) for one role: ``captions[i]`` lists the texts of image ``i``."""
+
+    image: np.ndarray
+    captions: list[list[str]]
+
+
+def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequence[str],
+                 imagenet: np.ndarray, categories: Sequence[str], roles: Sequence[str],
+                 imagenet_weak: float | None = None) -> TrainingSet:
+    """The images of ``roles`` with their captions: the pair's own, colour variants of its title ("a red
+    apple") from the image's dominant colour name, and for photos the backbone's confident ImageNet classes
+    as weak captions ("a photo of a seashore")."""
+    rows, caps = [], []
+    for i, pair in enumerate(pairs):
+        if pair.role not in roles:
+            continue
+        texts = list(pair.captions)
+        if colour_words[i] and pair.title:
+            texts += [f"{colour_words[i]} {pair.title}", f"a {colour_words[i]} drawing of {pair.title}"]
+        if pair.source == "photo" and imagenet.shape[1]:
+            top = np.argsort(-imagenet[i].astype(np.float32))[:2]
+            texts += [f"a photo of a {categories[k].lower()}" for k in top if imagenet[i, k] >= 0.15]
+        elif imagenet_weak is not None and imagenet.shape[1] and float(imagenet[i].max()) >= imagenet_weak:
+            texts.append(f"a picture of a {categories[int(imagenet[i].argmax())].lower()}")
+        if texts:
+            rows.append(i)
+            caps.append(texts)
+    return TrainingSet(image[rows] if rows else image[:0], caps)
+
+
+def _encode_all(sets: Sequence[TrainingSet], encode: Callable[[list[str]], np.ndarray]) -> dict[str, int]:
+    texts = sorted({t for s in sets for row in s.captions for t in row})
+    return {t: i for i, t in enumerate(texts)}, encode(texts)
+
+
+def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str]], np.ndarray],
+                settings: AlignSettings | None = None, *, progress: Progress | None = None,
+                checkpoint: Path | None = None, resume: dict | None = None) -> tuple[AlignHeads, dict]:
+    """Train projection heads on ``train``, keep the epoch with the best validation text-to-image R@5, then
+    fit the calibration on ``val``. ``encode`` maps texts to MiniLM vectors. Returns the heads and a
+    summary (epochs, best epoch, validation figures)."""
+    settings = settings or AlignSettings()
+    if not train.captions:
+        raise ConfigError("no training pairs: nothing to align")
+    index, text_vecs = _encode_all([train, val], encode)
+    text_all = torch.from_numpy(np.asarray(text_vecs, np.float32))
+    feats = torch.from_numpy(train.image.astype(np.float32))
+    mean, std = feats.mean(0), feats.std(0)
+    config = AlignConfig(image_dim=int(feats.shape[1]), text_dim=int(text_all.shape[1]),
+                         embed_dim=settings.embed_dim, hidden=settings.hidden, dropout=settings.dropout,
+                         backbone=IMAGE_BACKBONE,
+                         image_mean=mean.tolist(), image_std=std.tolist(),
+                         recipe={"epochs": settings.epochs, "batch_size": settings.batch_size,
+                                 "lr": settings.lr, "weight_decay": settings.weight_decay,
+                                 "seed": settings.seed, "train_images": len(train.captions),
+                                 "dropout": settings.dropout, "imagenet_weak": settings.imagenet_weak})
+    with seeded(settings.seed):
+        heads = AlignHeads(config)
+    cap_ids = [[index[t] for t in row] for row in train.captions]
+    n = len(cap_ids)
+    batch = min(settings.batch_size, n)
+    steps = max(1, n // batch)
+
+    def batches(epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        rng = random.Random(settings.seed * 1000 + epoch)
+        order = list(range(n))
+        rng.shuffle(order)
+        out = []
+        for b in range(steps):
+            rows = order[b * batch:(b + 1) * batch]
+            ids = [rng.choice(cap_ids[r]) for r in rows]
+            out.append((torch.tensor(rows), torch.tensor(ids)))
+        return out
+
+    def loss(b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        from artlens.align.loss import contrastive_loss
+
+        rows, ids = b
+        return contrastive_loss(heads.embed_image(feats[rows]), heads.embed_text(text_all[ids]),
+                                heads.logit_scale)
+
+    val_feats = torch.from_numpy(val.image.astype(np.float32))
+    val_first = torch.tensor([index[row[0]] for row in val.captions]) if val.captions else None
+
+    def validate() -> dict[str, float]:
+        if val_first is None:
+            return {"val_r5": 0.0}
+        img = heads.embed_image(val_feats)
+        txt = heads.embed_text(text_all[val_first])
+        sims = txt @ img.t()
+        rank = (sims > sims.diagonal()[:, None]).sum(1)
+        return {"val_r1": float((rank < 1).float().mean()), "val_r5": float((rank < 5).float().mean())}
+
+    optimizer = make_optimizer(parameter_groups(heads, settings.weight_decay), lr=settings.lr)
+    total = settings.epochs * steps
+    scheduler = cosine_schedule(optimizer, total, warmup_steps=min(steps, total))
+    result = fit(heads, optimizer, batches, loss, epochs=settings.epochs, scheduler=scheduler,
+                 validate=validate, monitor="val_r5", stopping=EarlyStopping(None, mode="max"),
+                 checkpoint=checkpoint, resume=resume, progress=progress)
+    heads.eval()
+    if val.captions:
+        heads.config.calibration = fit_calibration(heads, val_feats, val.captions, index, text_all)
+    summary = {"epochs": result.epochs, "best_epoch": result.best_epoch,
+               "best": dict(result.best_metrics or {}), "train_images": n, "val_images": len(val.captions),
+               "texts": len(index), "temperature": float(1 / heads.logit_scale.detach().exp())}
+    return heads, summary
+
+
+def fit_calibration(heads: AlignHeads, feats: torch.Tensor, captions: list[list[str]], index: dict[str, int],
+                    text_all: torch.Tensor, seed: int = 0) -> dict[str, float]:
+    """Platt scaling (Platt, 1999) of cosines: each image with one of its own captions (positive) and with
+    a caption of another image that it does not share (negative)."""
+    rng = random.Random(seed)
+    with torch.no_grad():
+        img = heads.embed_image(feats)
+        cos, lab = [], []
+        for i, row in enumerate(captions):
+            own = set(row)
+            pos = index[rng.choice(row)]
+            other = captions[rng.randrange(len(captions))]
+            neg_texts = [t for t in other if t not in own]
+            cos.append(float(img[i] @ heads.embed_text(text_all[[pos]])[0]))
+            lab.append(1.0)
+            if neg_texts:
+                cos.append(float(img[i] @ heads.embed_text(text_all[[index[rng.choice(neg_texts)]]])[0]))
+                lab.append(0.0)
+    x = torch.tensor(cos, dtype=torch.float64)
+    y = torch.tensor(lab, dtype=torch.float64)
+    a = torch.tensor(10.0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(-3.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([a, b], max_iter=200)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        value = torch.nn.functional.binary_cross_entropy_with_logits(a * x + b, y)
+        value.backward()
+        return value
+
+    opt.step(closure)
+    return {"a": float(a.detach()), "b": float(b.detach())}
