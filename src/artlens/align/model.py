@@ -28,7 +28,7 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 #: SHA-256 of the shipped heads' files (``artlens train align`` reproduces them).
 DEFAULT_MODEL_SHA256 = {
     CONFIG_FILE: "ddd0292107c8e0e9d081f44282667b57e4729aa51534aa73b726244f01d7f830",
-    WEIGHTS_FILE: "8f300c45c046c80ff9406625e042f69225b09ca8424f4586622e67acabdc21f5",
+    WEIGHTS_FILE: "aa993024dca67f8b6ba3006ecbae70ccd52039ffb8f51d45a19b6e1918a1dce0",
 }
 
 #: Prompt templates whose mean embedding stands for a label (prompt ensembling, Radford et al., ICML 2021).
