@@ -29,6 +29,7 @@ from artlens.weights import resolve
 __all__ = ["PROMPTED_WEIGHTS", "PromptedModel", "load_prompted"]
 
 PROMPTED_WEIGHTS = "smollm2_135m_instruct"
+REPETITION_PENALTY = 1.15
 
 
 @dataclass
@@ -55,7 +56,10 @@ class PromptedModel:
         options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "use_cache": True,
                                    "pad_token_id": self.tokenizer.pad_token_id}
         if temperature > 0:
-            options.update(do_sample=True, temperature=temperature, top_p=top_p)
+            # a mild repetition penalty (Keskar et al. 2019, CTRL, arXiv:1909.05858): a 135 M model sampled
+            # without it repeats whole lines ("A moment of light, a moment of light, ...")
+            options.update(do_sample=True, temperature=temperature, top_p=top_p,
+                           repetition_penalty=REPETITION_PENALTY)
         else:
             options.update(do_sample=False)
         return options
