@@ -30,6 +30,12 @@ def test_every_kind_with_the_style_model(tiny_text_model, kind) -> None:
     assert record == write(WriteRequest(kind=kind, about="the harbour", style=str(tiny_text_model), seed=1))
 
 
+def test_two_subjects_do_not_get_the_same_continuation(tiny_text_model) -> None:
+    texts = {write(WriteRequest(about=about, style=str(tiny_text_model), lines=3))["text"].split("\n", 1)[1]
+             for about in ("the harbour", "a white vase", "snow")}
+    assert len(texts) == 3
+
+
 @pytest.mark.parametrize("kind", ["poem", "caption"])
 def test_the_prompted_model_about_an_image(tiny_llama, no_backbone, kind) -> None:
     image = np.full((32, 48, 3), 40, np.uint8)

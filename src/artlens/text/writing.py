@@ -9,6 +9,7 @@ a title line made of the subject. The record follows ``artlens.write/1`` and kee
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -104,8 +105,10 @@ def write(request: WriteRequest, image: np.ndarray | None = None, *, prompted_pa
         prime = _title(request, grounding)
         prime = f"{prime}\n" if prime else ""
         lines = request.lines or _LSTM_LINES[request.kind]
-        text = sample_text(model, prime=prime, lines=lines,
-                           temperature=request.temperature, seed=request.seed)[0]
+        # the subject goes into the sampling seed: a weak char-LSTM forgets a title line within a few
+        # characters, and with the same random draws two subjects would get the same poem
+        seed = zlib.crc32(prime.encode("utf-8"), request.seed & 0xFFFFFFFF)
+        text = sample_text(model, prime=prime, lines=lines, temperature=request.temperature, seed=seed)[0]
         name = model.path.name if model.path is not None else "poetry"
         return _record(request, "lstm", name, prime, grounding, text)
     from artlens.text.prompted import load_prompted
