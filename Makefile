@@ -39,7 +39,8 @@ demo: install weights
 	$(BIN)/artlens assess src/artlens/samples --policy amazon --no-db --quiet --out $(OUT)/demo-report.json
 	$(BIN)/artlens compose --bars 8 --seed 1 --out $(OUT)/demo-piece.mid --wav $(OUT)/demo-piece.wav \
 	  --roll $(OUT)/demo-piece.png
-	@echo "open $(OUT)/demo-report.html in a browser; listen to $(OUT)/demo-piece.wav"
+	$(BIN)/artlens write poem --style poetry --about "The harbour" --seed 1 > $(OUT)/demo-poem.txt
+	@echo "open $(OUT)/demo-report.html in a browser; listen to $(OUT)/demo-piece.wav; read $(OUT)/demo-poem.txt"
 
 # The service and its web page on http://127.0.0.1:8000/. With no active API key in the local key store, one
 # is created and printed once (only its SHA-256 is kept). Ctrl-C stops the server.

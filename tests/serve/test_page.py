@@ -37,7 +37,9 @@ def test_page_is_served_without_a_key_under_a_strict_csp(client):
 def test_page_has_no_inline_script_or_style(client):
     html = client[0].get("/").text
     assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/static/app.js" defer>',
-                                                    '<script src="/static/align.js" defer>']
+                                                    '<script src="/static/market.js" defer>',
+                                                    '<script src="/static/align.js" defer>',
+                                                    '<script src="/static/write.js" defer>']
     assert "<style" not in html
     assert not re.search(r"\s(on[a-z]+|style)\s*=", html)  # event handler or style attributes
 

@@ -3,10 +3,22 @@
 
 from __future__ import annotations
 
-from artlens.serve.routes import align, assess, classify, explain, jobs, market, meta, music, search, style
+from artlens.serve.routes import (
+    align,
+    assess,
+    classify,
+    explain,
+    jobs,
+    market,
+    meta,
+    music,
+    search,
+    style,
+    text,
+)
 
 __all__ = ["ROUTERS"]
 
 #: Every router, in the order the app includes them.
 ROUTERS = (meta.router, assess.router, classify.router, style.router, jobs.router, explain.router,
-           search.router, music.router, market.router, align.router)
+           search.router, music.router, market.router, align.router, text.router)

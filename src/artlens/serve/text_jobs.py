@@ -1,0 +1,81 @@
+"""Writing as jobs: the checked request, the optional picture, and the work.
+
+A ``write`` job runs :func:`artlens.text.write` in the service's job pool, with the prompted model
+(SmolLM2-135M-Instruct) or, with ``style: "poetry"``, the shipped poetry LSTM (a client cannot name a
+folder on the server). A done job's first result, at ``/v1/results/{id}``, is the ``artlens.write/1``
+record. The picture is decoded when the request arrives (a bad one is a 422 naming the client's file) and
+held in memory, so a write job is not retriable after a restart: it takes seconds, so submit it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from artlens.errors import ArtlensError
+from artlens.imageio import load_image_bytes
+from artlens.serve.errors import ApiError
+from artlens.serve.jobs import JobQueue, Work, write_json
+from artlens.serve.settings import ServeSettings
+from artlens.serve.uploads import Batch, display_name
+
+__all__ = ["WriteBody", "read_picture", "write_work"]
+
+
+class WriteBody(BaseModel):
+    """JSON body of ``/v1/write`` (or the form fields beside an ``image`` file)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["poem", "story", "caption", "label"] = "poem"
+    about: str | None = Field(default=None, max_length=500, description="What the text is about.")
+    style: Literal["poetry"] | None = Field(default=None, description="'poetry': the shipped char-LSTM "
+                                            "writes; none: the prompted model SmolLM2-135M-Instruct.")
+    lines: int | None = Field(default=None, ge=1, le=40)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    temperature: float = Field(default=0.7, ge=0.05, le=3.0)
+    max_tokens: int = Field(default=220, ge=8, le=512)
+
+    @classmethod
+    def from_form(cls, fields: dict[str, str]) -> WriteBody:
+        """The form's fields checked (422 naming the first bad one); empty fields are left out."""
+        try:
+            return cls.model_validate({k: v for k, v in fields.items() if v != ""})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ApiError(422, "invalid_input", f"{where}: {first['msg']}") from None
+
+
+def read_picture(batch: Batch, settings: ServeSettings) -> tuple[np.ndarray, str]:
+    """The one ``image`` file of ``batch`` decoded (422 naming the client's file when it is not a picture)."""
+    with ExitStack() as closing:
+        for upload in batch.files:
+            closing.callback(upload.file.close)
+        images = [u for u in batch.files if u.field == "image"]
+        if len(batch.files) != 1 or len(images) != 1:
+            raise ApiError(422, "invalid_input", "send at most one file, in the field 'image'")
+        shown = display_name(images[0].filename, 0)
+        try:
+            loaded = load_image_bytes(images[0].file.read(), shown, max_pixels=settings.max_pixels)
+        except ArtlensError as exc:
+            raise ApiError(422, "unreadable_image", str(exc)) from None
+    return loaded.rgb, shown
+
+
+def write_work(body: WriteBody, jobs: JobQueue, picture: np.ndarray | None = None) -> Work:
+    """The work of a ``write`` job: the ``artlens.write/1`` record as JSON."""
+    def work(job_id: str, report: Callable[[float], None]) -> list[Path]:
+        from artlens.text import WriteRequest, write
+
+        report(0.05)
+        request = WriteRequest(kind=body.kind, about=body.about, style=body.style, lines=body.lines,
+                               seed=body.seed, temperature=body.temperature, max_new_tokens=body.max_tokens)
+        record: dict[str, Any] = write(request, picture)
+        return [write_json(record, jobs.results_dir, f"{job_id}.json")]
+
+    return work
