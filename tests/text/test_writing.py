@@ -65,6 +65,11 @@ def test_grounding_names_labels_and_a_palette() -> None:
 
     image = np.zeros((64, 64, 3), np.uint8)
     image[:, :32] = (200, 30, 30)
-    grounding = ground_image(image, top_k=2, colours=2)
+    grounding = ground_image(image, top_k=2, colours=2, tags=2)
     assert len(grounding.labels) == 2 and {c["name"] for c in grounding.palette} == {"red", "black"}
     assert grounding.describe().startswith("a picture showing ")
+    # the alignment's content tags come first in the description when its text tower can run
+    if grounding.tags:
+        assert grounding.source == "align+imagenet+palette" and len(grounding.tags) == 2
+        assert grounding.describe().startswith(f"a picture showing {grounding.tags[0]['tag']}")
+    assert ground_image(image, top_k=1, colours=2, tags=0).source == "imagenet+palette"
