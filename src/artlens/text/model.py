@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from artlens.music.model import Stepper
+from artlens.models.lstm import Stepper, TokenLSTM
 from artlens.text.errors import TextModelError
 from artlens.weights import verify_pinned
 
@@ -72,22 +72,8 @@ class TextConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-class CharLSTM(nn.Module):
-    """Embedding, stacked LSTM with dropout, linear read-out to the characters."""
-
-    def __init__(self, config: TextConfig) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(config.vocab_size, config.embed)
-        self.lstm = nn.LSTM(config.embed, config.hidden, num_layers=config.layers, batch_first=True,
-                            dropout=config.dropout if config.layers > 1 else 0.0)
-        self.drop = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden, config.vocab_size)
-
-    def forward(self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """Logits ``(batch, time, vocab)`` for the character after each of ``tokens`` ``(batch, time)``."""
-        hidden, state = self.lstm(self.embed(tokens), state)
-        return self.head(self.drop(hidden)), state
+class CharLSTM(TokenLSTM):
+    """The text model's network: a :class:`~artlens.models.lstm.TokenLSTM` over characters."""
 
 
 @dataclass
