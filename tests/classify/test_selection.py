@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from artlens.classify.model import ClassifierNet, feature_settings_of
+from artlens.classify.data import FOLDER_HEAD, load_dataset
+from artlens.classify.explain import grad_cam
+from artlens.classify.export import export_onnx
+from artlens.classify.features import pooled_features
+from artlens.classify.model import ClassifierNet, feature_settings_of, load_classifier
 from artlens.classify.pooling import PooledTrunk, gem_pool, multi_depth_stages, normalise_pooled, pooled_dim
+from artlens.classify.train.linear import train_linear
 from artlens.classify.train.selection import (
     FeatureSet,
     choose,
@@ -18,6 +25,8 @@ from artlens.classify.train.selection import (
     score_candidates,
 )
 from artlens.errors import ConfigError
+
+from .conftest import needs_weights
 
 
 def tiny_trunk() -> nn.Sequential:
@@ -120,3 +129,27 @@ def test_inner_folds_shrink_to_the_rarest_class_and_ignore_missing_labels():
     assert len(scores) == 1 and 0.0 <= scores[0]["macro_f1"] <= 1.0
     with pytest.raises(ConfigError):
         score_candidates([], y, 2)
+
+
+@needs_weights
+def test_multi_depth_flip_model_round_trip(folder, tmp_path, photos, views):
+    """A model with multi-depth pooling, sqrt normalisation and flip averaging: saved, loaded, exported to
+    ONNX with the same outputs, explained by Grad-CAM; features-in prediction agrees with images-in."""
+    out = tmp_path / "multi"
+    summary = train_linear(load_dataset(folder), out, epochs=100, pooling="multi", norm="sqrt", flip=True,
+                           weight_decay=0.01)
+    assert summary["features"]["pooling"] == "multi" and summary["features"]["flip"] is True
+    config = json.loads((out / "config.json").read_text())
+    assert config["feature_dim"] == 1952 and config["features"]["stages"] == [6, 10, 13, 16, 17]
+    clf = load_classifier(out, use_onnx=False)
+    probe = views(photos["chelsea"], 2, seed=99) + views(photos["astronaut"], 1, seed=98)
+    assert [p["label"] for p in clf.predict(probe)] == ["chelsea", "chelsea", "astronaut"]
+    raw = pooled_features(clf.backbone, probe, pooling="multi", flip=True)
+    np.testing.assert_allclose(clf.probabilities_from_features(raw)[FOLDER_HEAD],
+                               clf.probabilities(probe)[FOLDER_HEAD], atol=1e-4)
+    export_onnx(out)
+    onnx_clf = load_classifier(out, use_onnx=True)
+    np.testing.assert_allclose(onnx_clf.probabilities(probe)[FOLDER_HEAD],
+                               clf.probabilities(probe)[FOLDER_HEAD], atol=1e-3)
+    cam, label, _ = grad_cam(clf, probe[0])
+    assert label == "chelsea" and cam.max() == pytest.approx(1.0)

@@ -39,7 +39,7 @@ def normalise_pooled(f: torch.Tensor, norm: str) -> torch.Tensor:
     if norm == "none":
         return f
     if norm == "sqrt":
-        f = torch.sign(f) * torch.sqrt(torch.abs(f))
+        f = torch.sign(f) * torch.sqrt(torch.abs(f).clamp(min=1e-12))  # finite gradient at 0 (Grad-CAM)
     return f / torch.linalg.vector_norm(f, dim=1, keepdim=True).clamp(min=1e-12)
 
 
