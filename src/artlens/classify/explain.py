@@ -74,11 +74,22 @@ def grad_cam(model: Classifier, rgb: np.ndarray, *, head: str | None = None,
     x = model.preprocess([rgb])
     net = model.net
     device = next(net.parameters()).device
-    with torch.no_grad():
-        maps = net.trunk(x.to(device, memory_format=torch.channels_last)).float()
-    maps = maps.detach().requires_grad_(True)
+    captured: list[torch.Tensor] = []
+
+    def grab(_module: torch.nn.Module, _inputs: object, out: torch.Tensor) -> torch.Tensor:
+        out = out.detach().float().requires_grad_(True)  # the last maps, as a leaf the gradient reaches
+        captured.append(out)
+        return out
+
+    hook = net.trunk.register_forward_hook(grab)
+    try:
+        with torch.enable_grad():
+            logits = net.heads[heads.index(name)](net.pooled(x.to(device, memory_format=torch.channels_last),
+                                                             flip=False))
+    finally:
+        hook.remove()
+    maps = captured[-1]
     with torch.enable_grad():
-        logits = net.heads[heads.index(name)](maps.mean(dim=(2, 3)))
         probs = torch.softmax(logits.detach() / model.temperatures[name], dim=1)[0]
         if class_name is None:
             index = int(probs.argmax())

@@ -14,23 +14,46 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from artlens import weights
+from artlens.classify.pooling import PooledTrunk, pooled_dim
 from artlens.errors import ImageLoadError
 from artlens.imageio import load_image
 from artlens.models.backbones import Backbone
 from artlens.training.progress import Progress, report
 
-__all__ = ["embed_paths", "feature_cache_dir"]
+__all__ = ["embed_paths", "feature_cache_dir", "pooled_features"]
 
 _CHUNK = 64  # images decoded and held in memory at once
 
 
-def feature_cache_dir(backbone: Backbone) -> Path:
-    """The cache folder of one backbone's pinned weights."""
+def feature_cache_dir(backbone: Backbone, pooling: str = "avg", flip: bool = False) -> Path:
+    """The cache folder of one backbone's pinned weights, pooling (:mod:`artlens.classify.pooling`) and flip
+    averaging (average pooling without flips keeps the folder of the first versions)."""
     entry = weights.REGISTRY.get(backbone.spec.weight_name)
     tag = entry.sha256[:12] if entry is not None else "unpinned"
-    return weights.cache_dir() / "features" / f"{backbone.spec.name}-{tag}"
+    variant = "" if pooling == "avg" and not flip else f"-{pooling}{'-flip' if flip else ''}"
+    return weights.cache_dir() / "features" / f"{backbone.spec.name}-{tag}{variant}"
+
+
+def pooled_features(backbone: Backbone, images: Sequence[np.ndarray], *, pooling: str = "avg",
+                    flip: bool = False, batch_size: int = 32) -> np.ndarray:
+    """(N, D) float32 features of RGB images: :func:`artlens.classify.pooling.pool_features` of the backbone's
+    trunk, averaged with those of the mirror images when ``flip`` (flip test-time augmentation)."""
+    if pooling == "avg" and not flip:
+        return backbone.features(images, batch_size=batch_size)
+    pooler = PooledTrunk(backbone.trunk, pooling)
+    chunks = []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            x = torch.stack([backbone.preprocess(im) for im in images[i:i + batch_size]])
+            x = x.to(backbone.device, memory_format=torch.channels_last)
+            f = pooler(x)
+            if flip:
+                f = 0.5 * (f + pooler(x.flip(3)))
+            chunks.append(f.float().cpu().numpy())
+    return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
 def _cached(folder: Path, sha: str, dim: int) -> np.ndarray | None:
@@ -53,7 +76,7 @@ def _store(folder: Path, sha: str, vec: np.ndarray) -> None:
 
 def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[str] | None = None,
                 batch_size: int = 32, cache: bool = True, progress: Progress | None = None,
-                ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+                pooling: str = "avg", flip: bool = False) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Pooled features of the readable images among ``paths``.
 
     Parameters
@@ -70,6 +93,8 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
         Read and write the feature cache.
     progress
         Receives ``ProgressEvent("embed", done, total)`` (:mod:`artlens.training.progress`) after each chunk.
+    pooling, flip
+        Passed to :func:`pooled_features`.
 
     Returns
     -------
@@ -79,8 +104,8 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
     """
     total = len(paths)
     known = sha256 if sha256 is not None and len(sha256) == total else None
-    dim = backbone.spec.feature_dim
-    folder = feature_cache_dir(backbone)
+    dim = backbone.spec.feature_dim if pooling == "avg" else pooled_dim(backbone.trunk, pooling)
+    folder = feature_cache_dir(backbone, pooling, flip)
     out = np.zeros((total, dim), np.float32)
     ok = np.zeros(total, bool)
     skipped: list[dict] = []
@@ -104,7 +129,7 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
             idx.append(i)
             shas.append(sha)
         if images:
-            feats = backbone.features(images, batch_size=batch_size)
+            feats = pooled_features(backbone, images, pooling=pooling, flip=flip, batch_size=batch_size)
             for i, sha, vec in zip(idx, shas, feats, strict=True):
                 out[i], ok[i] = vec, True
                 if cache:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from artlens.classify.pooling import NORMS, POOLINGS, normalise_pooled, pool_features, pooled_dim, tap_modules
 from artlens.errors import ArtlensError, ConfigError
 from artlens.evaluation import softmax
 from artlens.files import sha256_file
@@ -41,6 +42,7 @@ __all__ = [
     "WEIGHTS_FILE",
     "Classifier",
     "ClassifierNet",
+    "feature_settings_of",
     "load_classifier",
     "preprocessing_of",
     "save_model",
@@ -62,30 +64,61 @@ def preprocessing_of(backbone: Backbone) -> dict:
 
 
 class ClassifierNet(nn.Module):
-    """Trunk, global average pooling and one linear head per label column.
+    """Trunk, pooling (:mod:`artlens.classify.pooling`), feature normalisation and one linear head per label
+    column; optionally the mean of the pooled features of the image and its mirror image (flip test-time
+    augmentation).
 
     Parameters
     ----------
     trunk
-        Maps a preprocessed batch (N, 3, H, W) to feature maps (N, D, h, w).
+        Maps a preprocessed batch (N, 3, H, W) to feature maps (N, C, h, w).
     feature_dim
-        D.
+        D, the length of the pooled (and normalised) features the heads read.
     n_classes
         Classes per head, in head order.
+    pooling, stages
+        ``avg`` (the default, and what models saved before this option were), ``gem`` or ``multi`` with its
+        block numbers.
+    norm
+        ``none``, ``l2`` or ``sqrt`` (:func:`artlens.classify.pooling.normalise_pooled`).
+    flip
+        Average the pooled features of the image and of its mirror image.
     """
 
-    def __init__(self, trunk: nn.Module, feature_dim: int, n_classes: Sequence[int]) -> None:
+    def __init__(self, trunk: nn.Module, feature_dim: int, n_classes: Sequence[int], *, pooling: str = "avg",
+                 stages: Sequence[int] = (), norm: str = "none", flip: bool = False) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        if norm not in NORMS:
+            raise ConfigError(f"feature normalisation must be one of {', '.join(NORMS)}, got {norm!r}")
         self.trunk = trunk
+        self.pooling, self.stages, self.norm, self.flip = pooling, tuple(int(s) for s in stages), norm, flip
+        self._taps = tap_modules(trunk, self.stages) if pooling == "multi" else []
         self.heads = nn.ModuleList(nn.Linear(feature_dim, int(k)) for k in n_classes)
 
-    def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, D) average-pooled trunk features."""
-        return self.trunk(x).mean(dim=(2, 3))
+    def pooled(self, x: torch.Tensor, *, flip: bool | None = None) -> torch.Tensor:
+        """(N, D) pooled, flip-averaged when ``flip`` (default: the model's setting), normalised features."""
+        f = pool_features(self.trunk, x, self.pooling, self._taps)
+        if self.flip if flip is None else flip:
+            f = 0.5 * (f + pool_features(self.trunk, x.flip(3), self.pooling, self._taps))
+        return normalise_pooled(f, self.norm)
+
+    def feature_settings(self) -> dict:
+        """What ``config.json`` records under ``features`` (read back by :func:`feature_settings_of`)."""
+        return {"pooling": self.pooling, "stages": list(self.stages), "norm": self.norm, "flip": self.flip}
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         f = self.pooled(x)
         return tuple(head(f) for head in self.heads)
+
+
+def feature_settings_of(config: dict) -> dict:
+    """The ``features`` entry of a model's config with its defaults (a model saved before it existed pools
+    ``avg``)."""
+    given = config.get("features") or {}
+    return {"pooling": str(given.get("pooling", "avg")), "stages": [int(s) for s in given.get("stages", [])],
+            "norm": str(given.get("norm", "none")), "flip": bool(given.get("flip", False))}
 
 
 def weights_fingerprint(directory: str | Path) -> str:
@@ -186,11 +219,13 @@ class Classifier:
         return self.probabilities_from_logits(stacked)
 
     def probabilities_from_features(self, features: np.ndarray) -> dict[str, np.ndarray]:
-        """Head name -> (N, K) calibrated probabilities for (N, D) pooled features."""
+        """Head name -> (N, K) calibrated probabilities for (N, D) pooled features (the model's pooling, not
+        yet normalised)."""
         # on the heads' own device: Module.cpu() would move them for good (a CUDA model then fails)
         device = next(self.net.heads.parameters()).device
         f = torch.as_tensor(np.asarray(features, np.float32)).to(device)
         with torch.inference_mode():
+            f = normalise_pooled(f, self.net.norm)
             logits = [head(f).float().cpu().numpy() for head in self.net.heads]
         return self.probabilities_from_logits(logits)
 
@@ -264,9 +299,14 @@ def _backbone_for(config: dict, cfg_path: Path, backbone: Backbone | None, devic
             raise ConfigError(f"{cfg_path}: backbone {name!r} cannot be built: {exc}") from None
     elif backbone.spec.name != name:
         raise ConfigError(f"{cfg_path}: trained on backbone {name!r}, given {backbone.spec.name!r}")
-    if backbone.spec.feature_dim != dim:
-        raise ConfigError(f"{cfg_path}: feature_dim {dim} does not match backbone {name!r} "
-                          f"({backbone.spec.feature_dim})")
+    feats = feature_settings_of(config)
+    try:
+        expected_dim = pooled_dim(backbone.trunk, feats["pooling"], feats["stages"] or None)
+    except ConfigError as exc:
+        raise ConfigError(f"{cfg_path}: features {feats}: {exc}") from None
+    if expected_dim != dim:
+        raise ConfigError(f"{cfg_path}: feature_dim {dim} does not match backbone {name!r} with "
+                          f"{feats['pooling']} pooling ({expected_dim})")
     stored = config.get("preprocessing")
     if stored is not None:
         expected = preprocessing_of(backbone)
@@ -332,7 +372,9 @@ def load_classifier(directory: str | Path, *, backbone: Backbone | None = None, 
                               f"{first}") from None
     else:
         trunk = backbone.trunk  # shared, frozen, never modified
-    net = ClassifierNet(trunk, dim, sizes)
+    feats = feature_settings_of(config)
+    net = ClassifierNet(trunk, dim, sizes, pooling=feats["pooling"], stages=feats["stages"],
+                        norm=feats["norm"], flip=feats["flip"])
     net.heads.load_state_dict({k[len("heads."):]: v for k, v in tensors.items() if k.startswith("heads.")})
     net = net.eval().to(backbone.device, memory_format=torch.channels_last)
     for p in net.parameters():

@@ -52,6 +52,8 @@ def train_classify(
                                              "colour jitter.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="finetune: continue an interrupted run from its "
                                          "last checkpoint in --out.")] = False,
+    pooling: Annotated[str, typer.Option(help="linear: auto (last-layer or multi-depth features, chosen by "
+                                         "inner cross-validation), avg, gem or multi.")] = "auto",
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -71,6 +73,8 @@ def train_classify(
     elif resume:
         raise typer.BadParameter("--resume applies to --mode finetune (linear training reuses its feature "
                                  "cache anyway)")
+    else:
+        settings["pooling"] = pooling
     with progress_bar(quiet, "training") as bar:
         summary = train_classifier(dataset, out_dir, mode=mode.value, progress=stage_reporter(bar),
                                    **settings)

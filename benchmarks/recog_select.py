@@ -1,0 +1,153 @@
+"""Model selection for ``artlens train classify`` on cached frozen features: what moves macro-F1.
+
+Reads the .npz files of ``benchmarks/recog_features.py`` and scores candidate recipes on the same 5 seeded,
+stratified, grouped 50/50 splits of each labelled set (``benchmarks/_labelled_sets.py``). Every candidate
+only sees the training half; inner cross-validation, where a candidate uses it, runs inside that half.
+Prints one table per set (mean accuracy and macro-F1 over the splits) and writes JSON with ``--json``.
+
+    nice -n 5 .venv/bin/python benchmarks/recog_select.py [--sets ...] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _labelled_sets import DATA
+from artlens.classify.train.selection import FeatureSet, fit_selected, normalise_features
+from artlens.classify.train.softmax import fit_softmax
+from artlens.evaluation import classification_metrics
+from artlens.training.splits import make_splits
+from classify_transfer import fit_plain_probe
+
+CACHE = DATA / "recog-cache"
+
+
+def load(set_name: str, backbone: str, variant: str, flip: str) -> dict:
+    with np.load(CACHE / f"{set_name}-{backbone}-{variant}-{flip}.npz") as z:
+        return {k: z[k] for k in z.files}
+
+
+def features(set_name: str, spec: str) -> tuple[np.ndarray, np.ndarray]:
+    """``spec`` = "<backbones joined by +>:<variant>:<plain|tta>" -> (N, D) plain and (N, D) mirrored."""
+    backbones, variant, _ = spec.split(":")
+    plain = np.concatenate([load(set_name, b, variant, "plain")["x"] for b in backbones.split("+")], 1)
+    mirror = np.concatenate([load(set_name, b, variant, "flip")["x"] for b in backbones.split("+")], 1)
+    return plain, mirror
+
+
+def softmax_predict(w: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return (x @ w.T + b).argmax(1)
+
+
+def run_set(set_name: str, candidates: dict[str, Callable], seeds: int) -> list[dict]:
+    meta = load(set_name, "mobilenet_v2", "avg", "plain")
+    y, groups, classes = meta["labels"], meta["groups"], [str(c) for c in meta["classes"]]
+    k = len(classes)
+    rows = []
+    splits = [make_splits(y, val_split=0.5, seed=s, groups=groups)[0] for s in range(seeds)]
+    for name, fn in candidates.items():
+        accs, f1s, secs = [], [], []
+        for train, test in splits:
+            t0 = time.perf_counter()
+            pred = fn(set_name, train, test, y, k)
+            secs.append(time.perf_counter() - t0)
+            m = classification_metrics(y[test], pred, classes)
+            accs.append(m["accuracy"])
+            f1s.append(m["macro"]["f1"])
+        rows.append({"set": set_name, "candidate": name, "accuracy": float(np.mean(accs)),
+                     "macro_f1": float(np.mean(f1s)), "macro_f1_sd": float(np.std(f1s)),
+                     "fit_s": float(np.mean(secs))})
+        r = rows[-1]
+        print(f"{set_name:12s} {name:48s} acc {r['accuracy']:.3f} F1 {r['macro_f1']:.3f} "
+              f"(sd {r['macro_f1_sd']:.3f}) fit {r['fit_s']:.1f} s", flush=True)
+    return rows
+
+
+def plain_probe(set_name, train, test, y, k):
+    x, _ = features(set_name, "mobilenet_v2:avg:plain")
+    w, b = fit_plain_probe(x[train], y[train], k)
+    return softmax_predict(w.numpy(), b.numpy(), x[test])
+
+
+def fixed(spec: str, wd: float = 1e-3, norm: str = "none", tta: bool = False, augment: bool = False):
+    def fn(set_name, train, test, y, k):
+        plain, mirror = features(set_name, spec)
+        xtr, ytr = plain[train], y[train]
+        if tta:
+            xtr = 0.5 * (plain[train] + mirror[train])
+        if augment:
+            xtr, ytr = np.concatenate([plain[train], mirror[train]]), np.concatenate([y[train], y[train]])
+        xte = 0.5 * (plain[test] + mirror[test]) if tta else plain[test]
+        xtr, xte = normalise_features(xtr, norm), normalise_features(xte, norm)
+        w, b = fit_softmax(xtr, ytr, k, weight_decay=wd)
+        return softmax_predict(w, b, xte)
+    return fn
+
+
+def selected(specs: list[str], norms: tuple[str, ...], tta: bool = True):
+    def fn(set_name, train, test, y, k):
+        sets = []
+        for spec in specs:
+            plain, mirror = features(set_name, spec)
+            x = 0.5 * (plain + mirror) if tta else plain
+            sets.append(FeatureSet(spec, x))
+        choice = fit_selected([FeatureSet(s.name, s.x[train]) for s in sets], y[train], k, norms=norms,
+                              weight_decays=(1e-3, 1e-2, 1e-1), groups=None, seed=0, folds=3)
+        x = next(s.x for s in sets if s.name == choice.feature_set)
+        return softmax_predict(choice.weight, choice.bias, normalise_features(x[test], choice.norm))
+    return fn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", nargs="+", default=["scratch", "styles", "openclipart"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--only", nargs="*", help="candidate names to run (default all)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    m, e, both = "mobilenet_v2", "efficientnet_lite0", "mobilenet_v2+efficientnet_lite0"
+    candidates: dict[str, Callable] = {
+        "plain probe (mnv2 avg, C=1)": plain_probe,
+        "artlens v1 default (mnv2 avg, wd 1e-3)": fixed(f"{m}:avg:plain"),
+        "mnv2 avg, l2": fixed(f"{m}:avg:plain", norm="l2"),
+        "mnv2 avg, sqrt": fixed(f"{m}:avg:plain", norm="sqrt"),
+        "mnv2 avg, sqrt, wd 1e-2": fixed(f"{m}:avg:plain", norm="sqrt", wd=1e-2),
+        "mnv2 avg, sqrt, wd 1e-1": fixed(f"{m}:avg:plain", norm="sqrt", wd=1e-1),
+        "mnv2 avg, sqrt, flip TTA": fixed(f"{m}:avg:plain", norm="sqrt", tta=True),
+        "mnv2 gem, sqrt": fixed(f"{m}:gem:plain", norm="sqrt"),
+        "mnv2 multi": fixed(f"{m}:multi:plain"),
+        "mnv2 multi, sqrt": fixed(f"{m}:multi:plain", norm="sqrt"),
+        "effl0 avg, sqrt": fixed(f"{e}:avg:plain", norm="sqrt"),
+        "effl0 multi, sqrt": fixed(f"{e}:multi:plain", norm="sqrt"),
+        "both avg, sqrt": fixed(f"{both}:avg:plain", norm="sqrt"),
+        "both multi, sqrt": fixed(f"{both}:multi:plain", norm="sqrt"),
+        "mnv2 {avg,multi} x sqrt x wd, inner 3-fold CV": selected(
+            [f"{m}:avg:plain", f"{m}:multi:plain"], ("sqrt",), tta=False),
+        "effl0 {avg,multi} x sqrt x wd, inner 3-fold CV": selected(
+            [f"{e}:avg:plain", f"{e}:multi:plain"], ("sqrt",), tta=False),
+    }
+    if args.only:
+        candidates = {k: v for k, v in candidates.items() if k in args.only}
+    rows = []
+    for set_name in args.sets:
+        rows += run_set(set_name, candidates, args.seeds)
+    result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_average": os.getloadavg(),
+              "seeds": args.seeds, "rows": rows}
+    print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
