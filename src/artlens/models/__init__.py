@@ -1,5 +1,6 @@
 """Networks artlens runs: the backbone registry (:mod:`artlens.models.backbones`), the ONNX Runtime helpers
-(:mod:`artlens.models.onnxrt`) and the token LSTM of the music and text models (:mod:`artlens.models.lstm`)."""
+(:mod:`artlens.models.onnxrt`) and the token LSTM of the music and text models
+(:mod:`artlens.models.lstm`)."""
 
 from __future__ import annotations
 
