@@ -19,7 +19,8 @@ from artlens.procpool import Interrupted
 __all__ = ["COMMAND_MODULES", "main"]
 
 #: Command modules in the order their commands appear in ``artlens --help``.
-COMMAND_MODULES = ("quality", "classify", "evaluate", "style", "search", "music", "serve", "system")
+COMMAND_MODULES = ("quality", "classify", "evaluate", "style", "search", "music", "generate", "serve",
+                   "system")
 for _name in COMMAND_MODULES:
     import_module(f"artlens.cli.{_name}")
 

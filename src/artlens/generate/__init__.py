@@ -11,7 +11,7 @@
 :mod:`.sample`         ``generate``, ``interpolate``, grids and walks
 :mod:`.features`       the feature network the scores use
 :mod:`.kid`            KID and the Fréchet distance
-:mod:`.memorisation`   nearest training image of each sample
+:mod:`.copycheck`      nearest training image of each sample
 :mod:`.evaluate`       ``evaluate_gan``: the scores together (``artlens.gan-evaluation/1``)
 =====================  ==================================================================================
 """
@@ -41,7 +41,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "interpolate": "artlens.generate.sample",
     "kernel_inception_distance": "artlens.generate.kid",
     "load_folder": "artlens.generate.data",
-    "memorisation": "artlens.generate.memorisation",
+    "memorisation": "artlens.generate.copycheck",
     "save_walk": "artlens.generate.sample",
     "score_features": "artlens.generate.evaluate",
     "train_gan": "artlens.generate.train",

@@ -30,7 +30,8 @@ class DcganGenerator(nn.Module):
         layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c),
                                    nn.ReLU(True)]
         for _ in range(steps):
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2),
+                       nn.ReLU(True)]
             c //= 2
         layers += [nn.ConvTranspose2d(c, 3, 4, 2, 1, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
@@ -49,7 +50,8 @@ class DcganDiscriminator(nn.Module):
         c = width
         layers: list[nn.Module] = [nn.Conv2d(3, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for _ in range(steps):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2),
+                       nn.LeakyReLU(0.2, True)]
             c *= 2
         layers.append(nn.Conv2d(c, 1, 4, 1, 0, bias=False))
         self.main = nn.Sequential(*layers)

@@ -9,17 +9,17 @@ from typing import Any
 
 import numpy as np
 
+from artlens.generate.copycheck import memorisation
 from artlens.generate.data import load_folder
 from artlens.generate.features import FEATURES, image_features
 from artlens.generate.kid import frechet_distance, kernel_inception_distance
-from artlens.generate.memorisation import memorisation
 from artlens.generate.model import GanModel
 from artlens.generate.sample import as_array, generate
 from artlens.training.progress import Progress, report
 
 __all__ = ["SCHEMA", "evaluate_gan", "score_features"]
 
-SCHEMA = "artlens.gan-evaluation/1"
+SCHEMA = "artlens.gan-evaluation/1"  # schemas/gan-evaluation-1.json
 
 
 def score_features(real: np.ndarray, fake: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
@@ -46,15 +46,25 @@ def evaluate_gan(model: GanModel | str | os.PathLike[str], real: str | os.PathLi
     ``artlens.gan-evaluation/1``; ``nearest[i].train_file`` names the nearest training file of sample ``i``.
     """
     gan = model if isinstance(model, GanModel) else GanModel.load(model)
-    images, _ = load_folder(real, gan.config.size, on_error=on_error, progress=progress)
+    skipped: list[str] = []
+    bad: set[str] = set()
+
+    def skip(err: Exception) -> None:
+        skipped.append(str(err))
+        bad.add(str(getattr(err, "path", "")))
+        if on_error is not None:
+            on_error(err)
+
+    images, _ = load_folder(real, gan.config.size, on_error=skip, progress=progress)
     from artlens.imageio import collect_inputs  # the same walk load_folder made, for the file names
 
-    files = sorted(collect_inputs([real])[0])
+    files = [f for f in sorted(collect_inputs([real])[0]) if str(f) not in bad]
     count = n if n is not None else max(50, len(images))
     report(progress, "features", 0, 2)
     real_feats = image_features(images, device=device)
     report(progress, "features", 1, 2)
-    fake_feats = image_features(as_array(generate(gan, count, seed=seed, truncation=truncation)), device=device)
+    fake = as_array(generate(gan, count, seed=seed, truncation=truncation))
+    fake_feats = image_features(fake, device=device)
     report(progress, "features", 2, 2)
     scores = score_features(real_feats, fake_feats, seed=seed)
     names = [str(f) for f in files] if len(files) == len(images) else None
@@ -62,4 +72,5 @@ def evaluate_gan(model: GanModel | str | os.PathLike[str], real: str | os.PathLi
         row["train_file"] = names[row["train_index"]] if names else None
     return {"schema": SCHEMA, "model": str(gan.folder) if gan.folder else None, "real": str(Path(real)),
             "features": FEATURES, "size": gan.config.size, "real_images": len(images),
-            "generated_images": int(count), "seed": seed, "truncation": truncation, **scores}
+            "generated_images": int(count), "seed": seed, "truncation": truncation, **scores,
+            "skipped": skipped}

@@ -47,7 +47,8 @@ def _up(cin: int, cout: int, noise: bool) -> nn.Sequential:
         layers.append(_NoiseInjection())
     layers += [nn.BatchNorm2d(cout * 2), nn.GLU(dim=1)]
     if noise:
-        layers += [_sn_conv(cout, cout * 2, 3, 1, 1), _NoiseInjection(), nn.BatchNorm2d(cout * 2), nn.GLU(dim=1)]
+        layers += [_sn_conv(cout, cout * 2, 3, 1, 1), _NoiseInjection(), nn.BatchNorm2d(cout * 2),
+                   nn.GLU(dim=1)]
     return nn.Sequential(*layers)
 
 

@@ -52,7 +52,8 @@ def kernel_inception_distance(real: np.ndarray, fake: np.ndarray, *, subsets: in
     rows of each (without replacement within a draw)."""
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
-        raise ConfigError(f"KID needs two (N, D) feature sets of one width, got {real.shape} and {fake.shape}")
+        raise ConfigError(f"KID needs two (N, D) feature sets of one width, got {real.shape} and "
+                          f"{fake.shape}")
     size = min(subset_size, len(real), len(fake))
     if size < 2:
         raise ConfigError(f"KID needs at least 2 images in each set, got {len(real)} and {len(fake)}")
@@ -68,10 +69,11 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
     """The Fréchet distance between Gaussians fitted to two feature sets (N, D) and (M, D)."""
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     if len(real) < 2 or len(fake) < 2:
-        raise ConfigError(f"the Fréchet distance needs at least 2 images per set, got {len(real)}, {len(fake)}")
+        raise ConfigError(f"the Fréchet distance needs at least 2 images per set, got {len(real)} and "
+                          f"{len(fake)}")
     mu1, mu2 = real.mean(0), fake.mean(0)
     s1, s2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    covmean = linalg.sqrtm(s1 @ s2)
     if not np.isfinite(covmean).all():
         eps = np.eye(len(s1)) * 1e-6
         covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))

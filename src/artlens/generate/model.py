@@ -52,7 +52,8 @@ class GanModel:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous().cpu() for k, v in self.generator.state_dict().items()}
-        atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp), metadata={"schema": SCHEMA}))
+        meta = {"schema": SCHEMA}
+        atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp), metadata=meta))
         atomic_write_text(folder / CONFIG_FILE, json.dumps(self.config.to_dict(), indent=2) + "\n")
         return folder
 
