@@ -16,13 +16,14 @@ PNG = Path("usr/share/openclipart/png")
 
 
 def openclipart_category(category: str) -> Path:
-    """The folder of one openclipart category (``food``, ``animals``, ``people``, ...), extracted if needed."""
+    """The folder of one openclipart category (``food``, ``animals``, ``people``...), extracted if needed."""
     target = DATA / "openclipart"
     if not (target / PNG).is_dir():
         debs = DATA / "debs"
         debs.mkdir(parents=True, exist_ok=True)
         if not list(debs.glob("openclipart-png_*.deb")):
-            subprocess.run(["apt-get", "download", "openclipart-png"], cwd=debs, check=True, capture_output=True)
+            subprocess.run(["apt-get", "download", "openclipart-png"], cwd=debs, check=True,
+                           capture_output=True)
         deb = sorted(debs.glob("openclipart-png_*.deb"))[-1]
         subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], check=True)
     folder = target / PNG / category

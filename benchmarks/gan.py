@@ -52,7 +52,7 @@ BEGIN, END = "<!-- gan-table:begin -->", "<!-- gan-table:end -->"
 
 
 def _load() -> str:
-    return "%.2f %.2f %.2f" % os.getloadavg()
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def _floats(text: str) -> list[float]:
@@ -112,7 +112,8 @@ def main() -> None:
             print(json.dumps(row), flush=True)
         sheets.append((name, grid(generate(run.model, 32, seed=args.seed + 2), columns=8)))
     finished = dt.datetime.now(dt.UTC)
-    result = {"date": started.isoformat(timespec="minutes"), "finished": finished.isoformat(timespec="minutes"),
+    result = {"date": started.isoformat(timespec="minutes"),
+              "finished": finished.isoformat(timespec="minutes"),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.threads} torch thread(s)",
               "category": args.category, "images": len(images), "skipped": len(skipped), "size": args.size,
               "rows": rows, "command": "python benchmarks/gan.py " + " ".join(
@@ -145,8 +146,9 @@ def _write_doc(result: dict) -> None:
              "FD (EffLite0) | near copies | share closer than train | load before / after |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
-        lines.append(f"| {r['config']} | {r['budget']:g} {r['unit']} | {r['kimg']:.2f} | {r['train_minutes']:.1f} "
-                     f"| {r['images_per_s']:.2f} | {r['cpu_s_per_image']:.4f} | {r['kid']:.4f} ± {r['kid_std']:.4f} "
+        lines.append(f"| {r['config']} | {r['budget']:g} {r['unit']} | {r['kimg']:.2f} "
+                     f"| {r['train_minutes']:.1f} | {r['images_per_s']:.2f} | {r['cpu_s_per_image']:.4f} "
+                     f"| {r['kid']:.4f} ± {r['kid_std']:.4f} "
                      f"| {r['fd']:.2f} | {r['near_copies']} | {r['share_closer_than_train']:.3f} "
                      f"| {r['load_before']} / {r['load_after']} |")
     text = DOC.read_text(encoding="utf-8")

@@ -31,3 +31,14 @@ def shapes_folder(tmp_path_factory) -> Path:
     for i, arr in enumerate(shapes(48, 40)):
         Image.fromarray(arr).save(folder / f"shape{i:02d}.png")
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, shapes_folder) -> Path:
+    """A GAN trained for two steps at 32 px (its images are noise; the shapes are what matters)."""
+    from artlens.generate import GanTrainSettings, train_gan
+
+    out = tmp_path_factory.mktemp("tiny-gan")
+    settings = GanTrainSettings(size=32, width=8, z_dim=16, batch_size=8, tick=2)
+    train_gan(shapes_folder, out, settings=settings, kimg=0.016)
+    return out

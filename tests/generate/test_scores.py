@@ -34,7 +34,7 @@ def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
 def test_kid_refuses_mismatched_sets():
     with pytest.raises(ConfigError, match="one width"):
         kernel_inception_distance(np.zeros((5, 3)), np.zeros((5, 4)))
-    with pytest.raises(ConfigError, match="at least 2"):
+    with pytest.raises(ConfigError, match="at least 4"):
         kernel_inception_distance(np.zeros((1, 3)), np.zeros((5, 3)))
 
 

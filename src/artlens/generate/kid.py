@@ -14,6 +14,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,15 +49,18 @@ def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 def kernel_inception_distance(real: np.ndarray, fake: np.ndarray, *, subsets: int = 100,
                               subset_size: int = 1000, seed: int = 0) -> KidResult:
-    """KID between two feature sets (N, D) and (M, D), on ``subsets`` draws of ``min(subset_size, N, M)``
-    rows of each (without replacement within a draw)."""
+    """KID between two feature sets (N, D) and (M, D), on ``subsets`` draws of ``subset_size`` rows of each
+    (without replacement within a draw; half the smaller set when that is not larger than ``subset_size``)."""
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
         raise ConfigError(f"KID needs two (N, D) feature sets of one width, got {real.shape} and "
                           f"{fake.shape}")
-    size = min(subset_size, len(real), len(fake))
+    smaller = min(len(real), len(fake))
+    # subsets of half the smaller set when it is no larger than subset_size: whole sets would be the same
+    # draw every time, and the spread over subsets would say nothing
+    size = min(subset_size, smaller) if smaller > subset_size else smaller // 2
     if size < 2:
-        raise ConfigError(f"KID needs at least 2 images in each set, got {len(real)} and {len(fake)}")
+        raise ConfigError(f"KID needs at least 4 images in each set, got {len(real)} and {len(fake)}")
     rng = np.random.default_rng(seed)
     values = np.array([_mmd2_unbiased(real[rng.choice(len(real), size, replace=False)],
                                       fake[rng.choice(len(fake), size, replace=False)])
@@ -73,7 +77,9 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
                           f"{len(fake)}")
     mu1, mu2 = real.mean(0), fake.mean(0)
     s1, s2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
-    covmean = linalg.sqrtm(s1 @ s2)
+    with warnings.catch_warnings():  # singular with fewer images than dimensions: expected, handled below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(s1 @ s2)
     if not np.isfinite(covmean).all():
         eps = np.eye(len(s1)) * 1e-6
         covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))

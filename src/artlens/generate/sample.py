@@ -22,6 +22,7 @@ from PIL import Image
 
 from artlens.errors import ConfigError
 from artlens.generate.model import GanModel
+from artlens.seeding import seeded
 
 __all__ = ["generate", "grid", "interpolate", "latents", "save_walk", "to_pil"]
 
@@ -49,11 +50,12 @@ def to_pil(images: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a.permute(1, 2, 0).cpu().numpy()) for a in arr]
 
 
-def _run(model: GanModel, z: torch.Tensor, batch_size: int = 64) -> list[Image.Image]:
+def _run(model: GanModel, z: torch.Tensor, seed: int, batch_size: int = 64) -> list[Image.Image]:
+    """The generator's images of latents ``z``; its per-pixel noise is drawn from ``seed`` too."""
     net = model.generator.eval()
     device = next(net.parameters()).device
     out: list[Image.Image] = []
-    with torch.inference_mode():
+    with torch.inference_mode(), seeded(seed):
         for i in range(0, len(z), batch_size):
             out += to_pil(net(z[i:i + batch_size].to(device)))
     return out
@@ -63,7 +65,7 @@ def generate(model: GanModel | str | os.PathLike[str], n: int = 16, *, seed: int
              truncation: float | None = None) -> list[Image.Image]:
     """``n`` new images from a model (a :class:`GanModel` or its folder), repeatable by ``seed``."""
     gan = model if isinstance(model, GanModel) else GanModel.load(model)
-    return _run(gan, latents(n, gan.config.z_dim, seed=seed, truncation=truncation))
+    return _run(gan, latents(n, gan.config.z_dim, seed=seed, truncation=truncation), seed)
 
 
 def _slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -83,7 +85,7 @@ def interpolate(model: GanModel | str | os.PathLike[str], frames: int = 8, *, se
     ends = latents(keys, gan.config.z_dim, seed=seed, truncation=truncation)
     path = [_slerp(ends[k], ends[k + 1], i / (frames - 1)) for k in range(keys - 1)
             for i in range(frames if k == keys - 2 else frames - 1)]
-    return _run(gan, torch.stack(path))
+    return _run(gan, torch.stack(path), seed)
 
 
 def grid(images: list[Image.Image], columns: int | None = None, pad: int = 2) -> Image.Image:
