@@ -113,3 +113,15 @@ def test_generate_route_runs_a_job_and_serves_the_grid(service):
     assert client.post("/v1/generate", headers=auth, json={"model": "nope"}).status_code == 404
     assert client.post("/v1/generate", headers=auth, json={"model": "shapes", "n": 500}).status_code == 422
     assert client.post("/v1/generate", json={"model": "shapes"}).status_code == 401
+
+
+def test_panel_script_calls_only_generation_routes_and_writes_text_only():
+    import re
+
+    from artlens.serve.routes.meta import STATIC_DIR
+
+    js = (STATIC_DIR / "generate.js").read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in js
+    assert set(re.findall(r"'(/v1/[a-z/]+)", js)) == {"/v1/gans", "/v1/generate"}
+    assert "`/v1/jobs/${" in js and "`/v1/results/${" in js and "Bearer" in js

@@ -42,7 +42,7 @@ def test_a_tiny_gan_moves_towards_the_shapes(tmp_path):
                       progress=events.append)
     kid_after = kernel_inception_distance(_pixels(real), _pixels(as_array(generate(after.model, 64))),
                                           subsets=20, subset_size=64).kid
-    assert kid_after < 0.5 * kid_before
+    assert kid_after < 0.8 * kid_before
     g = [e.metrics["g_loss"] for e in events if e.stage == "gan"]
     d = [e.metrics["d_loss"] for e in events if e.stage == "gan"]
     assert np.isfinite(g).all() and np.isfinite(d).all()

@@ -36,12 +36,14 @@ def test_page_is_served_without_a_key_under_a_strict_csp(client):
 
 def test_page_has_no_inline_script_or_style(client):
     html = client[0].get("/").text
-    assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/static/app.js" defer>']
+    assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/static/app.js" defer>',
+                                                    '<script src="/static/generate.js" defer>']
     assert "<style" not in html
     assert not re.search(r"\s(on[a-z]+|style)\s*=", html)  # event handler or style attributes
 
 
-@pytest.mark.parametrize(("name", "kind"), [("app.js", "text/javascript"), ("app.css", "text/css")])
+@pytest.mark.parametrize(("name", "kind"), [("app.js", "text/javascript"), ("app.css", "text/css"),
+                                           ("generate.js", "text/javascript")])
 def test_assets_are_served_with_their_types(client, name, kind):
     response = client[0].get(f"/static/{name}")
     assert response.status_code == 200

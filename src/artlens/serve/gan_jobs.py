@@ -17,7 +17,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from artlens.serve.jobs import JobQueue, Work, write_json
 
-__all__ = ["GenerateRequest", "describe_gans", "gan_work"]
+__all__ = ["GanInfo", "GansList", "GenerateRequest", "describe_gans", "gan_work"]
+
+
+class GanInfo(BaseModel):
+    """One registered GAN."""
+
+    model_config = ConfigDict(extra="forbid")
+    arch: str = Field(description="fastgan or dcgan.")
+    size: int = Field(description="Image side in pixels.")
+    kimg: float | None = Field(description="Thousands of real images shown in training.")
+    source: str | None = Field(description="The training folder's name.")
+
+
+class GansList(BaseModel):
+    """Answer of ``GET /v1/gans``."""
+
+    model_config = ConfigDict(extra="forbid")
+    gans: dict[str, GanInfo] = Field(description="Registered GANs by name.")
 
 
 class GenerateRequest(BaseModel):

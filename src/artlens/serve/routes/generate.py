@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 from artlens.serve.deps import GUARDED, JobsDep, OwnedJob, SettingsDep, owner_of
 from artlens.serve.errors import ApiError
-from artlens.serve.gan_jobs import GenerateRequest, describe_gans, gan_work
+from artlens.serve.gan_jobs import GansList, GenerateRequest, describe_gans, gan_work
 from artlens.serve.inputs import ERRORS, json_body
 from artlens.serve.job_answers import ACCEPTED, accepted, queue_full
 from artlens.serve.jobs import QueueFull
@@ -23,7 +23,7 @@ _DOC = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": GenerateRequest.model_json_schema()}}}}
 
 
-@router.get("/gans")
+@router.get("/gans", response_model=GansList)
 def gans_route(settings: SettingsDep) -> dict[str, Any]:
     """The GANs this service was started with (``artlens serve --gan NAME=MODEL``)."""
     return {"gans": describe_gans(settings.gans)}
