@@ -19,6 +19,7 @@ Usage::
     # the reduced run recorded in docs/benchmarks.md:
     python benchmarks/gan.py --kimg 2,4,8 --threads 1 --doc
     python benchmarks/gan.py --kimg 0.1 --quick      # smoke test
+    python benchmarks/gan.py --doc-from .data/gan-issue30/bench/results.json   # the table of a finished run
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--category", default="food", help="openclipart category (default food)")
     ap.add_argument("--size", type=int, default=64)
-    budget = ap.add_mutually_exclusive_group(required=True)
+    budget = ap.add_mutually_exclusive_group()
     budget.add_argument("--kimg", help="budgets in thousands of images, e.g. 2,4,8")
     budget.add_argument("--minutes", help="budgets in training minutes, e.g. 15,30,60")
     ap.add_argument("--configs", default=",".join(CONFIGS))
@@ -74,9 +75,16 @@ def main() -> None:
     ap.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--grid", default=str(ROOT / "docs" / "images" / "gan-samples.png"))
     ap.add_argument("--quick", action="store_true", help="20 images, for a smoke test")
+    ap.add_argument("--doc-from", help="write the table of an earlier run's results.json into "
+                    "docs/benchmarks.md, and nothing else")
     args = ap.parse_args()
+    if args.doc_from:
+        _write_doc(json.loads(Path(args.doc_from).read_text(encoding="utf-8")))
+        return
     torch.set_num_threads(args.threads)
     os.environ["ARTLENS_THREADS"] = str(args.threads)
+    if not (args.kimg or args.minutes):
+        ap.error("give --kimg or --minutes")
     budgets = _floats(args.kimg or args.minutes)
     unit = "kimg" if args.kimg else "minutes"
     folder = openclipart_category(args.category)
