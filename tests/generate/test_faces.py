@@ -125,3 +125,9 @@ def test_panel_script_calls_only_generation_routes_and_writes_text_only():
         assert sink not in js
     assert set(re.findall(r"'(/v1/[a-z/]+)", js)) == {"/v1/gans", "/v1/generate"}
     assert "`/v1/jobs/${" in js and "`/v1/results/${" in js and "Bearer" in js
+
+
+def test_a_missing_folder_is_named_before_training(tmp_path):
+    result = CliRunner().invoke(app, ["train", "gan", str(tmp_path / "gone"), "--out", str(tmp_path / "m"),
+                                      "--kimg", "1"])
+    assert result.exit_code == 1 and "gone: no such file or folder" in result.stderr

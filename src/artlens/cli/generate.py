@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from artlens.cli._app import JsonOpt, QuietOpt, app, progress_bar, stage_reporter, train_app
+from artlens.cli._app import JsonOpt, QuietOpt, app, check_inputs, progress_bar, stage_reporter, train_app
 from artlens.cli.output import err, print_json, print_table
 
 
@@ -49,6 +49,7 @@ def train_gan_command(
     """Train a small-data GAN (FastGAN + DiffAugment) on a folder; sample grids go to OUT/samples/."""
     from artlens.generate import GanTrainSettings, train_gan
 
+    check_inputs([folder])
     if minutes is None and kimg is None:
         minutes = 15.0
     settings = GanTrainSettings(arch=arch.value, size=size, width=width, batch_size=batch_size, lr=lr,
@@ -111,6 +112,7 @@ def evaluate_gan_command(model: Path, real: Path, as_json: bool) -> None:
     """``artlens evaluate gan MODEL REAL_FOLDER``: KID, FD and the memorisation check."""
     from artlens.generate import evaluate_gan
 
+    check_inputs([real])
     report = evaluate_gan(model, real, on_error=_bad_file)
     if as_json:
         print_json(report)

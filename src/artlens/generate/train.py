@@ -44,7 +44,15 @@ from artlens.generate.diffaug import diff_augment
 from artlens.generate.model import GanModel, build_discriminator, build_generator
 from artlens.generate.sample import grid, latents, to_pil
 from artlens.models.backbones.device import configure_threads, select_device
-from artlens.training import EarlyStopping, Progress, fit, load_checkpoint, make_optimizer, report
+from artlens.training import (
+    EarlyStopping,
+    Progress,
+    ProgressEvent,
+    fit,
+    load_checkpoint,
+    make_optimizer,
+    report,
+)
 
 __all__ = ["CHECKPOINT_FILE", "GanTrainSettings", "TrainedGan", "train_gan"]
 
@@ -186,8 +194,8 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     images
         The training images already loaded, (N, size, size, 3) uint8 (then ``source`` only names them).
     progress
-        Receives ``read``, ``step``/``epoch`` (of the shared loop) and ``gan`` events (``d_loss``,
-        ``g_loss``, ``images_per_s``, ``kimg``).
+        Receives ``read`` events, ``gan`` events per step (``d_loss``, ``g_loss``, ``images_per_s``,
+        ``kimg``) and ``tick`` events per tick. A minutes budget is checked after each tick.
     """
     settings = (settings or GanTrainSettings()).resolved()
     if kimg is None and minutes is None:
@@ -284,11 +292,16 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
 
         save_checkpoint(out / CHECKPOINT_FILE, saved, fingerprint=fingerprint)
 
+    def ticks(event: ProgressEvent) -> None:
+        """The loop's epochs are ticks here; its per-step events repeat the ``gan`` ones and are dropped."""
+        if event.stage == "epoch":
+            report(progress, "tick", event.done, None if total_steps is None else event.total, event.metrics)
+
     budget = _Budget(minutes)
     result = fit(pair, optimizer, batches, step, epochs=epochs, validate=validate, monitor="kimg",
                  stopping=budget, train_modules=[G, D], ema=ema, generators={"gan": gen},
-                 checkpoint=save_state, resume=state, progress=progress)
-    steps = int(result.history[-1]["kimg"] * 1000 / B) if result.history else done["steps"]
+                 checkpoint=save_state, resume=state, progress=ticks if progress is not None else None)
+    steps = done["current"]
     wall = time.perf_counter() - run["t0"] if run["t0"] is not None else 0.0
     cpu = time.process_time() - run["cpu0"] if run["cpu0"] is not None else 0.0
     ips = run["images"] / wall if wall > 0 else float("nan")
