@@ -19,6 +19,7 @@ Usage::
     # the reduced run recorded in docs/benchmarks.md:
     python benchmarks/gan.py --kimg 2,4,8 --threads 1 --doc
     python benchmarks/gan.py --kimg 0.1 --quick      # smoke test
+    python benchmarks/gan.py --speed --kimg 0.8 --threads 2 --doc   # training speed at 1 and 2 threads
     python benchmarks/gan.py --doc-from .data/gan-issue30/bench/results.json   # the table of a finished run
 """
 
@@ -33,6 +34,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
@@ -75,6 +77,8 @@ def main() -> None:
     ap.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--grid", default=str(ROOT / "docs" / "images" / "gan-samples.png"))
     ap.add_argument("--quick", action="store_true", help="20 images, for a smoke test")
+    ap.add_argument("--speed", action="store_true", help="only the training speed: each configuration for "
+                    "the (first) --kimg budget at 1 and at --threads threads, no scores")
     ap.add_argument("--doc-from", help="write the table of an earlier run's results.json into "
                     "docs/benchmarks.md, and nothing else")
     args = ap.parse_args()
@@ -94,6 +98,9 @@ def main() -> None:
         images = images[:20]
     print(f"{len(images)} images from openclipart/{args.category} at {args.size} px "
           f"({len(skipped)} skipped); load {_load()}", flush=True)
+    if args.speed:
+        _speed(args, folder, images, budgets[0])
+        return
     real = image_features(images, device=args.device)
     started = dt.datetime.now(dt.UTC)
     rows, sheets = [], []
@@ -133,6 +140,47 @@ def main() -> None:
         _write_doc(result)
 
 
+def _speed(args: argparse.Namespace, folder: Path, images: np.ndarray, kimg: float) -> None:
+    """Training speed of each configuration at 1 thread and at ``--threads`` threads, one after the other."""
+    import tempfile
+
+    rows = []
+    started = dt.datetime.now(dt.UTC)
+    for name in args.configs.split(","):
+        settings = GanTrainSettings(**{**CONFIGS[name].__dict__, "size": args.size, "seed": args.seed})
+        for threads in sorted({1, args.threads}):
+            torch.set_num_threads(threads)
+            load_before = _load()
+            with tempfile.TemporaryDirectory() as tmp:
+                run = train_gan(folder, tmp, settings=settings, images=images, device=args.device, kimg=kimg)
+            row = {"config": name, "threads": threads, "kimg": round(run.kimg, 3),
+                   "images_per_s": round(run.images_per_second, 2),
+                   "cpu_s_per_image": round(run.cpu_seconds_per_image, 4),
+                   "load_before": load_before, "load_after": _load()}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    lines = [f"Run {started.isoformat(timespec='minutes')} UTC, {platform.machine()}, {os.cpu_count()} "
+             f"cores; `python benchmarks/gan.py {' '.join(os.sys.argv[1:])}`; {args.size} px, batch 16.", "",
+             "| config | torch threads | kimg | images/s | CPU-s/image | load before / after |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['threads']} | {r['kimg']:.2f} | {r['images_per_s']:.2f} "
+              f"| {r['cpu_s_per_image']:.4f} | {r['load_before']} / {r['load_after']} |" for r in rows]
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "speed.json").write_text(json.dumps(rows, indent=2))
+    if args.doc:
+        _replace_block("<!-- gan-speed:begin -->", "<!-- gan-speed:end -->", lines)
+
+
+def _replace_block(begin: str, end: str, lines: list[str]) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    block = begin + "\n" + "\n".join(lines) + "\n" + end
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
 def _save_sheet(sheets: list[tuple[str, Image.Image]], path: Path) -> None:
     width = max(s.width for _, s in sheets)
     height = sum(s.height + 18 for _, s in sheets)
@@ -159,13 +207,7 @@ def _write_doc(result: dict) -> None:
                      f"| {r['kid']:.4f} ± {r['kid_std']:.4f} "
                      f"| {r['fd']:.2f} | {r['near_copies']} | {r['share_closer_than_train']:.3f} "
                      f"| {r['load_before']} / {r['load_after']} |")
-    text = DOC.read_text(encoding="utf-8")
-    block = BEGIN + "\n" + "\n".join(lines) + "\n" + END
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    _replace_block(BEGIN, END, lines)
 
 
 if __name__ == "__main__":
