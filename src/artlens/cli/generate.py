@@ -41,6 +41,8 @@ def train_gan_command(
     seed: Annotated[int, typer.Option(help="Seeds everything: a CPU run is repeatable.")] = 0,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, auto (default: $ARTLENS_DEVICE or auto).")]
     = None,
+    max_pixels: Annotated[int | None, typer.Option(min=1, help="Skip image files with more pixels than this "
+                                                   "(default 50 million).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint in --out exactly "
                                          "(a larger budget extends the run).")] = False,
     quiet: QuietOpt = False,
@@ -56,7 +58,8 @@ def train_gan_command(
                                 diffaugment=False if no_diffaugment else None, tick=tick, seed=seed)
     with progress_bar(quiet, "training") as bar:
         result = train_gan(folder, out, settings=settings, kimg=kimg, minutes=minutes, resume=resume,
-                           device=device, on_error=_bad_file, progress=stage_reporter(bar))
+                           device=device, max_pixels=max_pixels, on_error=_bad_file,
+                           progress=stage_reporter(bar))
     summary = {"model": str(result.folder), "steps": result.steps, "kimg": round(result.kimg, 3),
                "train_minutes": round(result.train_seconds / 60, 2),
                "images_per_second": round(result.images_per_second, 2),

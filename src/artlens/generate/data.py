@@ -18,7 +18,7 @@ import numpy as np
 
 from artlens.errors import ImageLoadError
 from artlens.generate.errors import GanDataError
-from artlens.imageio import collect_inputs, load_image
+from artlens.imageio import DEFAULT_MAX_PIXELS, collect_inputs, load_image
 from artlens.training.progress import Progress, report
 
 __all__ = ["load_folder", "square"]
@@ -46,6 +46,7 @@ def square(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_folder(folder: str | os.PathLike[str], size: int, *, min_images: int = 2,
+                max_pixels: int = DEFAULT_MAX_PIXELS,
                 on_error: Callable[[ImageLoadError], None] | None = None,
                 progress: Progress | None = None) -> tuple[np.ndarray, str]:
     """Every readable image under ``folder`` as an (N, size, size, 3) uint8 array, in file-name order, and
@@ -63,7 +64,7 @@ def load_folder(folder: str | os.PathLike[str], size: int, *, min_images: int = 
         _skip(err, on_error)
     for i, path in enumerate(files):
         try:
-            loaded = load_image(path)
+            loaded = load_image(path, max_pixels=max_pixels)
         except ImageLoadError as err:
             _skip(err, on_error)
             continue

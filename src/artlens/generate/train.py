@@ -173,8 +173,8 @@ def _fingerprint(digest: str, settings: GanTrainSettings) -> str:
 def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
               settings: GanTrainSettings | None = None, kimg: float | None = None,
               minutes: float | None = None, resume: bool = False, device: str | None = None,
-              images: np.ndarray | None = None, progress: Progress | None = None,
-              on_error: Any = None) -> TrainedGan:
+              images: np.ndarray | None = None, max_pixels: int | None = None,
+              progress: Progress | None = None, on_error: Any = None) -> TrainedGan:
     """Train a GAN on the images under ``source`` and save it in ``out``.
 
     Parameters
@@ -193,6 +193,8 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
         Continue from ``out/checkpoint.pt`` exactly (same data and settings).
     images
         The training images already loaded, (N, size, size, 3) uint8 (then ``source`` only names them).
+    max_pixels
+        Larger image files are skipped (default: :data:`artlens.imageio.DEFAULT_MAX_PIXELS`).
     progress
         Receives ``read`` events, ``gan`` events per step (``d_loss``, ``g_loss``, ``images_per_s``,
         ``kimg``) and ``tick`` events per tick. A minutes budget is checked after each tick.
@@ -204,7 +206,8 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
         raise ConfigError(f"the budget must be positive (kimg={kimg}, minutes={minutes})")
     config = settings.config()
     if images is None:
-        images, digest = load_folder(source, config.size, on_error=on_error, progress=progress)
+        extra = {} if max_pixels is None else {"max_pixels": max_pixels}
+        images, digest = load_folder(source, config.size, on_error=on_error, progress=progress, **extra)
     else:
         digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
     dev = select_device(device)
@@ -295,7 +298,8 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     def ticks(event: ProgressEvent) -> None:
         """The loop's epochs are ticks here; its per-step events repeat the ``gan`` ones and are dropped."""
         if event.stage == "epoch":
-            report(progress, "tick", event.done, None if total_steps is None else event.total, event.metrics)
+            shown = {k: v for k, v in event.metrics.items() if k in ("kimg", "d_loss", "g_loss")}
+            report(progress, "tick", event.done, None if total_steps is None else event.total, shown)
 
     budget = _Budget(minutes)
     result = fit(pair, optimizer, batches, step, epochs=epochs, validate=validate, monitor="kimg",
