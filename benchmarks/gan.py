@@ -79,6 +79,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="20 images, for a smoke test")
     ap.add_argument("--speed", action="store_true", help="only the training speed: each configuration for "
                     "the (first) --kimg budget at 1 and at --threads threads, no scores")
+    ap.add_argument("--rescore-raw", action="store_true", help="score the raw (not averaged) generator of "
+                    "each configuration's last checkpoint under --out, as the run scored its EMA generator")
     ap.add_argument("--doc-from", help="write the table of an earlier run's results.json into "
                     "docs/benchmarks.md, and nothing else")
     args = ap.parse_args()
@@ -87,9 +89,9 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     os.environ["ARTLENS_THREADS"] = str(args.threads)
-    if not (args.kimg or args.minutes):
+    if not (args.kimg or args.minutes or args.rescore_raw):
         ap.error("give --kimg or --minutes")
-    budgets = _floats(args.kimg or args.minutes)
+    budgets = _floats(args.kimg or args.minutes or "0")
     unit = "kimg" if args.kimg else "minutes"
     folder = openclipart_category(args.category)
     skipped: list[str] = []
@@ -102,6 +104,9 @@ def main() -> None:
         _speed(args, folder, images, budgets[0])
         return
     real = image_features(images, device=args.device)
+    if args.rescore_raw:
+        _rescore_raw(args, images, real)
+        return
     started = dt.datetime.now(dt.UTC)
     rows, sheets = [], []
     for name in args.configs.split(","):
@@ -138,6 +143,42 @@ def main() -> None:
     _save_sheet(sheets, Path(args.grid))
     if args.doc:
         _write_doc(result)
+
+
+def _rescore_raw(args: argparse.Namespace, images: np.ndarray, real: np.ndarray) -> None:
+    """KID/FD of each configuration's raw generator in its last checkpoint (the run scored the EMA one)."""
+    from artlens.generate.model import GanModel, build_generator
+    from artlens.training import load_checkpoint
+
+    rows = []
+    for name in args.configs.split(","):
+        out = Path(args.out) / name
+        saved = GanModel.load(out)
+        state = load_checkpoint(out / "checkpoint.pt")["model"]
+        raw = build_generator(saved.config)
+        raw.load_state_dict({k.removeprefix("generator."): v for k, v in state.items()
+                             if k.startswith("generator.")})
+        model = GanModel(saved.config, raw.eval(), out)
+        for label, gan in (("EMA (as saved)", saved), ("raw", model)):
+            fake = as_array(generate(gan, len(images), seed=args.seed + 1))
+            scores = score_features(real, image_features(fake, device=args.device), seed=args.seed)
+            row = {"config": name, "generator": label, "kimg": saved.config.training.get("kimg"),
+                   "kid": scores["kid"], "kid_std": scores["kid_std"], "fd": scores["fd"],
+                   "near_copies": scores["memorisation"]["near_copies"], "load": _load()}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        sheet = grid(generate(model, 32, seed=args.seed + 2), columns=8)
+        sheet.save(Path(args.out) / f"{name}-raw.png")
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="minutes")
+    lines = [f"Run {when} UTC, {args.threads} torch thread(s); `python benchmarks/gan.py "
+             f"{' '.join(os.sys.argv[1:])}`.", "",
+             "| config | generator | kimg | KID (EffLite0) ± std | FD (EffLite0) | near copies | load |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['generator']} | {r['kimg']} | {r['kid']:.4f} ± {r['kid_std']:.4f} "
+              f"| {r['fd']:.2f} | {r['near_copies']} | {r['load']} |" for r in rows]
+    (Path(args.out) / "raw.json").write_text(json.dumps(rows, indent=2))
+    if args.doc:
+        _replace_block("<!-- gan-raw:begin -->", "<!-- gan-raw:end -->", lines)
 
 
 def _speed(args: argparse.Namespace, folder: Path, images: np.ndarray, kimg: float) -> None:

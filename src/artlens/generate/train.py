@@ -1,13 +1,13 @@
 """Training a GAN on a folder of images, on the shared loop of :mod:`artlens.training`.
 
 Each step draws a batch (random horizontal flips), updates the discriminator on real and generated images,
-then the generator against the updated discriminator, and folds the generator into its moving average
-(EMA), which is what the model folder keeps. FastGAN (the default) uses the hinge loss, DiffAugment on both
-real and fake images and the discriminator's reconstruction loss; DCGAN, the baseline, the cross-entropy loss
-and no augmentation. :func:`artlens.training.fit` runs the steps in ticks of ``tick`` steps: after each tick
-a sample grid is written and a checkpoint from which ``resume`` continues bit-identically (both networks, the
-optimiser, the EMA, every random generator, the step count); a budget in images (``kimg``) or in training
-minutes ends the run, and a resumed run may be given a larger one.
+then the generator against the updated discriminator, and folds the generator into its moving average (EMA,
+with a warm-up), which is what the model folder keeps. FastGAN (the default) uses the hinge loss, DiffAugment
+on both real and fake images and the discriminator's reconstruction loss; DCGAN, the baseline, the cross-
+entropy loss and no augmentation. :func:`artlens.training.fit` runs the steps in ticks of ``tick`` steps:
+after each tick a sample grid is written and a checkpoint from which ``resume`` continues bit-identically
+(both networks, the optimiser, the EMA, every random generator, the step count); a budget in images (``kimg``)
+or in training minutes ends the run, and a resumed run may be given a larger one.
 
 References
 ----------
@@ -123,7 +123,9 @@ class _Pair(nn.Module):
 
 
 class _GeneratorEma(nn.Module):
-    """An exponential moving average of the generator's weights (buffers copied as they are)."""
+    """An exponential moving average of the generator's weights (buffers copied as they are), with a warm-up:
+    after ``n`` updates the decay is ``min(decay, (1 + n) / (10 + n))``, so that a short run's average is not
+    dominated by the random initial weights (the rule of TensorFlow's ``ExponentialMovingAverage``)."""
 
     def __init__(self, generator: nn.Module, decay: float) -> None:
         super().__init__()
@@ -131,11 +133,15 @@ class _GeneratorEma(nn.Module):
         for p in self.module.parameters():
             p.requires_grad_(False)
         self.decay = decay
+        self.register_buffer("updates", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
     def update_parameters(self, pair: _Pair) -> None:
+        n = int(self.updates)
+        decay = min(self.decay, (1 + n) / (10 + n))
+        self.updates += 1
         for avg, new in zip(self.module.parameters(), pair.generator.parameters(), strict=True):
-            avg.lerp_(new.detach(), 1.0 - self.decay)
+            avg.lerp_(new.detach(), 1.0 - decay)
         for avg, new in zip(self.module.buffers(), pair.generator.buffers(), strict=True):
             avg.copy_(new)
 
