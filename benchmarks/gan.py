@@ -51,7 +51,6 @@ CONFIGS = {
     "dcgan": GanTrainSettings(arch="dcgan", width=64),
 }
 DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- gan-table:begin -->", "<!-- gan-table:end -->"
 
 
 def _load() -> str:
@@ -81,11 +80,12 @@ def main() -> None:
                     "the (first) --kimg budget at 1 and at --threads threads, no scores")
     ap.add_argument("--rescore-raw", action="store_true", help="score the raw (not averaged) generator of "
                     "each configuration's last checkpoint under --out, as the run scored its EMA generator")
+    ap.add_argument("--table", default="gan-table", help="name of the table's markers in docs/benchmarks.md")
     ap.add_argument("--doc-from", help="write the table of an earlier run's results.json into "
                     "docs/benchmarks.md, and nothing else")
     args = ap.parse_args()
     if args.doc_from:
-        _write_doc(json.loads(Path(args.doc_from).read_text(encoding="utf-8")))
+        _write_doc(json.loads(Path(args.doc_from).read_text(encoding="utf-8")), args.table)
         return
     torch.set_num_threads(args.threads)
     os.environ["ARTLENS_THREADS"] = str(args.threads)
@@ -142,7 +142,7 @@ def main() -> None:
     (Path(args.out) / "results.json").write_text(json.dumps(result, indent=2))
     _save_sheet(sheets, Path(args.grid))
     if args.doc:
-        _write_doc(result)
+        _write_doc(result, args.table)
 
 
 def _rescore_raw(args: argparse.Namespace, images: np.ndarray, real: np.ndarray) -> None:
@@ -235,7 +235,7 @@ def _save_sheet(sheets: list[tuple[str, Image.Image]], path: Path) -> None:
     page.save(path)
 
 
-def _write_doc(result: dict) -> None:
+def _write_doc(result: dict, table: str = "gan-table") -> None:
     lines = [f"Run {result['date']} to {result['finished']} UTC, {result['machine']}; "
              f"`{result['command']}`; openclipart `{result['category']}`, {result['images']} images "
              f"({result['skipped']} skipped) at {result['size']} px.", "",
@@ -248,7 +248,7 @@ def _write_doc(result: dict) -> None:
                      f"| {r['kid']:.4f} ± {r['kid_std']:.4f} "
                      f"| {r['fd']:.2f} | {r['near_copies']} | {r['share_closer_than_train']:.3f} "
                      f"| {r['load_before']} / {r['load_after']} |")
-    _replace_block(BEGIN, END, lines)
+    _replace_block(f"<!-- {table}:begin -->", f"<!-- {table}:end -->", lines)
 
 
 if __name__ == "__main__":
