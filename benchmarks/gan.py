@@ -44,6 +44,7 @@ from artlens.generate.evaluate import score_features
 from artlens.generate.features import image_features
 from artlens.generate.sample import as_array, generate, grid
 from artlens.generate.train import GanTrainSettings, train_gan
+from artlens.models.backbones.device import configure_threads
 
 CONFIGS = {
     "fastgan": GanTrainSettings(arch="fastgan"),
@@ -190,7 +191,7 @@ def _speed(args: argparse.Namespace, folder: Path, images: np.ndarray, kimg: flo
     for name in args.configs.split(","):
         settings = GanTrainSettings(**{**CONFIGS[name].__dict__, "size": args.size, "seed": args.seed})
         for threads in sorted({1, args.threads}):
-            torch.set_num_threads(threads)
+            configure_threads(threads)  # train_gan keeps a count set this way (not $ARTLENS_THREADS)
             load_before = _load()
             with tempfile.TemporaryDirectory() as tmp:
                 run = train_gan(folder, tmp, settings=settings, images=images, device=args.device, kimg=kimg)
