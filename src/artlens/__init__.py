@@ -8,7 +8,9 @@ from artlens.lazy import lazy_exports
 __version__ = "0.1.0"
 
 # ``artlens.stylize`` is :func:`artlens.style.stylize`, imported on first use (it loads PyTorch).
-__getattr__, __dir__, _lazy = lazy_exports(__name__, {"stylize": "artlens.style.transfer"})
+# ``artlens.generate(model, n)`` samples a GAN; the package ``artlens.generate`` is callable to the same end.
+__getattr__, __dir__, _lazy = lazy_exports(__name__, {"stylize": "artlens.style.transfer",
+                                                      "generate": "artlens.generate"})
 
 __all__ = [
     "ArtlensError",

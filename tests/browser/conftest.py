@@ -63,7 +63,7 @@ class Server:
 
 @contextmanager
 def _serving(data: Path, *, technical: bool, indexes: dict[str, Path] | None = None,
-             market_model: Path | None = None) -> Iterator[Server]:
+             market_model: Path | None = None, gans: dict[str, Path] | None = None) -> Iterator[Server]:
     """``create_app`` under uvicorn in a daemon thread on 127.0.0.1 and a free port, until the block ends."""
     pytest.importorskip("fastapi", reason="artlens[serve] is not installed: browser tests skipped")
     uvicorn = pytest.importorskip("uvicorn", reason="artlens[serve] is not installed: browser tests skipped")
@@ -73,7 +73,8 @@ def _serving(data: Path, *, technical: bool, indexes: dict[str, Path] | None = N
 
     (data / "uploads").mkdir()
     settings = ServeSettings(db_path=data / "serve.db", technical=technical, upload_dir=data / "uploads",
-                             results_dir=data / "results", indexes=indexes or {}, market_model=market_model)
+                             results_dir=data / "results", indexes=indexes or {}, market_model=market_model,
+                             gans=gans or {})
     app = create_app(settings)
     token = app.state.keys.create("browser tests")[0]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -153,6 +154,29 @@ def market_server(tmp_path_factory) -> Iterator[Server]:
     model = fit_market(prepared, None, FitSettings(origins=1, iterations=40))
     save_market_model(data / "market", model, prepared, None, rates=sim.rates)
     with _serving(data, technical=True, market_model=data / "market") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def gan_server(tmp_path_factory) -> Iterator[Server]:
+    """The technical service with a GAN ``shapes`` (``artlens serve --gan shapes=DIR``), trained here for a
+    few steps on drawn discs and squares."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from artlens.generate import GanTrainSettings, train_gan
+
+    data = tmp_path_factory.mktemp("serve-gan")
+    rng = np.random.default_rng(0)
+    images = []
+    for _ in range(16):
+        im = Image.new("RGB", (32, 32), "white")
+        colour = tuple(int(v) for v in rng.integers(0, 200, 3))
+        ImageDraw.Draw(im).ellipse((6, 6, 26, 26), fill=colour)
+        images.append(np.asarray(im))
+    settings = GanTrainSettings(size=32, width=8, z_dim=16, batch_size=8, tick=4)
+    train_gan("shapes", data / "gan", settings=settings, kimg=0.032, images=np.stack(images))
+    with _serving(data, technical=True, gans={"shapes": data / "gan"}) as running:
         yield running
 
 

@@ -32,7 +32,8 @@ GUARDED = [("get", "/metrics"), ("get", "/openapi.json"), ("get", "/v1/models"),
            ("post", "/v1/jobs/{job_id}/retry"), ("post", "/v1/duplicates"), ("get", "/v1/style/presets"),
            ("get", "/v1/style/presets/{name}/preview"), ("get", "/v1/indexes/{name}/items"),
            ("get", "/v1/indexes/{name}/thumbnail"), ("get", "/v1/results/{job_id}/explanations/{name}"),
-           ("post", "/v1/compose"), ("post", "/v1/harmonize"), ("get", "/v1/music/{job_id}/{name}")]
+           ("post", "/v1/compose"), ("post", "/v1/harmonize"), ("get", "/v1/music/{job_id}/{name}"),
+           ("get", "/v1/gans"), ("post", "/v1/generate"), ("get", "/v1/generate/{job_id}/grid")]
 
 
 @pytest.mark.parametrize(("method", "path"), GUARDED)

@@ -39,13 +39,15 @@ def test_page_has_no_inline_script_or_style(client):
     assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/static/app.js" defer>',
                                                     '<script src="/static/market.js" defer>',
                                                     '<script src="/static/align.js" defer>',
-                                                    '<script src="/static/write.js" defer>']
+                                                    '<script src="/static/write.js" defer>',
+                                                    '<script src="/static/generate.js" defer>']
     assert "<style" not in html
     assert not re.search(r"\s(on[a-z]+|style)\s*=", html)  # event handler or style attributes
 
 
 @pytest.mark.parametrize(("name", "kind"), [("app.js", "text/javascript"), ("app.css", "text/css"),
-                                            ("align.js", "text/javascript")])
+                                            ("market.js", "text/javascript"), ("align.js", "text/javascript"),
+                                            ("write.js", "text/javascript"), ("generate.js", "text/javascript")])
 def test_assets_are_served_with_their_types(client, name, kind):
     response = client[0].get(f"/static/{name}")
     assert response.status_code == 200

@@ -38,12 +38,13 @@ MODELS = {
     ("post", "/v1/compose"): ("JobAnswer", None), ("post", "/v1/harmonize"): ("JobAnswer", None),
     ("post", "/v1/market/value"): ("MarketValueReport", "market-value"),
     ("get", "/v1/market/trends"): ("MarketTrendsReport", "market-trends"),
-    ("get", "/v1/market/status"): ("MarketStatus", None)}
+    ("get", "/v1/market/status"): ("MarketStatus", None),
+    ("get", "/v1/gans"): ("GansList", None), ("post", "/v1/generate"): ("JobAnswer", None)}
 #: Operations whose success is not JSON (text, images, files).
 NOT_JSON = {("get", "/metrics"), ("get", "/v1/results/{job_id}"), ("post", "/v1/explain"),
             ("get", "/v1/results/{job_id}/explanations/{name}"),
             ("get", "/v1/style/presets/{name}/preview"), ("get", "/v1/indexes/{name}/thumbnail"),
-            ("get", "/v1/music/{job_id}/{name}")}
+            ("get", "/v1/music/{job_id}/{name}"), ("get", "/v1/generate/{job_id}/grid")}
 
 
 def _png(seed: int, size: tuple[int, int] = (96, 72)) -> bytes:

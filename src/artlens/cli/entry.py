@@ -19,8 +19,8 @@ from artlens.procpool import Interrupted
 __all__ = ["COMMAND_MODULES", "main"]
 
 #: Command modules in the order their commands appear in ``artlens --help``.
-COMMAND_MODULES = ("quality", "classify", "evaluate", "align", "style", "search", "music", "text", "market",
-                   "serve", "system")
+COMMAND_MODULES = ("quality", "classify", "evaluate", "align", "style", "search", "music", "text", "generate",
+                   "market", "serve", "system")
 for _name in COMMAND_MODULES:
     import_module(f"artlens.cli.{_name}")
 

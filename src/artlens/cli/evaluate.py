@@ -11,6 +11,14 @@ import typer
 from artlens.cli._app import JsonOpt, app
 
 
+def _is_gan(model: Path) -> bool:
+    try:
+        config = json.loads((model / "config.json").read_text(encoding="utf-8"))
+        return config.get("format") == "artlens.gan/1"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _is_classifier(model: Path) -> bool:
     from artlens.classify.model import SCHEMA
 
@@ -24,7 +32,8 @@ def _is_classifier(model: Path) -> bool:
 def evaluate(
     args: Annotated[list[str], typer.Argument(metavar="MODEL [DATA]", help="A model folder and, for a "
                                               "classifier, its labelled data (folder of class folders or "
-                                              "CSV). `evaluate quality MODEL --labels CSV` also works.")],
+                                              "CSV). `evaluate quality MODEL --labels CSV` also works; "
+                                              "`evaluate gan MODEL REAL_FOLDER` scores a GAN.")],
     labels: Annotated[Path | None, typer.Option(help="Quality model: CSV with `path` and `label` or "
                                                 "`score`.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Classifier: folder for the "
@@ -35,6 +44,14 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, precision/recall/F1, ROC-AUC (or SRCC/PLCC/RMSE) of a trained model on labelled images."""
+    if args and (args[0] == "gan" or _is_gan(Path(args[0]))):
+        from artlens.cli.generate import evaluate_gan_command
+
+        args = args[1:] if args[0] == "gan" else args
+        if len(args) != 2:
+            raise typer.BadParameter("evaluate a GAN with: artlens evaluate gan MODEL REAL_FOLDER")
+        evaluate_gan_command(Path(args[0]), Path(args[1]), as_json)
+        return
     explicit_quality = bool(args) and args[0] == "quality"
     if explicit_quality:
         args = args[1:]

@@ -43,6 +43,8 @@ def serve(
     index: Annotated[list[str] | None, typer.Option("--index", help="Register a search index as NAME=DIR "
                                                     "for /v1/similar and /v1/recommend "
                                                     "(repeatable).")] = None,
+    gan: Annotated[list[str] | None, typer.Option("--gan", help="Register a GAN model as NAME=DIR for "
+                                                  "/v1/generate (repeatable).")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without API keys (loopback hosts "
                                           "only).")] = False,
     db: DbOpt = None,
@@ -89,6 +91,7 @@ def serve(
                              db_path=db, max_file_bytes=int(max_file_mb * 1024 * 1024), max_files=max_files,
                              max_pixels=max_pixels, models=_model_option(model or []), technical=technical,
                              indexes=_model_option(index or [], "--index"),
+                             gans=_model_option(gan or [], "--gan"),
                              workers=workers, job_workers=job_workers,
                              max_queued_jobs=max_queued_jobs, rate_per_key=rate_per_key,
                              rate_per_address=rate_per_address,

@@ -52,6 +52,7 @@ class ServeSettings:
     max_queued_jobs: int = 16  # jobs waiting for a worker; one more is answered 429
     results_dir: Path | None = None  # job results; None: serve-results/ next to the database
     indexes: dict[str, Path] = field(default_factory=dict)  # search index name -> index folder
+    gans: dict[str, Path] = field(default_factory=dict)  # GAN name -> model folder (artlens train gan)
     rate_per_key: float = 50.0  # requests per second per API key (bursts of twice that); 0: no limit
     rate_per_address: float = 100.0  # requests per second per client address (bursts of twice that); 0: none
     auth_failures_per_minute: float = 10.0  # failed authentications per address (burst as many); 0: none
@@ -120,4 +121,9 @@ class ServeSettings:
         if self.market_model is not None and not (Path(self.market_model) / "model.json").is_file():
             raise ConfigError(f"--market-model {self.market_model}: not a market model folder "
                               "(no model.json)")
+        for name, folder in self.gans.items():
+            if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+                raise ConfigError(f"--gan {name}={folder}: names may use letters, digits, '-', '_' and '.'")
+            if not (Path(folder) / "config.json").is_file():
+                raise ConfigError(f"--gan {name}={folder}: not a GAN model folder")
         return replace(self, allow_roots=tuple(roots), upload_dir=upload, results_dir=results)

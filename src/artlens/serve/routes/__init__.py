@@ -8,6 +8,7 @@ from artlens.serve.routes import (
     assess,
     classify,
     explain,
+    generate,
     jobs,
     market,
     meta,
@@ -21,4 +22,4 @@ __all__ = ["ROUTERS"]
 
 #: Every router, in the order the app includes them.
 ROUTERS = (meta.router, assess.router, classify.router, style.router, jobs.router, explain.router,
-           search.router, music.router, market.router, align.router, text.router)
+           search.router, music.router, market.router, align.router, text.router, generate.router)

@@ -20,7 +20,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 _ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8",
            "market.js": "text/javascript; charset=utf-8",
            "align.js": "text/javascript; charset=utf-8",
-           "write.js": "text/javascript; charset=utf-8"}
+           "write.js": "text/javascript; charset=utf-8",
+           "generate.js": "text/javascript; charset=utf-8"}
 #: Content-Security-Policy of the page: its own scripts, styles and API only; blob: images for previews and
 #: blob: audio for the composer's player.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "

@@ -1,0 +1,258 @@
+"""GAN training on a few hundred public-domain drawings: FastGAN against DCGAN, with and without DiffAugment.
+
+One invocation trains every configuration on the same images (one openclipart category, made square at
+``--size``) and scores each at every budget from the same run (a budget is reached by resuming the run's
+checkpoint, which continues bit-identically): KID and the Fréchet distance on EfficientNet-Lite0 features
+(``kid_efflite0``, ``fd_efflite0``; not Inception, so not comparable with published FID), against all the
+training images, with as many samples as there are training images; the memorisation check (near copies:
+samples closer to a training image than half the median training-to-training nearest distance); and the
+training speed (images/s wall, CPU-seconds per image) of each segment.
+
+Configurations: ``fastgan`` (the default recipe: FastGAN, DiffAugment, hinge loss, EMA), ``fastgan-noaug``
+(the same without DiffAugment) and ``dcgan`` (Radford et al. 2016, ngf = ndf = 64, cross-entropy, no
+augmentation, no EMA), all at batch 16 and Adam 2e-4 (0.5, 0.999).
+
+Usage::
+
+    # the full protocol of issue #30 (about 3.5 hours of 2 dedicated cores):
+    python benchmarks/gan.py --minutes 15,30,60 --threads 2 --doc
+    # the reduced run recorded in docs/benchmarks.md:
+    python benchmarks/gan.py --kimg 2,4,8 --threads 1 --doc
+    python benchmarks/gan.py --kimg 0.1 --quick      # smoke test
+    python benchmarks/gan.py --speed --kimg 0.8 --threads 2 --doc   # training speed at 1 and 2 threads
+    python benchmarks/gan.py --doc-from .data/gan-issue30/bench/results.json   # the table of a finished run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from _openclipart import ROOT, openclipart_category
+from artlens.generate.data import load_folder
+from artlens.generate.evaluate import score_features
+from artlens.generate.features import image_features
+from artlens.generate.sample import as_array, generate, grid
+from artlens.generate.train import GanTrainSettings, train_gan
+from artlens.models.backbones.device import configure_threads
+
+CONFIGS = {
+    "fastgan": GanTrainSettings(arch="fastgan"),
+    "fastgan-noaug": GanTrainSettings(arch="fastgan", diffaugment=False),
+    "dcgan": GanTrainSettings(arch="dcgan", width=64),
+}
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--category", default="food", help="openclipart category (default food)")
+    ap.add_argument("--size", type=int, default=64)
+    budget = ap.add_mutually_exclusive_group()
+    budget.add_argument("--kimg", help="budgets in thousands of images, e.g. 2,4,8")
+    budget.add_argument("--minutes", help="budgets in training minutes, e.g. 15,30,60")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(ROOT / ".data" / "gan-issue30" / "bench"))
+    ap.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md")
+    ap.add_argument("--grid", default=str(ROOT / "docs" / "images" / "gan-samples.png"))
+    ap.add_argument("--quick", action="store_true", help="20 images, for a smoke test")
+    ap.add_argument("--speed", action="store_true", help="only the training speed: each configuration for "
+                    "the (first) --kimg budget at 1 and at --threads threads, no scores")
+    ap.add_argument("--rescore-raw", action="store_true", help="score the raw (not averaged) generator of "
+                    "each configuration's last checkpoint under --out, as the run scored its EMA generator")
+    ap.add_argument("--table", default="gan-table", help="name of the table's markers in docs/benchmarks.md")
+    ap.add_argument("--doc-from", help="write the table of an earlier run's results.json into "
+                    "docs/benchmarks.md, and nothing else")
+    args = ap.parse_args()
+    if args.doc_from:
+        _write_doc(json.loads(Path(args.doc_from).read_text(encoding="utf-8")), args.table)
+        return
+    torch.set_num_threads(args.threads)
+    os.environ["ARTLENS_THREADS"] = str(args.threads)
+    if not (args.kimg or args.minutes or args.rescore_raw):
+        ap.error("give --kimg or --minutes")
+    budgets = _floats(args.kimg or args.minutes or "0")
+    unit = "kimg" if args.kimg else "minutes"
+    folder = openclipart_category(args.category)
+    skipped: list[str] = []
+    images, _ = load_folder(folder, args.size, on_error=lambda e: skipped.append(str(e)))
+    if args.quick:
+        images = images[:20]
+    print(f"{len(images)} images from openclipart/{args.category} at {args.size} px "
+          f"({len(skipped)} skipped); load {_load()}", flush=True)
+    if args.speed:
+        _speed(args, folder, images, budgets[0])
+        return
+    real = image_features(images, device=args.device)
+    if args.rescore_raw:
+        _rescore_raw(args, images, real)
+        return
+    started = dt.datetime.now(dt.UTC)
+    rows, sheets = [], []
+    for name in args.configs.split(","):
+        settings = GanTrainSettings(**{**CONFIGS[name].__dict__, "size": args.size, "seed": args.seed})
+        out = Path(args.out) / name
+        for i, b in enumerate(budgets):
+            load_before = _load()
+            run = train_gan(folder, out, settings=settings, images=images, device=args.device,
+                            resume=i > 0, **{unit: b})
+            fake = as_array(generate(run.model, len(images), seed=args.seed + 1))
+            scores = score_features(real, image_features(fake, device=args.device), seed=args.seed)
+            mem = scores["memorisation"]
+            row = {"config": name, "budget": b, "unit": unit, "kimg": round(run.kimg, 3),
+                   "train_minutes": round(run.train_seconds / 60, 2),
+                   "images_per_s": round(run.images_per_second, 2),
+                   "cpu_s_per_image": round(run.cpu_seconds_per_image, 4),
+                   "kid": scores["kid"], "kid_std": scores["kid_std"], "kid_stderr": scores["kid_stderr"],
+                   "fd": scores["fd"], "near_copies": mem["near_copies"],
+                   "share_closer_than_train": mem["share_closer_than_train"],
+                   "min_distance": min(r["distance"] for r in mem["nearest"]),
+                   "load_before": load_before, "load_after": _load()}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        sheets.append((name, grid(generate(run.model, 32, seed=args.seed + 2), columns=8)))
+    finished = dt.datetime.now(dt.UTC)
+    result = {"date": started.isoformat(timespec="minutes"),
+              "finished": finished.isoformat(timespec="minutes"),
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.threads} torch thread(s)",
+              "category": args.category, "images": len(images), "skipped": len(skipped), "size": args.size,
+              "rows": rows, "command": "python benchmarks/gan.py " + " ".join(
+                  a for a in os.sys.argv[1:])}
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "results.json").write_text(json.dumps(result, indent=2))
+    _save_sheet(sheets, Path(args.grid))
+    if args.doc:
+        _write_doc(result, args.table)
+
+
+def _rescore_raw(args: argparse.Namespace, images: np.ndarray, real: np.ndarray) -> None:
+    """KID/FD of each configuration's raw generator in its last checkpoint (the run scored the EMA one)."""
+    from artlens.generate.model import GanModel, build_generator
+    from artlens.training import load_checkpoint
+
+    rows = []
+    for name in args.configs.split(","):
+        out = Path(args.out) / name
+        saved = GanModel.load(out)
+        state = load_checkpoint(out / "checkpoint.pt")["model"]
+        raw = build_generator(saved.config)
+        raw.load_state_dict({k.removeprefix("generator."): v for k, v in state.items()
+                             if k.startswith("generator.")})
+        model = GanModel(saved.config, raw.eval(), out)
+        for label, gan in (("EMA (as saved)", saved), ("raw", model)):
+            fake = as_array(generate(gan, len(images), seed=args.seed + 1))
+            scores = score_features(real, image_features(fake, device=args.device), seed=args.seed)
+            row = {"config": name, "generator": label, "kimg": saved.config.training.get("kimg"),
+                   "kid": scores["kid"], "kid_std": scores["kid_std"], "fd": scores["fd"],
+                   "near_copies": scores["memorisation"]["near_copies"], "load": _load()}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        sheet = grid(generate(model, 32, seed=args.seed + 2), columns=8)
+        sheet.save(Path(args.out) / f"{name}-raw.png")
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="minutes")
+    lines = [f"Run {when} UTC, {args.threads} torch thread(s); `python benchmarks/gan.py "
+             f"{' '.join(os.sys.argv[1:])}`.", "",
+             "| config | generator | kimg | KID (EffLite0) ± std | FD (EffLite0) | near copies | load |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['generator']} | {r['kimg']} | {r['kid']:.4f} ± {r['kid_std']:.4f} "
+              f"| {r['fd']:.2f} | {r['near_copies']} | {r['load']} |" for r in rows]
+    (Path(args.out) / "raw.json").write_text(json.dumps(rows, indent=2))
+    if args.doc:
+        _replace_block("<!-- gan-raw:begin -->", "<!-- gan-raw:end -->", lines)
+
+
+def _speed(args: argparse.Namespace, folder: Path, images: np.ndarray, kimg: float) -> None:
+    """Training speed of each configuration at 1 thread and at ``--threads`` threads, one after the other."""
+    import tempfile
+
+    rows = []
+    started = dt.datetime.now(dt.UTC)
+    for name in args.configs.split(","):
+        settings = GanTrainSettings(**{**CONFIGS[name].__dict__, "size": args.size, "seed": args.seed})
+        for threads in sorted({1, args.threads}):
+            configure_threads(threads)  # train_gan keeps a count set this way (not $ARTLENS_THREADS)
+            load_before = _load()
+            with tempfile.TemporaryDirectory() as tmp:
+                run = train_gan(folder, tmp, settings=settings, images=images, device=args.device, kimg=kimg)
+            row = {"config": name, "threads": threads, "kimg": round(run.kimg, 3),
+                   "images_per_s": round(run.images_per_second, 2),
+                   "cpu_s_per_image": round(run.cpu_seconds_per_image, 4),
+                   "load_before": load_before, "load_after": _load()}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    lines = [f"Run {started.isoformat(timespec='minutes')} UTC, {platform.machine()}, {os.cpu_count()} "
+             f"cores; `python benchmarks/gan.py {' '.join(os.sys.argv[1:])}`; {args.size} px, batch 16.", "",
+             "| config | torch threads | kimg | images/s | CPU-s/image | load before / after |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['threads']} | {r['kimg']:.2f} | {r['images_per_s']:.2f} "
+              f"| {r['cpu_s_per_image']:.4f} | {r['load_before']} / {r['load_after']} |" for r in rows]
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "speed.json").write_text(json.dumps(rows, indent=2))
+    if args.doc:
+        _replace_block("<!-- gan-speed:begin -->", "<!-- gan-speed:end -->", lines)
+
+
+def _replace_block(begin: str, end: str, lines: list[str]) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    block = begin + "\n" + "\n".join(lines) + "\n" + end
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def _save_sheet(sheets: list[tuple[str, Image.Image]], path: Path) -> None:
+    width = max(s.width for _, s in sheets)
+    height = sum(s.height + 18 for _, s in sheets)
+    page = Image.new("RGB", (width, height), "white")
+    draw, y = ImageDraw.Draw(page), 0
+    for name, sheet in sheets:
+        draw.text((4, y + 3), name, fill="black")
+        page.paste(sheet, (0, y + 18))
+        y += sheet.height + 18
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.save(path)
+
+
+def _write_doc(result: dict, table: str = "gan-table") -> None:
+    lines = [f"Run {result['date']} to {result['finished']} UTC, {result['machine']}; "
+             f"`{result['command']}`; openclipart `{result['category']}`, {result['images']} images "
+             f"({result['skipped']} skipped) at {result['size']} px.", "",
+             "| config | budget | kimg | train min | images/s | CPU-s/image | KID (EffLite0) ± std | "
+             "FD (EffLite0) | near copies | share closer than train | load before / after |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['config']} | {r['budget']:g} {r['unit']} | {r['kimg']:.2f} "
+                     f"| {r['train_minutes']:.1f} | {r['images_per_s']:.2f} | {r['cpu_s_per_image']:.4f} "
+                     f"| {r['kid']:.4f} ± {r['kid_std']:.4f} "
+                     f"| {r['fd']:.2f} | {r['near_copies']} | {r['share_closer_than_train']:.3f} "
+                     f"| {r['load_before']} / {r['load_after']} |")
+    _replace_block(f"<!-- {table}:begin -->", f"<!-- {table}:end -->", lines)
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    main()
+    print(f"done in {time.perf_counter() - t0:.0f} s; load {_load()}")
