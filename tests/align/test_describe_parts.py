@@ -48,3 +48,9 @@ def test_drawn_shapes_are_mostly_their_colour():
     hist = colour_histogram(img)
     hist[COLOUR_NAMES.index("white")] = 0
     assert COLOUR_NAMES[int(hist.argmax())] == "green"
+
+
+def test_palette_of_a_flat_or_one_pixel_image():
+    for shape in ((1, 1, 3), (2, 1, 3), (40, 30, 3)):
+        colours = palette(np.full(shape, 120, np.uint8))
+        assert [(c["name"], c["share"]) for c in colours] == [("grey", 1.0)], shape

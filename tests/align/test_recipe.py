@@ -78,7 +78,9 @@ def test_heads_round_trip_and_damage(trained, tmp_path):
     again = load_heads(tmp_path / "m")
     with torch.no_grad():
         x = torch.from_numpy(val.image[:3])
-        assert torch.allclose(heads.embed_image(x), again.embed_image(x), atol=1e-6)
+        # the weight matrices are stored in float16: unit vectors agree to about 1e-3
+        assert torch.allclose(heads.embed_image(x), again.embed_image(x), atol=2e-3)
+        assert all(v.dtype == torch.float32 for v in again.state_dict().values())
     (tmp_path / "m" / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(WeightsError, match="cannot read the alignment heads"):
         load_heads(tmp_path / "m")

@@ -33,7 +33,9 @@ GUARDED = [("get", "/metrics"), ("get", "/openapi.json"), ("get", "/v1/models"),
            ("get", "/v1/style/presets/{name}/preview"), ("get", "/v1/indexes/{name}/items"),
            ("get", "/v1/indexes/{name}/thumbnail"), ("get", "/v1/results/{job_id}/explanations/{name}"),
            ("post", "/v1/compose"), ("post", "/v1/harmonize"), ("get", "/v1/music/{job_id}/{name}"),
-           ("get", "/v1/gans"), ("post", "/v1/generate"), ("get", "/v1/generate/{job_id}/grid")]
+           ("get", "/v1/gans"), ("post", "/v1/generate"), ("get", "/v1/generate/{job_id}/grid"),
+           ("post", "/v1/market/value"), ("get", "/v1/market/trends"), ("get", "/v1/market/status"),
+           ("post", "/v1/tag"), ("post", "/v1/describe"), ("post", "/v1/search/text"), ("post", "/v1/write")]
 
 
 @pytest.mark.parametrize(("method", "path"), GUARDED)

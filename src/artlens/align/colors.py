@@ -61,11 +61,14 @@ def colour_histogram(rgb: np.ndarray) -> np.ndarray:
 def palette(rgb: np.ndarray, k: int = 5, seed: int = 0) -> list[dict]:
     """The ``k`` dominant colours, largest share first: ``{"hex", "name", "share"}`` each."""
     lab = _lab(_small(rgb))
-    k = max(1, min(k, len(np.unique(lab, axis=0))))
-    cv2.setRNGSeed(seed)
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    _, labels, centres = cv2.kmeans(lab, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    shares = np.bincount(labels.ravel(), minlength=k) / labels.size
+    distinct, counts = np.unique(lab, axis=0, return_counts=True)
+    if len(distinct) <= k:  # no more colours than asked for (a flat or tiny image): they are the palette
+        centres, shares = distinct.astype(np.float32), counts / counts.sum()
+    else:
+        cv2.setRNGSeed(seed)
+        criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+        _, labels, centres = cv2.kmeans(lab, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+        shares = np.bincount(labels.ravel(), minlength=k) / labels.size
     rgb_centres = cv2.cvtColor(np.clip(centres, 0, 255).astype(np.uint8).reshape(-1, 1, 3),
                                cv2.COLOR_LAB2RGB).reshape(-1, 3)
     names = name_of(centres.astype(np.float32), shades=True)
