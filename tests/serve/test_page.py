@@ -122,3 +122,29 @@ def test_checks_table_units_follow_the_policy_rules():
 def test_page_shows_no_job_ids():
     js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
     assert "job.id}" not in js and "(job ${" not in js and "${id}" not in js
+
+
+def test_panels_are_siblings_not_nested():
+    """Every panel <section> closes before the next opens: a panel hidden by its script (market, generate
+    without a model) must never hide the panels after it."""
+    from html.parser import HTMLParser
+
+    class Sections(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.depth, self.nested, self.count = 0, [], 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "section":
+                self.count += 1
+                if self.depth:
+                    self.nested.append(dict(attrs).get("id"))
+                self.depth += 1
+
+        def handle_endtag(self, tag):
+            if tag == "section":
+                self.depth -= 1
+
+    parser = Sections()
+    parser.feed((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
+    assert parser.nested == [] and parser.depth == 0 and parser.count >= 10

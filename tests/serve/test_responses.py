@@ -41,7 +41,8 @@ MODELS = {
     ("get", "/v1/market/status"): ("MarketStatus", None),
     ("get", "/v1/gans"): ("GansList", None), ("post", "/v1/generate"): ("JobAnswer", None),
     ("post", "/v1/tag"): ("TagReport", "tag"), ("post", "/v1/describe"): ("DescribeReport", "describe"),
-    ("post", "/v1/search/text"): ("TextSearchReport", "textsearch"), ("post", "/v1/write"): ("JobAnswer", None)}
+    ("post", "/v1/search/text"): ("TextSearchReport", "textsearch"),
+    ("post", "/v1/write"): ("JobAnswer", None)}
 #: Operations whose success is not JSON (text, images, files).
 NOT_JSON = {("get", "/metrics"), ("get", "/v1/results/{job_id}"), ("post", "/v1/explain"),
             ("get", "/v1/results/{job_id}/explanations/{name}"),
