@@ -47,7 +47,7 @@ app = typer.Typer(
 weights_app = typer.Typer(help="List, fetch and verify the pinned model weight files.", no_args_is_help=True)
 policy_app = typer.Typer(help="List, show and check screening policies.", no_args_is_help=True)
 train_app = typer.Typer(help="Train models: quality (on pristine photos or your own labels), classifiers, "
-                             "music and GANs.",
+                             "the image-text alignment, music, text and GANs.",
                         no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 app.add_typer(policy_app, name="policy")
