@@ -69,18 +69,9 @@ def lstm_figures(name: str, folder: Path, test: str, train_index: CopyIndex, sam
             "copied_share": sum(c.copied for c in copies) / len(copies), "examples": texts[:3]}
 
 
-def smollm2_figures(test: str, train_index: CopyIndex, samples: int, ppl_chars: int) -> dict:
-    started = time.perf_counter()
-    lm = load_prompted(allow_download=False)
-    load_s = time.perf_counter() - started
-    ppl, bpc, tokens = lm.perplexity(test[:ppl_chars])
-    prompts = [lm.chat_prompt(f"Write a short poem of 8 lines about {SUBJECTS[s % len(SUBJECTS)]}.")
-               for s in range(samples)]
-    texts = []
-    for s, prompt in enumerate(prompts):
-        texts.extend(lm.generate([prompt], max_new_tokens=120, temperature=0.7, seed=s))
-    copies = [train_index.check(t) for t in texts]
-    # speed: new tokens per second, one prompt (median of 3) and a batch of 4
+def smollm2_speed(lm, prompts: list[str]) -> dict:
+    """New tokens per second of SmolLM2: one prompt (median of 3) and a batch of 4 (64 new tokens each, KV
+    cache, sampling), and per second of the process's CPU time (all its threads)."""
     one, per_cpu = [], []
     for _ in range(3):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -96,15 +87,28 @@ def smollm2_figures(test: str, train_index: CopyIndex, samples: int, ppl_chars: 
     out = lm.model.generate(**batch, max_new_tokens=64, min_new_tokens=64, do_sample=True, temperature=0.7,
                             use_cache=True, pad_token_id=lm.tokenizer.pad_token_id)
     batch_rate = 4 * (out.shape[1] - batch["input_ids"].shape[1]) / (time.perf_counter() - t0)
+    return {"tokens_per_s_one": round(statistics.median(one), 2), "tokens_per_s_batch4": round(batch_rate, 2),
+            "tokens_per_cpu_s_one": round(statistics.median(per_cpu), 2), "load_speed": _load()}
+
+
+def smollm2_figures(test: str, train_index: CopyIndex, samples: int, ppl_chars: int) -> dict:
+    started = time.perf_counter()
+    lm = load_prompted(allow_download=False)
+    load_s = time.perf_counter() - started
+    ppl, bpc, tokens = lm.perplexity(test[:ppl_chars])
+    prompts = [lm.chat_prompt(f"Write a short poem of 8 lines about {SUBJECTS[s % len(SUBJECTS)]}.")
+               for s in range(samples)]
+    texts = []
+    for s, prompt in enumerate(prompts):
+        texts.extend(lm.generate([prompt], max_new_tokens=120, temperature=0.7, seed=s))
+    copies = [train_index.check(t) for t in texts]
+    speed = smollm2_speed(lm, prompts)
     return {"name": "SmolLM2-135M-Instruct (Q4_1 GGUF, float32 in transformers)", "load_s": round(load_s, 1),
             "perplexity": round(ppl, 3), "bpc": round(bpc, 4), "ppl_tokens": tokens, "ppl_chars": ppl_chars,
             "distinct_1": round(distinct_n(texts, 1), 4), "distinct_2": round(distinct_n(texts, 2), 4),
             "longest_copy": max(c.longest for c in copies),
             "copied_share": sum(c.copied for c in copies) / len(copies),
-            "tokens_per_s_one": round(statistics.median(one), 2), "tokens_per_s_batch4": round(batch_rate, 2),
-            # tokens per second of this process's CPU time (all its threads): what the cores it got delivered
-            "tokens_per_cpu_s_one": round(statistics.median(per_cpu), 2), "load_speed": _load(),
-            "examples": texts[:3]}
+            **speed, "examples": texts[:3]}
 
 
 def main() -> None:
@@ -120,12 +124,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-smollm2", action="store_true")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only SmolLM2's speed (tokens/s), e.g. on idle cores")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.quick:
         args.test_chars, args.ngram_chars, args.copy_chars, args.ppl_chars, args.samples = (
             5000, 200_000, 500_000, 2000, 2)
     torch.set_num_threads(args.threads)
+    if args.speed_only:
+        lm = load_prompted(allow_download=False)
+        prompts = [lm.chat_prompt(f"Write a short poem of 8 lines about {SUBJECTS[s % len(SUBJECTS)]}.")
+                   for s in range(4)]
+        speed = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "threads": args.threads,
+                 "load_start": _load(), **smollm2_speed(lm, prompts)}
+        print(json.dumps(speed))
+        return
     models = dict(m.split("=", 1) for m in args.model) if args.model else {
         "LSTM from scratch": str(RUNS / "scratch"), "LSTM from textgenrnn": str(RUNS / "textgenrnn")}
     started, load_start = time.time(), _load()
