@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from artlens.errors import ConfigError
-from artlens.models.backbones.taps import HOOK_LOCK, trunk_blocks
+from artlens.models.backbones.taps import HOOK_LOCK, dry_run, trunk_blocks
 
 __all__ = ["NORMS", "POOLINGS", "PooledTrunk", "gem_pool", "multi_depth_stages", "normalise_pooled",
            "pool_features", "pooled_dim", "tap_modules"]
@@ -54,15 +54,7 @@ def multi_depth_stages(trunk: nn.Module) -> tuple[int, ...]:
     blocks = trunk_blocks(trunk)
     shapes: dict[int, tuple[int, ...]] = {}
     taps = [b[-1] if isinstance(b, nn.ModuleList) else b for b in blocks]
-    hooks = [t.register_forward_hook(lambda _m, _i, out, i=i: shapes.__setitem__(i, tuple(out.shape[1:])))
-             for i, t in enumerate(taps)]
-    param = next(trunk.parameters())
-    try:
-        with torch.inference_mode():
-            trunk(torch.zeros(1, 3, 64, 64, device=param.device, dtype=param.dtype))
-    finally:
-        for h in hooks:
-            h.remove()
+    dry_run(trunk, taps, lambda i, out: shapes.__setitem__(i, tuple(out.shape[1:])))
     last = len(blocks) - 1
     stages = []
     for i in range(last):

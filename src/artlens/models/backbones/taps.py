@@ -4,14 +4,15 @@ under one process-wide lock, so that concurrent callers of a shared backbone nev
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from artlens.errors import ConfigError
 
-__all__ = ["HOOK_LOCK", "MULTI_LEVEL_STAGES", "StageMaps", "check_stages", "trunk_blocks", "tunable_blocks"]
+__all__ = ["HOOK_LOCK", "MULTI_LEVEL_STAGES", "StageMaps", "check_stages", "dry_run", "trunk_blocks",
+           "tunable_blocks"]
 
 _NORMS = (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
 
@@ -37,14 +38,7 @@ def trunk_blocks(trunk: nn.Module) -> list[nn.Module]:
         else:
             blocks.append(m)
     called: set[int] = set()
-    hooks = [b.register_forward_hook(lambda mod, *_: called.add(id(mod))) for b in blocks]
-    param = next(trunk.parameters())
-    try:
-        with torch.inference_mode():
-            trunk(torch.zeros(1, 3, 64, 64, device=param.device, dtype=param.dtype))
-    finally:
-        for h in hooks:
-            h.remove()
+    dry_run(trunk, blocks, lambda i, _out: called.add(id(blocks[i])))
     joined: list[nn.Module] = []
     for b in (b for b in blocks if id(b) in called):
         if joined and isinstance(b, _NORMS):
@@ -53,6 +47,20 @@ def trunk_blocks(trunk: nn.Module) -> list[nn.Module]:
         else:
             joined.append(b)
     return joined
+
+
+def dry_run(trunk: nn.Module, modules: Sequence[nn.Module], seen: Callable[[int, torch.Tensor], None],
+            side: int = 64) -> None:
+    """Run ``trunk`` once on a black ``side`` x ``side`` image and call ``seen(i, output)`` for each of
+    ``modules`` (by position) that the forward pass calls; the hooks are removed afterwards."""
+    hooks = [m.register_forward_hook(lambda _m, _i, out, i=i: seen(i, out)) for i, m in enumerate(modules)]
+    param = next(trunk.parameters())
+    try:
+        with torch.inference_mode():
+            trunk(torch.zeros(1, 3, side, side, device=param.device, dtype=param.dtype))
+    finally:
+        for h in hooks:
+            h.remove()
 
 
 def check_stages(stages: Sequence[int], n_blocks: int | None = None) -> tuple[int, ...]:
