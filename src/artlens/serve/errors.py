@@ -12,12 +12,13 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from artlens.errors import ArtlensError, ConfigError, ImageLoadError, PolicyError
 
-__all__ = ["ApiError", "error_body", "install_handlers"]
+__all__ = ["ApiError", "error_body", "install_handlers", "invalid_input"]
 
 log = logging.getLogger("artlens.serve")
 
@@ -32,6 +33,16 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def invalid_input(exc: ValidationError) -> ApiError:
+    """The 422 ``invalid_input`` answer to fields that failed their model: the first bad field and why
+    (``lines: Input should be greater than or equal to 1``), or just why for the body as a whole."""
+    first = exc.errors()[0]
+    if first["type"] == "json_invalid":
+        return ApiError(422, "invalid_input", "the body is not valid JSON (UTF-8 text)")
+    where = ".".join(str(p) for p in first["loc"]) + ": " if first["loc"] else ""
+    return ApiError(422, "invalid_input", f"{where}{first['msg']}")
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:

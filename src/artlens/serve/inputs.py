@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from artlens.serve.errors import ApiError
+from artlens.serve.errors import ApiError, invalid_input
 from artlens.serve.paths import expand
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, read_multipart, saved_uploads
@@ -41,11 +41,7 @@ def parse_json(model: type[BaseModel], raw: bytes) -> Any:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] == "json_invalid":
-            raise ApiError(422, "invalid_input", "the body is not valid JSON (UTF-8 text)") from None
-        where = ".".join(str(p) for p in first["loc"]) + ": " if first["loc"] else ""
-        raise ApiError(422, "invalid_input", f"{where}{first['msg']}") from None
+        raise invalid_input(exc) from None
 
 
 async def json_body(request: Request, model: type[BaseModel], settings: ServeSettings) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from artlens.errors import ArtlensError
-from artlens.serve.errors import ApiError
+from artlens.serve.errors import ApiError, invalid_input
 from artlens.serve.jobs import JobQueue, Work, write_json
 from artlens.serve.uploads import Batch, display_name
 
@@ -64,9 +64,7 @@ class HarmonizeFields(_Common):
         try:
             return cls.model_validate(fields)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ApiError(422, "invalid_input", f"{where}: {first['msg']}") from None
+            raise invalid_input(exc) from None
 
 
 def _melody_suffix(head: bytes) -> str:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from artlens.errors import ArtlensError
 from artlens.imageio import load_image_bytes
-from artlens.serve.errors import ApiError
+from artlens.serve.errors import ApiError, invalid_input
 from artlens.serve.jobs import JobQueue, Work, write_json
 from artlens.serve.settings import ServeSettings
 from artlens.serve.uploads import Batch, display_name
@@ -46,9 +46,7 @@ class WriteBody(BaseModel):
         try:
             return cls.model_validate({k: v for k, v in fields.items() if v != ""})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ApiError(422, "invalid_input", f"{where}: {first['msg']}") from None
+            raise invalid_input(exc) from None
 
 
 def read_picture(batch: Batch, settings: ServeSettings) -> tuple[np.ndarray, str]:
