@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 
 from artlens.align.colors import palette
-from artlens.align.model import AlignModel, load_align_model
-from artlens.align.tag import default_vocabulary
+from artlens.align.model import AlignModel
+from artlens.align.tag import tag_image
 from artlens.imageio import as_rgb_uint8, load_image
 from artlens.screening.metrics import working_image
 
@@ -86,11 +86,7 @@ def _sentence(tags: list[dict], colours: list[dict], tone_: dict, comp: dict) ->
 
 def describe_image(rgb: np.ndarray, *, model: AlignModel | None = None, top_k: int = 5) -> dict:
     """Tags, palette, tone and composition of an RGB image, and a sentence saying them."""
-    model = model or load_align_model()
-    vocab = default_vocabulary()
-    emb = model.embed_images([rgb])
-    probs = model.probability(emb @ model.embed_texts(vocab).T)[0]  # plain texts, as the scaling was fitted
-    tags = [{"tag": vocab[j], "score": round(float(probs[j]), 4)} for j in np.argsort(-probs)[:top_k]]
+    tags = tag_image(rgb, top_k=top_k, model=model)
     colours, tone_, comp = palette(rgb), tone(rgb), composition(rgb)
     return {"tags": tags, "palette": colours, "tone": tone_, "composition": comp,
             "sentence": _sentence(tags, colours, tone_, comp)}

@@ -19,8 +19,8 @@ from artlens.align.model import AlignModel, load_align_model
 from artlens.errors import ConfigError
 from artlens.imageio import collect_inputs
 
-__all__ = ["TAG_SCHEMA", "ZEROSHOT_SCHEMA", "default_vocabulary", "read_vocabulary", "tag_paths",
-           "zero_shot_paths", "zero_shot_scores"]
+__all__ = ["TAG_SCHEMA", "ZEROSHOT_SCHEMA", "default_vocabulary", "read_vocabulary", "tag_image", "tag_paths",
+           "top_tags", "zero_shot_paths", "zero_shot_scores"]
 
 TAG_SCHEMA = "artlens.tag/1"
 ZEROSHOT_SCHEMA = "artlens.zeroshot/1"
@@ -57,6 +57,23 @@ def _files(paths: Sequence[str | Path]) -> tuple[list[Path], list[dict]]:
     return list(found), [{"path": str(e.path), "error": str(e)} for e in errors]
 
 
+def top_tags(model: AlignModel, embeddings: np.ndarray, vocabulary: Sequence[str], top_k: int,
+             threshold: float = 0.0) -> list[list[dict]]:
+    """For each row of (N, E) image embeddings, the ``top_k`` most probable ``vocabulary`` entries at or
+    above ``threshold``, as ``{"tag", "score"}`` records, most probable first."""
+    probs = model.probability(embeddings @ model.embed_texts(list(vocabulary)).T)  # plain texts, as fitted
+    return [[{"tag": vocabulary[j], "score": round(float(row[j]), 4)} for j in np.argsort(-row)[:top_k]
+             if row[j] >= threshold] for row in probs]
+
+
+def tag_image(rgb: np.ndarray, *, top_k: int = 5, vocabulary: Sequence[str] | None = None,
+              model: AlignModel | None = None) -> list[dict]:
+    """The ``top_k`` tags of one RGB image from ``vocabulary`` (the default one if not given)."""
+    model = model or load_align_model()
+    vocab = list(vocabulary) if vocabulary is not None else default_vocabulary()
+    return top_tags(model, model.embed_images([rgb]), vocab, top_k)[0]
+
+
 def tag_paths(paths: Sequence[str | Path], *, vocabulary: Sequence[str] | None = None, top_k: int = 5,
               threshold: float = 0.0, model: AlignModel | None = None, progress=None) -> dict:
     """Tags of each image: the ``top_k`` most probable vocabulary entries at or above ``threshold``.
@@ -73,13 +90,8 @@ def tag_paths(paths: Sequence[str | Path], *, vocabulary: Sequence[str] | None =
     model = model or load_align_model()
     files, errors = _files(paths)
     emb, kept, skipped = model.embed_files(files, progress=progress)
-    probs = model.probability(emb @ model.embed_texts(vocab).T)  # plain texts, as the scaling was fitted
-    images = []
-    for row, i in enumerate(kept):
-        order = np.argsort(-probs[row])[:top_k]
-        tags = [{"tag": vocab[j], "score": round(float(probs[row, j]), 4)} for j in order
-                if probs[row, j] >= threshold]
-        images.append({"path": str(files[i]), "tags": tags})
+    images = [{"path": str(files[i]), "tags": tags}
+              for i, tags in zip(kept, top_tags(model, emb, vocab, top_k, threshold), strict=True)]
     return {"schema": TAG_SCHEMA, "vocabulary_size": len(vocab), "threshold": threshold, "images": images,
             "errors": errors + skipped}
 

@@ -59,9 +59,9 @@ def _content_tags(rgb: np.ndarray, count: int) -> list[dict[str, float | str]]:
     if count <= 0:
         return []
     try:
-        from artlens.align.describe import describe_image
+        from artlens.align.tag import tag_image
 
-        return [{"tag": t["tag"], "p": t["score"]} for t in describe_image(rgb, top_k=count)["tags"]]
+        return [{"tag": t["tag"], "p": t["score"]} for t in tag_image(rgb, top_k=count)]
     except ArtlensError:
         return []
 
