@@ -9,12 +9,19 @@ folder artlens has written.
 
 from __future__ import annotations
 
-from typing import Protocol
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import nn
 
-__all__ = ["LSTMShape", "Stepper", "TokenLSTM"]
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "LSTMShape", "Stepper", "TokenLSTM", "load_folder", "save_folder"]
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+C = TypeVar("C")
 
 
 class LSTMShape(Protocol):
@@ -89,3 +96,53 @@ class Stepper:
                 x = h
             state = new_state
         return torch.addmm(self.head_b, x, self.head_w), state
+
+
+def save_folder(folder: str | os.PathLike[str], net: nn.Module, config: Mapping[str, Any], schema: str, *,
+                indent: int = 2, ensure_ascii: bool = True) -> Path:
+    """Write ``config.json`` (``{"schema": schema, **config}``) and ``model.safetensors`` into ``folder``
+    (created)."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_FILE), metadata={"schema": schema})
+    data = {"schema": schema, **config}
+    (folder / CONFIG_FILE).write_text(json.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + "\n",
+                                      encoding="utf-8")
+    return folder
+
+
+def load_folder(folder: str | os.PathLike[str], schema: str,
+                build: Callable[[dict[str, Any]], tuple[C, nn.Module]], error: Callable[[str], Exception], *,
+                kind: str, command: str) -> tuple[C, nn.Module, Path]:
+    """Read a folder written by :func:`save_folder`: ``build(config dict)`` makes the config and the
+    network, the weights are loaded into it and it is put in eval mode. Every problem (files missing, a
+    config that cannot be read, of another schema or with impossible sizes, weights that do not fit) is
+    ``error(message)``, a message naming the file and what is wrong."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    if not config_path.is_file() or not weights_path.is_file():
+        raise error(f"{folder}: not a {kind} model folder (needs {CONFIG_FILE} and {WEIGHTS_FILE}; make one "
+                    f"with '{command}')")
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise error(f"{config_path}: cannot be read ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != schema:
+        raise error(f"{config_path}: not an {schema} config")
+    try:
+        config, net = build(data)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise error(f"{config_path}: bad sizes ({str(exc)[:120]})") from None
+    try:
+        net.load_state_dict(load_file(str(weights_path)))
+    except (SafetensorError, RuntimeError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise error(f"{weights_path}: weights do not fit the config ({reason})") from None
+    net.eval()
+    return config, net, folder

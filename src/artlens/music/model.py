@@ -13,7 +13,6 @@ model; ``docs/models.md`` gives the command that made it.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from artlens.models.lstm import Stepper, TokenLSTM
+from artlens.models.lstm import CONFIG_FILE, WEIGHTS_FILE, Stepper, TokenLSTM, load_folder, save_folder
 from artlens.music.errors import MusicModelError
 from artlens.music.tokens import VOCAB_SIZE
 from artlens.weights import verify_pinned
@@ -39,7 +38,6 @@ __all__ = [
     "verify_shipped_model",
 ]
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 SCHEMA = "artlens.music-model/1"
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "models" / "chorales"
 #: SHA-256 of the shipped chorale model's files (checked on load). It was made by ``artlens train music
@@ -119,42 +117,18 @@ class MusicModel:
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``folder`` (created)."""
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.net.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_FILE), metadata={"schema": SCHEMA})
-        data = {"schema": SCHEMA, **asdict(self.config)}
-        (folder / CONFIG_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        return folder
+        return save_folder(folder, self.net, asdict(self.config), SCHEMA, indent=2)
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> MusicModel:
         """Read a model folder; :class:`MusicModelError` naming the folder and what is wrong."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        def build(data: dict[str, Any]) -> tuple[ModelConfig, ScoreLSTM]:
+            config = ModelConfig.from_dict(data)
+            return config, ScoreLSTM(config)
 
-        folder = Path(folder)
-        config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
-        if not config_path.is_file() or not weights_path.is_file():
-            raise MusicModelError(f"{folder}: not a music model folder (needs {CONFIG_FILE} and "
-                                  f"{WEIGHTS_FILE}; make one with 'artlens train music')")
-        try:
-            data = json.loads(config_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise MusicModelError(f"{config_path}: cannot be read ({exc})") from None
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise MusicModelError(f"{config_path}: not an {SCHEMA} config")
-        config = ModelConfig.from_dict(data)
-        net = ScoreLSTM(config)
-        try:
-            net.load_state_dict(load_file(str(weights_path)))
-        except (SafetensorError, RuntimeError, OSError) as exc:
-            reason = str(exc).strip().splitlines()[0][:160]
-            raise MusicModelError(f"{weights_path}: weights do not fit the config ({reason})") from None
-        net.eval()
-        return cls(config, net, folder)
+        config, net, where = load_folder(folder, SCHEMA, build, MusicModelError, kind="music",
+                                         command="artlens train music")
+        return cls(config, net, where)  # type: ignore[arg-type]
 
 
 def verify_shipped_model() -> None:

@@ -11,7 +11,6 @@ Token-by-token sampling uses the music package's :class:`~artlens.music.model.St
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from artlens.models.lstm import Stepper, TokenLSTM
+from artlens.models.lstm import CONFIG_FILE, WEIGHTS_FILE, Stepper, TokenLSTM, load_folder, save_folder
 from artlens.text.errors import TextModelError
 from artlens.weights import verify_pinned
 
@@ -37,7 +36,6 @@ __all__ = [
     "verify_shipped_model",
 ]
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 SCHEMA = "artlens.text-model/1"
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "models" / "poetry"
 #: SHA-256 of the shipped poetry model's files (checked on load). It was made by
@@ -139,46 +137,18 @@ class TextModel:
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``folder`` (created)."""
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.net.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_FILE), metadata={"schema": SCHEMA})
-        data = {"schema": SCHEMA, **asdict(self.config)}
-        (folder / CONFIG_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")
-        return folder
+        return save_folder(folder, self.net, asdict(self.config), SCHEMA, indent=1, ensure_ascii=False)
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> TextModel:
         """Read a model folder; :class:`TextModelError` naming the folder and what is wrong."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        folder = Path(folder)
-        config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
-        if not config_path.is_file() or not weights_path.is_file():
-            raise TextModelError(f"{folder}: not a text model folder (needs {CONFIG_FILE} and "
-                                 f"{WEIGHTS_FILE}; make one with 'artlens train text')")
-        try:
-            data = json.loads(config_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TextModelError(f"{config_path}: cannot be read ({exc})") from None
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise TextModelError(f"{config_path}: not an {SCHEMA} config")
-        try:
+        def build(data: dict[str, Any]) -> tuple[TextConfig, CharLSTM]:
             config = TextConfig.from_dict(data)
-            net = CharLSTM(config)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            raise TextModelError(f"{config_path}: bad sizes ({str(exc)[:120]})") from None
-        try:
-            net.load_state_dict(load_file(str(weights_path)))
-        except (SafetensorError, RuntimeError, OSError) as exc:
-            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-            raise TextModelError(f"{weights_path}: weights do not fit the config ({reason})") from None
-        net.eval()
-        return cls(config, net, folder)
+            return config, CharLSTM(config)
+
+        config, net, where = load_folder(folder, SCHEMA, build, TextModelError, kind="text",
+                                         command="artlens train text")
+        return cls(config, net, where)  # type: ignore[arg-type]
 
 
 def verify_shipped_model() -> None:
