@@ -42,12 +42,12 @@ import torch
 from PIL import Image, ImageDraw
 
 from _openclipart import ROOT, openclipart_category
-from artlens.generate.data import load_folder
-from artlens.generate.evaluate import score_features
-from artlens.generate.features import image_features
-from artlens.generate.model import GanModel
-from artlens.generate.sample import as_array, generate, grid
-from artlens.generate.train import GanTrainSettings, train_gan
+from artlens.gan.data import load_folder
+from artlens.gan.evaluate import score_features
+from artlens.gan.features import image_features
+from artlens.gan.model import GanModel
+from artlens.gan.sample import as_array, generate, grid
+from artlens.gan.train import GanTrainSettings, train_gan
 from artlens.models.backbones.device import configure_threads
 
 CONFIGS = {
@@ -194,7 +194,7 @@ def _read_rows(path: Path) -> list[dict]:
 
 def _rescore_raw(args: argparse.Namespace, images: np.ndarray, real: np.ndarray) -> None:
     """KID/FD of each configuration's raw generator in its last checkpoint (the run scored the EMA one)."""
-    from artlens.generate.model import build_generator
+    from artlens.gan.model import build_generator
     from artlens.training import load_checkpoint
 
     rows = []

@@ -49,7 +49,7 @@ def train_gan_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a small-data GAN (FastGAN + DiffAugment) on a folder; sample grids go to OUT/samples/."""
-    from artlens.generate import GanTrainSettings, train_gan
+    from artlens.gan import GanTrainSettings, train_gan
 
     check_inputs([folder])
     if minutes is None and kimg is None:
@@ -85,9 +85,9 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """New images from a trained GAN, a grid of them, or a latent walk (GIF or strip)."""
-    from artlens.generate import GanModel, grid, save_walk
-    from artlens.generate import generate as sample
-    from artlens.generate import interpolate as walk
+    from artlens.gan import GanModel, grid, save_walk
+    from artlens.gan import generate as sample
+    from artlens.gan import interpolate as walk
 
     gan = GanModel.load(model)
     if interpolate is not None:
@@ -113,7 +113,7 @@ def generate(
 
 def evaluate_gan_command(model: Path, real: Path, as_json: bool) -> None:
     """``artlens evaluate gan MODEL REAL_FOLDER``: KID, FD and the memorisation check."""
-    from artlens.generate import evaluate_gan
+    from artlens.gan import evaluate_gan
 
     check_inputs([real])
     report = evaluate_gan(model, real, on_error=_bad_file)

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from artlens.errors import ConfigError
-from artlens.generate import GanModel, GanTrainSettings, kernel_inception_distance, train_gan
-from artlens.generate.errors import GanDataError
-from artlens.generate.sample import as_array, generate
+from artlens.gan import GanModel, GanTrainSettings, kernel_inception_distance, train_gan
+from artlens.gan.errors import GanDataError
+from artlens.gan.sample import as_array, generate
 from artlens.training import CheckpointError
 
 from .conftest import shapes

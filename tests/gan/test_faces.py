@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import artlens
 from artlens.cli.entry import app
-from artlens.generate import GanModel, GanModelError, interpolate
+from artlens.gan import GanModel, GanModelError, interpolate
 
 
 def test_artlens_generate_returns_pil_images(tiny_model):

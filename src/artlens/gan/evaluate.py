@@ -1,5 +1,5 @@
 """Scoring a trained generator against real images: KID, the Fréchet distance and the memorisation check,
-on :mod:`~artlens.generate.features` (output schema ``artlens.gan-evaluation/1``)."""
+on :mod:`~artlens.gan.features` (output schema ``artlens.gan-evaluation/1``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from artlens.generate.copycheck import memorisation
-from artlens.generate.data import load_folder
-from artlens.generate.features import FEATURES, image_features
-from artlens.generate.kid import frechet_distance, kernel_inception_distance
-from artlens.generate.model import GanModel
-from artlens.generate.sample import as_array, generate
+from artlens.gan.copycheck import memorisation
+from artlens.gan.data import load_folder
+from artlens.gan.features import FEATURES, image_features
+from artlens.gan.kid import frechet_distance, kernel_inception_distance
+from artlens.gan.model import GanModel
+from artlens.gan.sample import as_array, generate
 from artlens.training.progress import Progress, report
 
 __all__ = ["SCHEMA", "evaluate_gan", "score_features"]

@@ -38,11 +38,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from artlens.errors import ConfigError
-from artlens.generate.config import GanConfig
-from artlens.generate.data import folder_name, load_folder
-from artlens.generate.diffaug import diff_augment
-from artlens.generate.model import GanModel, build_discriminator, build_generator
-from artlens.generate.sample import grid, latents, to_pil
+from artlens.gan.config import GanConfig
+from artlens.gan.data import folder_name, load_folder
+from artlens.gan.diffaug import diff_augment
+from artlens.gan.model import GanModel, build_discriminator, build_generator
+from artlens.gan.sample import grid, latents, to_pil
 from artlens.models.backbones.device import configure_threads, select_device
 from artlens.training import (
     EarlyStopping,
