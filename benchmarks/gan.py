@@ -9,8 +9,11 @@ samples closer to a training image than half the median training-to-training nea
 training speed (images/s wall, CPU-seconds per image) of each segment.
 
 Configurations: ``fastgan`` (the default recipe: FastGAN, DiffAugment, hinge loss, EMA), ``fastgan-noaug``
-(the same without DiffAugment) and ``dcgan`` (Radford et al. 2016, ngf = ndf = 64, cross-entropy, no
-augmentation, no EMA), all at batch 16 and Adam 2e-4 (0.5, 0.999).
+(the same without DiffAugment), ``dcgan`` (Radford et al. 2016, ngf = ndf = 64, cross-entropy, no
+augmentation, no EMA) and ``projected`` (FastGAN's generator against the Projected-GAN discriminator on frozen
+EfficientNet-Lite0 features, Sauer et al. 2021), all at batch 16 and Adam 2e-4 (0.5, 0.999). Every row is
+also scored on MobileNetV2 features (``kid_mnv2``, ``fd_mnv2``): a discriminator that looked at
+EfficientNet-Lite0's features can please scores on those features more than the images deserve.
 
 Usage::
 
@@ -44,7 +47,7 @@ from PIL import Image, ImageDraw
 from _openclipart import ROOT, openclipart_category
 from artlens.gan.data import load_folder
 from artlens.gan.evaluate import score_features
-from artlens.gan.features import image_features
+from artlens.gan.features import SECOND_FEATURES, image_features
 from artlens.gan.model import GanModel
 from artlens.gan.sample import as_array, generate, grid
 from artlens.gan.train import GanTrainSettings, train_gan
@@ -54,6 +57,7 @@ CONFIGS = {
     "fastgan": GanTrainSettings(arch="fastgan"),
     "fastgan-noaug": GanTrainSettings(arch="fastgan", diffaugment=False),
     "dcgan": GanTrainSettings(arch="dcgan", width=64),
+    "projected": GanTrainSettings(arch="fastgan", discriminator="projected"),
 }
 DOC = ROOT / "docs" / "benchmarks.md"
 
@@ -115,6 +119,7 @@ def main() -> None:
         _speed(args, folder, images, budgets[0])
         return
     real = image_features(images, device=args.device)
+    real2 = image_features(images, device=args.device, network=SECOND_FEATURES)
     if args.rescore_raw:
         _rescore_raw(args, images, real)
         return
@@ -144,13 +149,16 @@ def main() -> None:
                             resume=resume, **budget)
             fake = as_array(generate(run.model, len(images), seed=args.seed + 1))
             scores = score_features(real, image_features(fake, device=args.device), seed=args.seed)
+            second = score_features(real2, image_features(fake, device=args.device, network=SECOND_FEATURES),
+                                    seed=args.seed)
             mem = scores["memorisation"]
             row = {"config": name, "budget": b, "unit": unit, "kimg": round(run.kimg, 3),
                    "train_minutes": round(run.train_seconds / 60, 2),
                    "images_per_s": round(run.images_per_second, 2),
                    "cpu_s_per_image": round(run.cpu_seconds_per_image, 4),
                    "kid": scores["kid"], "kid_std": scores["kid_std"], "kid_stderr": scores["kid_stderr"],
-                   "fd": scores["fd"], "near_copies": mem["near_copies"],
+                   "fd": scores["fd"], "kid_mnv2": second["kid"], "kid_mnv2_std": second["kid_std"],
+                   "fd_mnv2": second["fd"], "near_copies": mem["near_copies"],
                    "share_closer_than_train": mem["share_closer_than_train"],
                    "min_distance": min(r["distance"] for r in mem["nearest"]),
                    "load_before": load_before, "load_after": _load(),
@@ -292,13 +300,16 @@ def _write_doc(result: dict, table: str = "gan-table") -> None:
                 "minutes column is longer where the cores were shared." if any(r.get("rate") for r in
                                                                               result["rows"]) else ""), "",
              "| config | budget | kimg | train min | images/s | CPU-s/image | KID (EffLite0) ± std | "
-             "FD (EffLite0) | near copies | share closer than train | load before / after |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "FD (EffLite0) | KID (MobileNetV2) ± std | FD (MobileNetV2) | near copies | "
+             "share closer than train | load before / after |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
+        second = (f"{r['kid_mnv2']:.4f} ± {r['kid_mnv2_std']:.4f} | {r['fd_mnv2']:.2f}" if "kid_mnv2" in r
+                  else "– | –")
         lines.append(f"| {r['config']} | {r['budget']:g} {r['unit']} | {r['kimg']:.2f} "
                      f"| {r['train_minutes']:.1f} | {r['images_per_s']:.2f} | {r['cpu_s_per_image']:.4f} "
-                     f"| {r['kid']:.4f} ± {r['kid_std']:.4f} "
-                     f"| {r['fd']:.2f} | {r['near_copies']} | {r['share_closer_than_train']:.3f} "
+                     f"| {r['kid']:.4f} ± {r['kid_std']:.4f} | {r['fd']:.2f} | {second} "
+                     f"| {r['near_copies']} | {r['share_closer_than_train']:.3f} "
                      f"| {r['load_before']} / {r['load_after']} |")
     _replace_block(f"<!-- {table}:begin -->", f"<!-- {table}:end -->", lines)
 
