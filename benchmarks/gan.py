@@ -96,11 +96,14 @@ def main() -> None:
                     "in OUT/rows.jsonl and resume each configuration from its checkpoint (a run stopped or "
                     "killed goes on where it was)")
     ap.add_argument("--table", default="gan-table", help="name of the table's markers in docs/benchmarks.md")
-    ap.add_argument("--doc-from", help="write the table of an earlier run's results.json into "
-                    "docs/benchmarks.md, and nothing else")
+    ap.add_argument("--doc-from", help="write the table of an earlier run's results.json (or of the "
+                    "rows.jsonl of a run still under way) into docs/benchmarks.md, and nothing else")
     args = ap.parse_args()
     if args.doc_from:
-        _write_doc(json.loads(Path(args.doc_from).read_text(encoding="utf-8")), args.table)
+        source = Path(args.doc_from)
+        result = _partial(args, source) if source.suffix == ".jsonl" else \
+            json.loads(source.read_text(encoding="utf-8"))
+        _write_doc(result, args.table)
         return
     torch.set_num_threads(args.threads)
     os.environ["ARTLENS_THREADS"] = str(args.threads)
@@ -182,6 +185,22 @@ def main() -> None:
     _save_sheet(sheets, Path(args.grid))
     if args.doc:
         _write_doc(result, args.table)
+
+
+def _partial(args: argparse.Namespace, rows_file: Path) -> dict:
+    """The result of a run still under way (or stopped, to be continued) from its rows so far."""
+    rows = _read_rows(rows_file)
+    if not rows:
+        raise SystemExit(f"{rows_file}: no rows yet")
+    skipped: list[str] = []
+    images, _ = load_folder(openclipart_category(args.category), args.size,
+                            on_error=lambda e: skipped.append(str(e)))
+    last = max(r["started"] for r in rows)
+    return {"date": rows[0]["started"][:16],
+            "finished": f"(not finished: the rows so far; the run last started {last[:16]})",
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores", "category": args.category,
+            "images": len(images), "skipped": len(skipped), "size": args.size, "rows": rows,
+            "command": f"python benchmarks/gan.py {' '.join(os.sys.argv[1:])}"}
 
 
 def _rates(path: Path) -> dict[str, float]:
