@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from artlens.classify.pooling import NORMS, normalise_pooled
-from artlens.classify.train.softmax import fit_softmax
+from artlens.classify.train.softmax import SoftmaxProblem, fit_softmax
 from artlens.errors import ConfigError
 from artlens.evaluation import classification_metrics
 from artlens.training.splits import make_splits
@@ -86,16 +86,21 @@ def score_candidates(sets: Sequence[FeatureSet], y: np.ndarray, n_classes: int, 
     y = y[rows]
     split = inner_folds(y, groups=None if groups is None else np.asarray(groups)[rows], seed=seed, most=folds)
     classes = [str(i) for i in range(n_classes)]
+    decays = sorted(weight_decays, reverse=True)
     scores: list[dict] = []
     for fs in sets:
         for norm in norms:
             x = normalise_features(fs.x[rows], norm)
-            for wd in sorted(weight_decays, reverse=True):
-                pred = np.full(y.size, -1)
-                for train, val in split:
-                    w, b = fit_softmax(x[train], y[train], n_classes, weight_decay=wd, max_iter=max_iter)
-                    pred[val] = (x[val] @ w.T + b).argmax(1)
-                f1 = float(classification_metrics(y, pred, classes)["macro"]["f1"])
+            preds = {wd: np.full(y.size, -1) for wd in decays}
+            for train, val in split:
+                problem = SoftmaxProblem(x[train], y[train], n_classes)
+                params = None
+                for wd in decays:  # strongest first, each fit warm-started from the last (the L2 path)
+                    params = problem.fit(wd, max_iter=max_iter, init=params)
+                    w, b = problem.raw(*params)
+                    preds[wd][val] = (x[val] @ w.T + b).argmax(1)
+            for wd in decays:
+                f1 = float(classification_metrics(y, preds[wd], classes)["macro"]["f1"])
                 scores.append({"feature_set": fs.name, "norm": norm, "weight_decay": float(wd),
                                "macro_f1": f1})
     return scores

@@ -15,7 +15,7 @@ registered in :mod:`artlens.weights`.
 from __future__ import annotations
 
 from artlens.models.backbones.backbone import Backbone, BackboneSpec
-from artlens.models.backbones.device import configure_threads, select_device
+from artlens.models.backbones.device import configure_threads, one_thread, select_device
 from artlens.models.backbones.registry import get_backbone, list_backbones
 from artlens.models.backbones.taps import (
     HOOK_LOCK,
@@ -36,6 +36,7 @@ __all__ = [
     "configure_threads",
     "get_backbone",
     "list_backbones",
+    "one_thread",
     "select_device",
     "trunk_blocks",
     "tunable_blocks",
