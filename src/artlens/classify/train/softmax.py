@@ -44,6 +44,10 @@ class SoftmaxProblem:
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        with one_thread():  # small products: a second thread only costs (see one_thread)
+            self._prepare(x, y, n_classes)
+
+    def _prepare(self, x: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         x64 = torch.as_tensor(np.asarray(x, np.float64))
         self.n_classes = int(n_classes)
         self.y = torch.as_tensor(np.asarray(y, np.int64))
@@ -53,8 +57,7 @@ class SoftmaxProblem:
         z = (x64 - self.mean) / self.std
         self.basis: torch.Tensor | None = None
         if z.shape[0] < z.shape[1]:
-            with one_thread():
-                evals, evecs = torch.linalg.eigh(z @ z.T)
+            evals, evecs = torch.linalg.eigh(z @ z.T)
             keep = evals > max(float(evals.max()), 1e-12) * _RANK_TOL
             self.basis = (z.T @ evecs[:, keep]) / evals[keep].sqrt()  # (D, r), orthonormal columns
             z = z @ self.basis

@@ -7,9 +7,9 @@ exactly that spec, so a caller cannot pair a model with the wrong transform. The
 torchvision's weights API (``torchvision/models/_api.py``), but weights only ever come from the artlens
 registry: torchvision's own downloader is never called.
 
-Backbones: ``mobilenet_v2`` and ``efficientnet_lite0`` (``_lite1``, ``_lite2``) always; any other torchvision classification model
-with a convolutional trunk (``resnet18``, ``vgg16`` ...) when a file named like its torchvision weights is
-registered in :mod:`artlens.weights`.
+Backbones: ``mobilenet_v2`` and ``efficientnet_lite0`` (``_lite1``, ``_lite2``) always; any other
+torchvision classification model with a convolutional trunk (``resnet18``, ``vgg16`` ...) when a file named
+like its torchvision weights is registered in :mod:`artlens.weights`.
 """
 
 from __future__ import annotations

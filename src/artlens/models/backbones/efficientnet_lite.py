@@ -53,7 +53,7 @@ def round_filters(filters: int, width: float, divisor: int = 8) -> int:
 
 def round_repeats(repeats: int, depth: float) -> int:
     """Blocks of a stage scaled by ``depth``, rounded up."""
-    return int(math.ceil(depth * repeats))
+    return math.ceil(depth * repeats)
 
 
 class _SameConv2d(nn.Conv2d):
