@@ -363,3 +363,13 @@ def test_real_features_put_like_with_like(name, photos):
     unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
     sim = unit @ unit.T
     assert sim[0, 1] > sim[0, 2] + 0.2  # a mirrored cat is closer to the cat than the coffee is
+
+
+def test_one_thread_restores_the_setting():
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    with backbones.one_thread():
+        assert torch.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert torch.get_num_threads() == before
