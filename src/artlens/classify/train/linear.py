@@ -5,8 +5,10 @@
 (:mod:`artlens.classify.pooling`), whose last columns are the usual average-pooled ones; the features are
 power- and L2-normalised (signed square root); inner 3-fold cross-validation on macro-F1 over all labelled
 rows then chooses between the two pooled sets and, per head, the L2 strength
-(:mod:`artlens.classify.train.selection`). Each head is a multinomial logistic regression with
-class-balanced cross-entropy fitted by L-BFGS (:mod:`artlens.classify.train.softmax`). It validates the
+(:mod:`artlens.classify.train.selection`; the L2 strengths of one fold are fitted strongest first, each
+warm-started from the last). Each head is a multinomial logistic regression with class-balanced
+cross-entropy fitted by L-BFGS on the span of its training rows, on one thread
+(:mod:`artlens.classify.train.softmax`). It validates the
 chosen recipe on a stratified split or by k-fold cross-validation, fits one temperature per head on the
 held-out logits, refits on every labelled row and saves the model folder (:mod:`artlens.classify.model`):
 the heads and the pooling settings only, the trunk being the pinned pretrained weights. The validation

@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 from artlens.classify.pooling import NORMS, normalise_pooled
-from artlens.classify.train.softmax import fit_softmax
+from artlens.classify.train.softmax import SoftmaxProblem, fit_softmax
 from artlens.errors import ConfigError
 from artlens.evaluation import classification_metrics
+from artlens.models.backbones import one_thread
 from artlens.training.splits import make_splits
 
 __all__ = ["WEIGHT_DECAYS", "FeatureSet", "Selection", "choose", "fit_selected", "inner_folds",
@@ -85,17 +86,29 @@ def score_candidates(sets: Sequence[FeatureSet], y: np.ndarray, n_classes: int, 
     rows = np.flatnonzero(y >= 0)
     y = y[rows]
     split = inner_folds(y, groups=None if groups is None else np.asarray(groups)[rows], seed=seed, most=folds)
+    with one_thread():  # many small fits: a second thread only costs (see one_thread)
+        return _score_path(sets, rows, y, split, norms, sorted(weight_decays, reverse=True), n_classes,
+                           max_iter)
+
+
+def _score_path(sets: Sequence[FeatureSet], rows: np.ndarray, y: np.ndarray, split: list,
+                norms: Sequence[str], decays: list[float], n_classes: int, max_iter: int) -> list[dict]:
+    """The pooled out-of-fold macro-F1 of every (set, norm, decay), decays strongest first."""
     classes = [str(i) for i in range(n_classes)]
     scores: list[dict] = []
     for fs in sets:
         for norm in norms:
             x = normalise_features(fs.x[rows], norm)
-            for wd in sorted(weight_decays, reverse=True):
-                pred = np.full(y.size, -1)
-                for train, val in split:
-                    w, b = fit_softmax(x[train], y[train], n_classes, weight_decay=wd, max_iter=max_iter)
-                    pred[val] = (x[val] @ w.T + b).argmax(1)
-                f1 = float(classification_metrics(y, pred, classes)["macro"]["f1"])
+            preds = {wd: np.full(y.size, -1) for wd in decays}
+            for train, val in split:
+                problem = SoftmaxProblem(x[train], y[train], n_classes)
+                params = None
+                for wd in decays:  # strongest first, each fit warm-started from the last (the L2 path)
+                    params = problem.fit(wd, max_iter=max_iter, init=params)
+                    w, b = problem.raw(*params)
+                    preds[wd][val] = (x[val] @ w.T + b).argmax(1)
+            for wd in decays:
+                f1 = float(classification_metrics(y, preds[wd], classes)["macro"]["f1"])
                 scores.append({"feature_set": fs.name, "norm": norm, "weight_decay": float(wd),
                                "macro_f1": f1})
     return scores

@@ -7,15 +7,15 @@ exactly that spec, so a caller cannot pair a model with the wrong transform. The
 torchvision's weights API (``torchvision/models/_api.py``), but weights only ever come from the artlens
 registry: torchvision's own downloader is never called.
 
-Backbones: ``mobilenet_v2`` and ``efficientnet_lite0`` always; any other torchvision classification model
-with a convolutional trunk (``resnet18``, ``vgg16`` ...) when a file named like its torchvision weights is
-registered in :mod:`artlens.weights`.
+Backbones: ``mobilenet_v2`` and ``efficientnet_lite0`` (``_lite1``, ``_lite2``) always; any other
+torchvision classification model with a convolutional trunk (``resnet18``, ``vgg16`` ...) when a file named
+like its torchvision weights is registered in :mod:`artlens.weights`.
 """
 
 from __future__ import annotations
 
 from artlens.models.backbones.backbone import Backbone, BackboneSpec
-from artlens.models.backbones.device import configure_threads, select_device
+from artlens.models.backbones.device import configure_threads, one_thread, select_device
 from artlens.models.backbones.registry import get_backbone, list_backbones
 from artlens.models.backbones.taps import (
     HOOK_LOCK,
@@ -36,6 +36,7 @@ __all__ = [
     "configure_threads",
     "get_backbone",
     "list_backbones",
+    "one_thread",
     "select_device",
     "trunk_blocks",
     "tunable_blocks",

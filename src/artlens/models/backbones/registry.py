@@ -14,7 +14,7 @@ from artlens import weights as _weights
 from artlens.errors import ArtlensError, WeightsError
 from artlens.models.backbones.backbone import Backbone, BackboneSpec
 from artlens.models.backbones.device import configure_threads, select_device
-from artlens.models.backbones.efficientnet_lite import EfficientNetLite
+from artlens.models.backbones.efficientnet_lite import LITE_SCALING, EfficientNetLite
 
 __all__ = ["get_backbone", "list_backbones"]
 
@@ -33,8 +33,8 @@ def _imagenet_categories() -> tuple[str, ...]:
 _SPECS: dict[str, BackboneSpec] = {
     "mobilenet_v2": BackboneSpec("mobilenet_v2", "mobilenet_v2", 1280, 224,
                                  _IMAGENET_MEAN, _IMAGENET_STD, 256),
-    "efficientnet_lite0": BackboneSpec("efficientnet_lite0", "efficientnet_lite0", 1280, 224,
-                                       (127 / 255,) * 3, (128 / 255,) * 3, 256),
+    **{name: BackboneSpec(name, name, 1280, size, (127 / 255,) * 3, (128 / 255,) * 3, size + 32)
+       for name, (_w, _d, size) in LITE_SCALING.items()},
 }
 
 # The submodules, in call order, that map an image to the last convolution's maps, per torchvision family.
@@ -78,8 +78,9 @@ def _torchvision_trunk(model: nn.Module, name: str) -> nn.Module:
 
 
 def _new_network(name: str) -> nn.Module:
-    if name == "efficientnet_lite0":
-        return EfficientNetLite()
+    if name in LITE_SCALING:
+        width, depth, _ = LITE_SCALING[name]
+        return EfficientNetLite(width=width, depth=depth)
     import torchvision.models as tvm
 
     return tvm.get_model(name, weights=None)
