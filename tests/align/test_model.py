@@ -30,7 +30,8 @@ def model(shapes_train, tmp_path_factory):
     feats = image_features(images)
     data = TrainingSet(feats, caps)
     heads, _ = train_heads(data, data, get_text_encoder().encode,
-                           AlignSettings(epochs=25, batch_size=32, lr=3e-3, embed_dim=64, hidden=128))
+                           AlignSettings(epochs=25, batch_size=32, lr=3e-3, embed_dim=64, hidden=128,
+                                         imagenet_weight=0.0))
     folder = tmp_path_factory.mktemp("align") / "heads"
     save_heads(heads, folder)
     return load_align_model(folder)
