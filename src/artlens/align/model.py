@@ -28,8 +28,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped heads' files (``artlens train align`` reproduces them).
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "ddd0292107c8e0e9d081f44282667b57e4729aa51534aa73b726244f01d7f830",
-    WEIGHTS_FILE: "aa993024dca67f8b6ba3006ecbae70ccd52039ffb8f51d45a19b6e1918a1dce0",
+    CONFIG_FILE: "38c928a665dcb17ae8406362893f8fd444528ffd373ea1fd35b80d662708ec70",
+    WEIGHTS_FILE: "9ea62449a9ab99f389bc75ee888187dcb48d2c789a9c9bde1eba7c5d1bc582dd",
 }
 
 #: Prompt templates whose mean embedding stands for a label (prompt ensembling, Radford et al., ICML 2021).
