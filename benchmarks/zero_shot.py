@@ -143,11 +143,11 @@ def retrieval(rows: np.ndarray, cache, model) -> dict:
     ]}
 
 
-BINS = (0.5, 0.6, 0.7, 0.8, 0.9)
+BINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def reliability_table(prob: np.ndarray, truth: np.ndarray) -> dict:
-    """Share of true pairs among those whose calibrated probability falls in 0.5-0.6, ..., 0.9-1.0."""
+    """Share of true pairs among those whose calibrated probability falls in 0.0-0.1, ..., 0.9-1.0."""
     rows = []
     for lo in BINS:
         m = (prob >= lo) & (prob <= lo + 0.1) if lo == BINS[-1] else (prob >= lo) & (prob < lo + 0.1)
