@@ -143,6 +143,43 @@ def retrieval(rows: np.ndarray, cache, model) -> dict:
     ]}
 
 
+BINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def reliability_table(prob: np.ndarray, truth: np.ndarray) -> dict:
+    """Share of true pairs among those whose calibrated probability falls in 0.0-0.1, ..., 0.9-1.0."""
+    rows = []
+    for lo in BINS:
+        m = (prob >= lo) & (prob <= lo + 0.1) if lo == BINS[-1] else (prob >= lo) & (prob < lo + 0.1)
+        rows.append({"bin": f"{lo:.1f}-{lo + 0.1:.1f}", "pairs": int(m.sum()),
+                     "true_share": float(truth[m].mean()) if m.any() else None,
+                     "mean_probability": float(prob[m].mean()) if m.any() else None})
+    return {"pairs": len(truth), "true_pairs": int(truth.sum()), "above_0.5": float((prob >= 0.5).mean()),
+            "true_share_above_0.5": float(truth[prob >= 0.5].mean()) if (prob >= 0.5).any() else None,
+            "rows": rows}
+
+
+def calibration(clip: np.ndarray, pool: np.ndarray, cache, model, negatives: int = 20) -> dict:
+    """Reliability of the calibrated probabilities on held-out pairs, scored as ``tag`` scores them (the
+    plain text): each held-out openclipart drawing with each of the 5 category names (true: its own), and
+    each retrieval-pool drawing with its own title (true) and ``negatives`` titles of other pool drawings."""
+    classes = sorted({cache.pairs[i].category for i in clip})
+    y = np.array([classes.index(cache.pairs[i].category) for i in clip])
+    emb = model.embed_features(cache.image[clip])
+    prob = model.tag_probability(emb, classes)
+    truth = (y[:, None] == np.arange(len(classes))[None, :]).astype(float)
+    img = model.embed_features(cache.image[pool])
+    probs = model.tag_probability(img, [cache.pairs[i].title for i in pool])  # (image, title)
+    rng = np.random.default_rng(0)
+    p2, t2 = [], []
+    for a in range(len(pool)):
+        others = rng.choice(np.delete(np.arange(len(pool)), a), negatives, replace=False)
+        p2 += [probs[a, a], *probs[a, others]]
+        t2 += [1.0] + [0.0] * negatives
+    return {"categories": reliability_table(prob.ravel(), truth.ravel()),
+            "titles": reliability_table(np.array(p2), np.array(t2))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(".data"))
@@ -169,6 +206,7 @@ def main() -> None:
                       zero_shot_set("Scratch backgrounds", scratch, [pairs[i].category for i in scratch],
                                     cache, model)],
         "retrieval": retrieval(pool, cache, model),
+        "calibration": calibration(clip, pool, cache, model),
     }
     result["seconds"] = round(time.perf_counter() - t0, 1)
     for zs in result["zero_shot"]:
@@ -183,6 +221,13 @@ def main() -> None:
     print("| method | R@1 | R@5 | R@10 |\n|---|---:|---:|---:|")
     for r in ret["rows"]:
         print(f"| {r['method']} | {r['r@1']:.3f} | {r['r@5']:.3f} | {r['r@10']:.3f} |")
+    for name, rel in result["calibration"].items():
+        print(f"\ncalibration, {name}: {rel['pairs']} pairs ({rel['true_pairs']} true), "
+              f"{rel['above_0.5']:.3f} of them score 0.5 or more")
+        print("| probability | pairs | share true |\n|---|---:|---:|")
+        for r in rel["rows"]:
+            share = "—" if r["true_share"] is None else f"{r['true_share']:.3f}"
+            print(f"| {r['bin']} | {r['pairs']} | {share} |")
     print(f"\n{result['date']}; {result['load_average']}; {result['seconds']} s")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")

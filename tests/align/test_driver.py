@@ -22,7 +22,7 @@ def test_recipe_writes_loadable_heads_and_reuses_its_cache(tmp_path):
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(draw(colour, shape, seed=100 * f + i)).save(folder / f"{colour}{i}.png")
     (root / "office" / "circles" / "broken.png").write_bytes(b"not a png")
-    settings = AlignSettings(epochs=2, batch_size=16, hidden=32, embed_dim=16)
+    settings = AlignSettings(epochs=2, batch_size=16, hidden=32, embed_dim=16, imagenet_weight=0.0)
     summary = train_align(tmp_path / "data", tmp_path / "heads", settings=settings)
     assert summary["epochs"] == 2 and summary["train_images"] > 0
     assert [s["path"].endswith("broken.png") for s in summary["skipped"]] == [True]

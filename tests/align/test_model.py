@@ -30,7 +30,8 @@ def model(shapes_train, tmp_path_factory):
     feats = image_features(images)
     data = TrainingSet(feats, caps)
     heads, _ = train_heads(data, data, get_text_encoder().encode,
-                           AlignSettings(epochs=25, batch_size=32, lr=3e-3, embed_dim=64, hidden=128))
+                           AlignSettings(epochs=25, batch_size=32, lr=3e-3, embed_dim=64, hidden=128,
+                                         imagenet_weight=0.0))
     folder = tmp_path_factory.mktemp("align") / "heads"
     save_heads(heads, folder)
     return load_align_model(folder)
@@ -111,3 +112,20 @@ def test_index_keeps_aligned_vectors_and_searches_by_text(model, gallery, tmp_pa
         report = search_text(index, "a blue thing", 4, model=model)
     jsonschema.validate(report, read_schema("textsearch"))
     assert all("-blue" in r["path"] for r in report["results"][:3])
+
+
+def test_an_index_made_with_other_heads_asks_to_be_rebuilt(model, gallery, tmp_path):
+    from artlens.align.indexed import search_text, update_aligned
+    from artlens.align.model import AlignModel
+    from artlens.search.index import SearchIndex
+
+    folder, _, _ = gallery
+    newer = AlignModel(model.heads, fingerprint="heads-of-a-later-round")  # e.g. the first round's index
+    with SearchIndex.create(tmp_path / "idx") as index:
+        index.update([folder])
+        update_aligned(index, model)
+        with pytest.raises(ConfigError, match=r"other alignment heads; run `artlens index build") as err:
+            search_text(index, "a red thing", model=newer)
+        assert "\n" not in str(err.value)
+        assert update_aligned(index, newer)["embedded"] > 0  # rebuilding replaces the old vectors
+        assert search_text(index, "a red thing", model=newer)["results"]

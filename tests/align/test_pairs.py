@@ -6,6 +6,7 @@ from PIL import Image
 from artlens.align.train.pairs import (
     HOLDOUT_CATEGORIES,
     Pair,
+    add_extra_pairs,
     assign_roles,
     clean_title,
     openclipart_pairs,
@@ -53,3 +54,21 @@ def test_roles_hold_out_categories_and_a_retrieval_pool():
     retrieval_titles = {p.title for p in out if p.role == "retrieval"}
     assert not any(p.title in retrieval_titles for p in out if p.role in ("train", "val"))
     assert any(p.role == "val" for p in out)
+
+
+def test_extra_pairs_keep_the_held_out_sets_and_the_split():
+    pairs = [Pair(f"/x/{i}.png", f"thing number{chr(97 + i % 26)}{i}", ("t",), "openclipart",
+                  HOLDOUT_CATEGORIES[0] if i % 5 == 0 else "office", f"g{i % 7}") for i in range(200)]
+    out = assign_roles(pairs, pool=30, val_share=0.2)
+    query = next(p.title for p in out if p.role == "retrieval")
+    val_group = next(p.group for p in out if p.role == "val")
+    train_group = next(p.group for p in out if p.role == "train")
+    extra = [Pair("/x/0.png", "dup", ("t",), "openclipart", "office", "g0"),  # already there
+             Pair("/y/held.png", "new thing", ("t",), "openclipart", HOLDOUT_CATEGORIES[0], "g1"),
+             Pair("/y/q.png", query, ("t",), "openclipart", "office", train_group),
+             Pair("/y/v.png", "new thing", ("t",), "openclipart", "office", val_group),
+             Pair("/y/t.png", "new thing", ("t",), "openclipart", "office", train_group)]
+    more = add_extra_pairs(out, extra)
+    assert more[:len(out)] == out  # the first round's roles are untouched
+    assert [(p.path, p.role) for p in more[len(out):]] == [("/y/q.png", "excluded"), ("/y/v.png", "val"),
+                                                          ("/y/t.png", "train")]

@@ -34,7 +34,7 @@ def trained(shapes_train, shapes_test):
     train = TrainingSet(features(images), captions(colours, shapes))
     t_images, t_colours, t_shapes = shapes_test
     val = TrainingSet(features(t_images), captions(t_colours, t_shapes))
-    settings = AlignSettings(epochs=30, batch_size=32, lr=3e-3, embed_dim=32, hidden=64)
+    settings = AlignSettings(epochs=30, batch_size=32, lr=3e-3, embed_dim=32, hidden=64, imagenet_weight=0.0)
     heads, summary = train_heads(train, val, bag_of_words, settings)
     return heads, summary, val, t_colours
 
@@ -49,7 +49,7 @@ def test_history_loss_falls(shapes_train):
     images, colours, shapes = shapes_train
     data = TrainingSet(features(images), captions(colours, shapes))
     losses = []
-    settings = AlignSettings(epochs=8, batch_size=32, lr=3e-3, embed_dim=32, hidden=64)
+    settings = AlignSettings(epochs=8, batch_size=32, lr=3e-3, embed_dim=32, hidden=64, imagenet_weight=0.0)
     train_heads(data, data, bag_of_words, settings,
                 progress=lambda e: losses.append(e.metrics["loss"]) if e.stage == "epoch" else None)
     assert losses[-1] < 0.7 * losses[0]
@@ -92,3 +92,33 @@ def test_no_pairs_is_an_error():
     empty = TrainingSet(np.zeros((0, 4), np.float32), [])
     with pytest.raises(ConfigError, match="no training pairs"):
         train_heads(empty, empty, bag_of_words)
+
+
+def test_conse_heads_store_the_class_vectors_and_calibrate_the_joint_cosine(shapes_train, tmp_path):
+    images, colours, shapes = shapes_train
+    feats = features(images)
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(6), size=len(images)).astype(np.float32)
+    data = TrainingSet(feats, captions(colours, shapes), probs)
+    settings = AlignSettings(epochs=3, batch_size=32, embed_dim=8, hidden=16, imagenet_weight=0.5)
+    with pytest.raises(ConfigError, match="ImageNet"):
+        train_heads(data, data, bag_of_words, settings)
+    names = [f"class {k}" for k in range(6)]
+    heads, _ = train_heads(data, data, bag_of_words, settings, imagenet_names=names)
+    assert heads.config.imagenet_weight == 0.5 and tuple(heads.imagenet_names.shape) == (6, 384)
+    save_heads(heads, tmp_path / "m")
+    again = load_heads(tmp_path / "m")
+    assert torch.allclose(again.imagenet_names, heads.imagenet_names, atol=1e-3)
+    assert again.config.imagenet_weight == 0.5
+
+
+def test_calibration_with_many_negatives_keeps_most_wrong_pairs_below_one_half(trained):
+    heads, _, val, _ = trained
+    names = list(COLOURS)
+    with torch.no_grad():
+        img = heads.embed_image(torch.from_numpy(val.image))
+        txt = heads.embed_text(torch.from_numpy(bag_of_words([f"something {c}" for c in names])))
+    cos = (img @ txt.T).numpy()
+    cal = heads.config.calibration
+    prob = 1 / (1 + np.exp(-(cal["a"] * cos + cal["b"])))
+    assert (prob >= 0.5).mean() < 0.5  # most colour names are wrong for an image, and score so

@@ -32,7 +32,9 @@ class AlignConfig:
     """What the heads expect and how their scores are calibrated.
 
     ``image_mean``/``image_std`` standardise the image-tower features; ``calibration`` holds the Platt
-    scaling ``p = sigmoid(a * cosine + b)`` fitted on held-back pairs (Platt, 1999).
+    scaling ``p = sigmoid(a * cosine + b)`` fitted on held-back pairs (Platt, 1999). With
+    ``imagenet_weight`` w > 0 the cosine is ``(heads' cosine + w * ConSE cosine) / (1 + w)``, and the heads
+    also hold the text vectors of the backbone's ImageNet class names.
     """
 
     image_dim: int
@@ -45,6 +47,10 @@ class AlignConfig:
     image_std: list[float] = field(default_factory=list)
     calibration: dict[str, float] = field(default_factory=lambda: {"a": 10.0, "b": -3.0})
     recipe: dict[str, object] = field(default_factory=dict)
+    #: weight of the ConSE cosine (:mod:`artlens.align.conse`) beside the heads' cosine; 0: heads alone
+    imagenet_weight: float = 0.0
+    imagenet_classes: int = 1000
+    imagenet_top: int = 5
 
 
 class AlignHeads(nn.Module):
@@ -65,6 +71,14 @@ class AlignHeads(nn.Module):
                                   nn.Linear(config.hidden, config.embed_dim))
         self.text_skip = nn.Linear(config.text_dim, config.embed_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        if config.imagenet_weight > 0:
+            self.register_buffer("imagenet_names", torch.zeros(config.imagenet_classes, config.text_dim))
+
+    def attach_imagenet(self, names: torch.Tensor, weight: float) -> None:
+        """Store the (C, text_dim) ImageNet class-name vectors and the ConSE weight (after training)."""
+        self.config.imagenet_weight = float(weight)
+        self.config.imagenet_classes = int(names.shape[0])
+        self.register_buffer("imagenet_names", names.detach().float().clone())
 
     def embed_image(self, feats: torch.Tensor) -> torch.Tensor:
         """(N, image_dim) image-tower features to (N, embed_dim) unit vectors."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from artlens.align.conse import conse_vectors, joint
 from artlens.align.heads import CONFIG_FILE, WEIGHTS_FILE, AlignHeads, calibrated, load_heads
 from artlens.align.image import embed_image_files, image_features
 from artlens.align.text import get_text_encoder
@@ -27,8 +28,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped heads' files (``artlens train align`` reproduces them).
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "ddd0292107c8e0e9d081f44282667b57e4729aa51534aa73b726244f01d7f830",
-    WEIGHTS_FILE: "aa993024dca67f8b6ba3006ecbae70ccd52039ffb8f51d45a19b6e1918a1dce0",
+    CONFIG_FILE: "38c928a665dcb17ae8406362893f8fd444528ffd373ea1fd35b80d662708ec70",
+    WEIGHTS_FILE: "9ea62449a9ab99f389bc75ee888187dcb48d2c789a9c9bde1eba7c5d1bc582dd",
 }
 
 #: Prompt templates whose mean embedding stands for a label (prompt ensembling, Radford et al., ICML 2021).
@@ -46,12 +47,25 @@ class AlignModel:
 
     @property
     def backbone(self) -> Backbone:
-        """The locked image backbone (loaded once per process)."""
-        return get_backbone(self.config.backbone)
+        """The locked image backbone (loaded once per process; with its ImageNet classifier for ConSE)."""
+        return get_backbone(self.config.backbone, with_classifier=self.config.imagenet_weight > 0)
+
+    def imagenet_probabilities(self, feats: np.ndarray) -> np.ndarray:
+        """(N, 1000) ImageNet class probabilities of the backbone's classifier, from image-tower features."""
+        backbone = self.backbone
+        pooled = torch.from_numpy(np.asarray(feats, np.float32)[:, :backbone.spec.feature_dim])
+        with torch.inference_mode():
+            return torch.softmax(backbone.model.classifier(pooled), 1).numpy()
 
     def _image(self, feats: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return self.heads.embed_image(torch.from_numpy(np.asarray(feats, np.float32))).numpy()
+            aligned = self.heads.embed_image(torch.from_numpy(np.asarray(feats, np.float32))).numpy()
+        weight = self.config.imagenet_weight
+        if weight <= 0:
+            return aligned
+        second = conse_vectors(self.imagenet_probabilities(feats), self.heads.imagenet_names.numpy(),
+                               self.config.imagenet_top)
+        return joint(aligned, second, weight)
 
     def embed_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """(N, E) unit vectors for RGB images."""
@@ -68,16 +82,22 @@ class AlignModel:
         return self._image(feats), kept, skipped
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, E) unit vectors for texts."""
+        """(N, E) unit vectors for texts (E: the heads' dimension, plus the text tower's with ConSE)."""
         vecs = get_text_encoder().encode(list(texts))
         with torch.inference_mode():
-            return self.heads.embed_text(torch.from_numpy(vecs)).numpy()
+            aligned = self.heads.embed_text(torch.from_numpy(vecs)).numpy()
+        return joint(aligned, vecs, self.config.imagenet_weight)
 
     def embed_labels(self, labels: Sequence[str], prompts: Sequence[str] = PROMPTS) -> np.ndarray:
         """(L, E) unit vectors: each label's mean over the prompt templates, renormalised."""
         texts = [p.format(label) for label in labels for p in prompts]
         vecs = self.embed_texts(texts).reshape(len(labels), len(prompts), -1).mean(1)
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+    def tag_probability(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(N, T) calibrated probability that each text applies to each of (N, E) image embeddings; the
+        texts are embedded plain, as the calibration was fitted (tags, titles)."""
+        return self.probability(np.asarray(embeddings, np.float32) @ self.embed_texts(list(texts)).T)
 
     def probability(self, cosine: np.ndarray) -> np.ndarray:
         """Calibrated probability that a text applies to an image, from their cosine."""

@@ -61,7 +61,7 @@ def top_tags(model: AlignModel, embeddings: np.ndarray, vocabulary: Sequence[str
              threshold: float = 0.0) -> list[list[dict]]:
     """For each row of (N, E) image embeddings, the ``top_k`` most probable ``vocabulary`` entries at or
     above ``threshold``, as ``{"tag", "score"}`` records, most probable first."""
-    probs = model.probability(embeddings @ model.embed_texts(list(vocabulary)).T)  # plain texts, as fitted
+    probs = model.tag_probability(embeddings, vocabulary)
     return [[{"tag": vocabulary[j], "score": round(float(row[j]), 4)} for j in np.argsort(-row)[:top_k]
              if row[j] >= threshold] for row in probs]
 

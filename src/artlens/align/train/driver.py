@@ -13,19 +13,22 @@ from artlens.training.progress import Progress
 __all__ = ["feature_cache", "train_align"]
 
 
-def feature_cache(data_root: Path, cache: Path | None = None, *, seed: int = 0,
+def feature_cache(data_root: Path, cache: Path | None = None, *, seed: int = 0, out: Path | None = None,
                   progress: Progress | None = None) -> FeatureCache:
     """The recipe's pairs with their image features: read from ``cache`` when it holds the same pairs,
-    else computed once (the slow part) and written there."""
+    else computed once (the slow part; only the images the cache lacks) and written there (or to
+    ``out`` when given, leaving ``cache`` as it is)."""
     pairs = collect_pairs(data_root, seed=seed)
     path = cache or data_root / "align-features.npz"
+    previous = None
     if path.is_file():
-        cached = load_feature_cache(path)
-        if {p.path for p in cached.pairs} | {s["path"] for s in cached.skipped} == {p.path for p in pairs}:
+        previous = load_feature_cache(path)
+        held = {p.path for p in previous.pairs} | {s["path"] for s in previous.skipped}
+        if held == {p.path for p in pairs}:
             by_path = {p.path: p for p in pairs}  # roles follow the current split rule
-            cached.pairs = [by_path[p.path] for p in cached.pairs]
-            return cached
-    return build_feature_cache(pairs, path, progress=progress)
+            previous.pairs = [by_path[p.path] for p in previous.pairs]
+            return previous
+    return build_feature_cache(pairs, out or path, previous=previous, progress=progress)
 
 
 def train_align(data_root: Path, out_dir: Path, *, cache: Path | None = None,
@@ -39,7 +42,7 @@ def train_align(data_root: Path, out_dir: Path, *, cache: Path | None = None,
     val = training_set(*args, roles=("val",))
     encoder = get_text_encoder()
     heads, summary = train_heads(train, val, encoder.encode, settings, progress=progress,
-                                 checkpoint=out_dir / "checkpoint.pt")
+                                 checkpoint=out_dir / "checkpoint.pt", imagenet_names=feats.categories)
     save_heads(heads, out_dir)
     (out_dir / "checkpoint.pt").unlink(missing_ok=True)
     return {**summary, "skipped": feats.skipped, "out": str(out_dir)}

@@ -46,16 +46,23 @@ class FeatureCache:
         return [COLOUR_NAMES[b] if hist[i, b] >= min_share else "" for i, b in enumerate(best)]
 
 
-def build_feature_cache(pairs: Sequence[Pair], out: Path, *,
+def build_feature_cache(pairs: Sequence[Pair], out: Path, *, previous: FeatureCache | None = None,
                         progress: Progress | None = None) -> FeatureCache:
-    """Compute and write the features of ``pairs`` to ``out`` (unreadable files reported and skipped)."""
+    """Compute and write the features of ``pairs`` to ``out`` (unreadable files reported and skipped).
+
+    Rows that ``previous`` (a cache of the same image tower) already holds, and files it already found
+    unreadable, are taken from it: only the new images pass through the backbone.
+    """
     backbone = get_backbone(IMAGE_BACKBONE, with_classifier=True)
     classifier = getattr(backbone.model, "classifier", None)
+    old_rows = {p.path: i for i, p in enumerate(previous.pairs)} if previous is not None else {}
+    old_skips = {s["path"]: s for s in previous.skipped} if previous is not None else {}
+    todo = [p for p in pairs if p.path not in old_rows and p.path not in old_skips]
     kept: list[Pair] = []
     feats, probs, skipped = [], [], []
-    for start in range(0, len(pairs), _CHUNK):
+    for start in range(0, len(todo), _CHUNK):
         images = []
-        for pair in pairs[start:start + _CHUNK]:
+        for pair in todo[start:start + _CHUNK]:
             try:
                 images.append(load_image(pair.path).rgb)
             except ImageLoadError as exc:
@@ -69,7 +76,14 @@ def build_feature_cache(pairs: Sequence[Pair], out: Path, *,
                 with torch.inference_mode():
                     pooled = torch.from_numpy(rows[:, :backbone.spec.feature_dim])
                     probs.append(torch.softmax(classifier(pooled), 1).numpy().astype(np.float16))
-        report(progress, "embed", min(start + _CHUNK, len(pairs)), len(pairs))
+        report(progress, "embed", min(start + _CHUNK, len(todo)), len(todo))
+    if previous is not None:
+        reused = [p for p in pairs if p.path in old_rows]
+        rows = [old_rows[p.path] for p in reused]
+        kept = reused + kept
+        feats.insert(0, previous.image[rows])
+        probs.insert(0, previous.imagenet[rows])
+        skipped = [old_skips[p.path] for p in pairs if p.path in old_skips] + skipped
     image = np.concatenate(feats) if feats else np.zeros((0, 0), np.float32)
     imagenet = np.concatenate(probs) if probs else np.zeros((len(kept), 0), np.float16)
     cache = FeatureCache(kept, image, imagenet, list(backbone.spec.categories), skipped)

@@ -20,9 +20,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 __all__ = [
+    "EXTRA_PER_FOLDER",
     "HOLDOUT_CATEGORIES",
     "OPENCLIPART_SKIP",
     "Pair",
+    "add_extra_pairs",
     "assign_roles",
     "clean_title",
     "openclipart_pairs",
@@ -36,6 +38,8 @@ HOLDOUT_CATEGORIES: tuple[str, ...] = ("animals", "buildings", "food", "plants",
 #: folders that are poor classes (too few images, or no shared subject).
 OPENCLIPART_SKIP: tuple[str, ...] = ("buttons", "logos", "unsorted")
 _PER_FOLDER = 80  # at most this many drawings per leaf folder (1,378 near-identical stars otherwise)
+#: the larger cap of the second round's extra training drawings (:func:`add_extra_pairs`)
+EXTRA_PER_FOLDER = 250
 
 # Author names and file-name noise in openclipart's file names (the most frequent tokens across folders).
 _NOISE_WORDS = """
@@ -79,8 +83,9 @@ def _words(folder: str) -> str:
     return folder.replace("_", " ").replace("-", " ").lower().strip()
 
 
-def openclipart_pairs(root: Path, seed: int = 0) -> list[Pair]:
-    """Drawings under ``root`` (``.../openclipart/png``), at most 80 per leaf folder, with captions."""
+def openclipart_pairs(root: Path, seed: int = 0, per_folder: int = _PER_FOLDER) -> list[Pair]:
+    """Drawings under ``root`` (``.../openclipart/png``), at most ``per_folder`` per leaf folder, with
+    captions."""
     rng = random.Random(seed)
     by_folder: dict[Path, list[Path]] = defaultdict(list)
     for path in sorted(root.rglob("*.png")):
@@ -90,7 +95,7 @@ def openclipart_pairs(root: Path, seed: int = 0) -> list[Pair]:
         parts = folder.relative_to(root).parts
         if not parts or parts[0] in OPENCLIPART_SKIP:
             continue
-        chosen = sorted(rng.sample(files, _PER_FOLDER)) if len(files) > _PER_FOLDER else files
+        chosen = sorted(rng.sample(files, per_folder)) if len(files) > per_folder else files
         names = [_words(p) for p in parts]
         where = names[-1]
         for path in chosen:
@@ -199,3 +204,22 @@ def assign_roles(pairs: list[Pair], *, pool: int = 500, val_share: float = 0.1, 
             p = replace(p, role="val")
         final.append(p)
     return final
+
+
+def add_extra_pairs(pairs: list[Pair], extra: list[Pair]) -> list[Pair]:
+    """``pairs`` (roles assigned) followed by the ``extra`` pairs they do not hold, roles kept stable.
+
+    The held-out categories and retrieval pool of :func:`assign_roles` stay exactly as they were: an extra
+    pair of a held-out category is dropped (the benchmark's sets do not grow), one with the title of a
+    retrieval query is ``excluded``, one of a validation group is ``val``, the others ``train``.
+    """
+    have = {p.path for p in pairs}
+    queries = {p.title for p in pairs if p.role == "retrieval"}
+    val_groups = {p.group for p in pairs if p.role == "val"}
+    out = list(pairs)
+    for p in extra:
+        if p.path in have or (p.source == "openclipart" and p.category in HOLDOUT_CATEGORIES):
+            continue
+        role = "excluded" if p.title in queries else "val" if p.group in val_groups else "train"
+        out.append(replace(p, role=role))
+    return out

@@ -17,10 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from artlens.align.conse import class_vectors, conse_vectors, joint
 from artlens.align.heads import AlignConfig, AlignHeads
 from artlens.align.image import IMAGE_BACKBONE
+from artlens.align.model import PROMPTS
 from artlens.align.train.pairs import (
+    EXTRA_PER_FOLDER,
     Pair,
+    add_extra_pairs,
     assign_roles,
     openclipart_pairs,
     scratch_background_pairs,
@@ -48,16 +52,24 @@ class AlignSettings:
     lr: float = 1e-3
     weight_decay: float = 0.05
     embed_dim: int = 256
-    hidden: int = 1024
+    hidden: int = 768  # 1,024 in the first round; 768 keeps the file with the ConSE class vectors under 5 MB
     dropout: float = 0.1
     #: every training image whose top ImageNet class reaches this probability also gets it as a weak caption
     #: (None: only the photos do; tried at 0.5 on 2026-12-05, not better on validation)
     imagenet_weak: float | None = None
+    #: weight of the ConSE cosine beside the heads' (:mod:`artlens.align.conse`); 0: the heads alone
+    imagenet_weight: float = 0.5
+    #: negative captions per positive in the Platt fit (1 in the first round)
+    calibration_negatives: int = 20
     seed: int = 0
 
 
-def collect_pairs(data_root: Path, seed: int = 0) -> list[Pair]:
+def collect_pairs(data_root: Path, seed: int = 0, extra_per_folder: int | None = EXTRA_PER_FOLDER
+                  ) -> list[Pair]:
     """Every pair the recipe uses under ``data_root`` (the project's ``.data``), roles assigned.
+
+    The first round's pairs (at most 80 drawings per leaf folder) fix the held-out sets; with
+    ``extra_per_folder`` the drawings up to that cap are added for training (:func:`add_extra_pairs`).
 
     Raises :class:`ConfigError` when openclipart, the main source, is missing.
     """
@@ -73,7 +85,10 @@ def collect_pairs(data_root: Path, seed: int = 0) -> list[Pair]:
     if photos.is_dir():
         pairs += [Pair(str(p), "", (), "photo", "photo", f"photo/{p.stem}")
                   for p in sorted(photos.glob("*.jpg"))]
-    return assign_roles(pairs, seed=seed)
+    pairs = assign_roles(pairs, seed=seed)
+    if extra_per_folder:
+        pairs = add_extra_pairs(pairs, openclipart_pairs(clip, seed=seed, per_folder=extra_per_folder))
+    return pairs
 
 
 @dataclass
@@ -82,6 +97,7 @@ class TrainingSet:
 
     image: np.ndarray
     captions: list[list[str]]
+    imagenet: np.ndarray | None = None  # (N, 1000) the backbone's class probabilities, for ConSE
 
 
 def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequence[str],
@@ -105,7 +121,8 @@ def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequenc
         if texts:
             rows.append(i)
             caps.append(texts)
-    return TrainingSet(image[rows] if rows else image[:0], caps)
+    probs = imagenet[rows] if imagenet.shape[1] and rows else None
+    return TrainingSet(image[rows] if rows else image[:0], caps, probs)
 
 
 def _encode_all(sets: Sequence[TrainingSet], encode: Callable[[list[str]], np.ndarray]) -> dict[str, int]:
@@ -115,10 +132,12 @@ def _encode_all(sets: Sequence[TrainingSet], encode: Callable[[list[str]], np.nd
 
 def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str]], np.ndarray],
                 settings: AlignSettings | None = None, *, progress: Progress | None = None,
-                checkpoint: Path | None = None, resume: dict | None = None) -> tuple[AlignHeads, dict]:
+                checkpoint: Path | None = None, resume: dict | None = None,
+                imagenet_names: Sequence[str] = ()) -> tuple[AlignHeads, dict]:
     """Train projection heads on ``train``, keep the epoch with the best validation text-to-image R@5, then
-    fit the calibration on ``val``. ``encode`` maps texts to MiniLM vectors. Returns the heads and a
-    summary (epochs, best epoch, validation figures)."""
+    fit the calibration on ``val``. ``encode`` maps texts to MiniLM vectors; ``imagenet_names`` (the
+    backbone's class names) are needed when ``settings.imagenet_weight`` > 0 (ConSE beside the heads).
+    Returns the heads and a summary (epochs, best epoch, validation figures)."""
     settings = settings or AlignSettings()
     if not train.captions:
         raise ConfigError("no training pairs: nothing to align")
@@ -133,7 +152,9 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
                          recipe={"epochs": settings.epochs, "batch_size": settings.batch_size,
                                  "lr": settings.lr, "weight_decay": settings.weight_decay,
                                  "seed": settings.seed, "train_images": len(train.captions),
-                                 "dropout": settings.dropout, "imagenet_weak": settings.imagenet_weak})
+                                 "dropout": settings.dropout, "imagenet_weak": settings.imagenet_weak,
+                                 "imagenet_weight": settings.imagenet_weight,
+                                 "calibration_negatives": settings.calibration_negatives})
     with seeded(settings.seed):
         heads = AlignHeads(config)
     cap_ids = [[index[t] for t in row] for row in train.captions]
@@ -178,31 +199,48 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
                  validate=validate, monitor="val_r5", stopping=EarlyStopping(None, mode="max"),
                  checkpoint=checkpoint, resume=resume, progress=progress)
     heads.eval()
+    if settings.imagenet_weight > 0:
+        if not imagenet_names or val.imagenet is None:
+            raise ConfigError("ConSE needs the backbone's ImageNet class names and probabilities")
+        names = class_vectors(encode, list(imagenet_names), PROMPTS)
+        heads.attach_imagenet(torch.from_numpy(names), settings.imagenet_weight)
     if val.captions:
-        heads.config.calibration = fit_calibration(heads, val_feats, val.captions, index, text_all)
+        with torch.no_grad():
+            img = heads.embed_image(val_feats).numpy()
+            txt = heads.embed_text(text_all).numpy()
+        if settings.imagenet_weight > 0:
+            second = conse_vectors(val.imagenet, heads.imagenet_names.numpy(), heads.config.imagenet_top)
+            img = joint(img, second, settings.imagenet_weight)
+            txt = joint(txt, text_all.numpy(), settings.imagenet_weight)
+        heads.config.calibration = fit_calibration(img, txt, val.captions, index,
+                                                   negatives=settings.calibration_negatives)
     summary = {"epochs": result.epochs, "best_epoch": result.best_epoch,
                "best": dict(result.best_metrics or {}), "train_images": n, "val_images": len(val.captions),
                "texts": len(index), "temperature": float(1 / heads.logit_scale.detach().exp())}
     return heads, summary
 
 
-def fit_calibration(heads: AlignHeads, feats: torch.Tensor, captions: list[list[str]], index: dict[str, int],
-                    text_all: torch.Tensor, seed: int = 0) -> dict[str, float]:
-    """Platt scaling (Platt, 1999) of cosines: each image with one of its own captions (positive) and with
-    a caption of another image that it does not share (negative)."""
+def fit_calibration(img: np.ndarray, txt: np.ndarray, captions: list[list[str]], index: dict[str, int],
+                    negatives: int = 20, seed: int = 0) -> dict[str, float]:
+    """Platt scaling (Platt, 1999) of cosines on held-back pairs: each image (row of ``img``, unit vectors)
+    with one of its own captions (positive) and with ``negatives`` captions of other images that it does not
+    share (negative); ``txt`` holds the caption vectors, row ``index[caption]``.
+
+    With one negative per positive (the first round) the fitted base rate was one half, so about half of
+    any vocabulary scored above 0.5; with 20 the probability is that of a text being right when one in 21
+    candidate texts is, closer to tagging with a vocabulary where most tags do not apply.
+    """
     rng = random.Random(seed)
-    with torch.no_grad():
-        img = heads.embed_image(feats)
-        cos, lab = [], []
-        for i, row in enumerate(captions):
-            own = set(row)
-            pos = index[rng.choice(row)]
-            other = captions[rng.randrange(len(captions))]
-            neg_texts = [t for t in other if t not in own]
-            cos.append(float(img[i] @ heads.embed_text(text_all[[pos]])[0]))
-            lab.append(1.0)
+    cos, lab = [], []
+    for i, row in enumerate(captions):
+        own = set(row)
+        cos.append(float(img[i] @ txt[index[rng.choice(row)]]))
+        lab.append(1.0)
+        for _ in range(negatives if len(captions) > 1 else 0):
+            j = rng.randrange(len(captions) - 1)
+            neg_texts = [t for t in captions[j + (j >= i)] if t not in own]
             if neg_texts:
-                cos.append(float(img[i] @ heads.embed_text(text_all[[index[rng.choice(neg_texts)]]])[0]))
+                cos.append(float(img[i] @ txt[index[rng.choice(neg_texts)]]))
                 lab.append(0.0)
     x = torch.tensor(cos, dtype=torch.float64)
     y = torch.tensor(lab, dtype=torch.float64)
