@@ -48,11 +48,12 @@ SCHEMA_V1 = "artlens.text-model/1"
 TOKEN_KINDS = ("char", "bpe")
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "models" / "poetry"
 #: SHA-256 of the shipped poetry model's files (checked on load). It was made by
-#: ``scripts/train_text_models.py --init scratch`` (the better of the two starts; ``docs/models.md`` has the
-#: figures) and the two files copied here.
+#: ``scripts/train_text_models.py --recipe subword`` (``artlens.text.train.POETRY_RECIPE``; ``docs/models.md``
+#: has the run) and the three files copied here.
 SHIPPED_MODEL_SHA256: dict[str, str] = {
-    CONFIG_FILE: "bafafcbb026294c4bc7552e1d0e82ef401bd500499523e186e6dd7c219f40129",
-    WEIGHTS_FILE: "9e694be7be982c157cb7f876b00c180f5bb5486c048ee790edb0ff86e2101f28",
+    CONFIG_FILE: "8dc8a0ef2835880203bff40b71dc9e781c591af16df979cc0965a8b16b80e8bd",
+    WEIGHTS_FILE: "1eef87d6bff1ddc721902d714e9e67e3d859b5e0b4205e9eb2b876f11b4162e6",
+    TOKENIZER_FILE: "8d10d7ea5f376d0c4d6afa3a8a984d092fc4f14560a283f968a137b6cae7c4dc",
 }
 
 
