@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from artlens.text.errors import TextModelError
 
-__all__ = ["TOKENIZER_FILE", "BpeTokens", "CharTokens", "Tokens", "char_vocabulary", "train_bpe"]
+__all__ = ["TOKENIZER_FILE", "BpeTokens", "CharTokens", "Tokens", "char_vocabulary", "line_chunks",
+           "train_bpe"]
 
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -160,12 +161,16 @@ def train_bpe(text: str, vocab_size: int, *, chunk: int = 100_000) -> BpeTokens:
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, special_tokens=[],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    # pieces cut at line ends, so no word is split by the chunking
+    tokenizer.train_from_iterator(line_chunks(text, chunk), trainer)
+    return BpeTokens(tokenizer)
+
+
+def line_chunks(text: str, size: int) -> list[str]:
+    """``text`` in pieces of about ``size`` characters, each cut after a line end (so no word is split)."""
     pieces, start = [], 0
     while start < len(text):
-        end = text.find("\n", start + chunk)
+        end = text.find("\n", start + size)
         end = len(text) if end < 0 else end + 1
         pieces.append(text[start:end])
         start = end
-    tokenizer.train_from_iterator(pieces, trainer)
-    return BpeTokens(tokenizer)
+    return pieces

@@ -30,7 +30,7 @@ from artlens.errors import ConfigError
 from artlens.text.corpus import BLOCK, POETRY, poetry_lines, read_corpus, split_lines
 from artlens.text.errors import TextCorpusError, TextModelError
 from artlens.text.model import TOKEN_KINDS, TextConfig, TextModel
-from artlens.text.tokens import Tokens, char_vocabulary, train_bpe
+from artlens.text.tokens import Tokens, char_vocabulary, line_chunks, train_bpe
 from artlens.training import (
     EarlyStopping,
     Progress,
@@ -165,12 +165,7 @@ class Windows(NamedTuple):
 
 def _encode(tokens: Tokens, text: str, chunk: int = 1_000_000) -> np.ndarray:
     """The text's token ids (by pieces cut at line ends, encoded in parallel for subwords)."""
-    pieces, start = [], 0
-    while start < len(text):
-        end = text.find("\n", start + chunk)
-        end = len(text) if end < 0 else end + 1
-        pieces.append(text[start:end])
-        start = end
+    pieces = line_chunks(text, chunk)
     encode_batch = getattr(tokens, "encode_batch", None)
     dtype = np.uint8 if tokens.vocab_size <= 256 else np.int16 if tokens.vocab_size < 32_768 else np.int32
     arrays = []
