@@ -9,13 +9,19 @@ samples closer to a training image than half the median training-to-training nea
 training speed (images/s wall, CPU-seconds per image) of each segment.
 
 Configurations: ``fastgan`` (the default recipe: FastGAN, DiffAugment, hinge loss, EMA), ``fastgan-noaug``
-(the same without DiffAugment) and ``dcgan`` (Radford et al. 2016, ngf = ndf = 64, cross-entropy, no
-augmentation, no EMA), all at batch 16 and Adam 2e-4 (0.5, 0.999).
+(the same without DiffAugment), ``dcgan`` (Radford et al. 2016, ngf = ndf = 64, cross-entropy, no
+augmentation, no EMA) and ``projected`` (FastGAN's generator against the Projected-GAN discriminator on frozen
+EfficientNet-Lite0 features, Sauer et al. 2021), all at batch 16 and Adam 2e-4 (0.5, 0.999). Every row is
+also scored on MobileNetV2 features (``kid_mnv2``, ``fd_mnv2``): a discriminator that looked at
+EfficientNet-Lite0's features can please scores on those features more than the images deserve.
 
 Usage::
 
     # the full protocol of issue #30 (about 3.5 hours of 2 dedicated cores):
     python benchmarks/gan.py --minutes 15,30,60 --threads 2 --doc
+    # the same budgets as images, at each configuration's speed on 2 idle cores (measured by --speed and
+    # saved in speed.json), so that a run on shared cores or one continued later trains exactly as much:
+    python benchmarks/gan.py --minutes 15,30,60 --rates speed.json --threads 2 --continue --doc
     # the reduced run recorded in docs/benchmarks.md:
     python benchmarks/gan.py --kimg 2,4,8 --threads 1 --doc
     python benchmarks/gan.py --kimg 0.1 --quick      # smoke test
@@ -39,17 +45,19 @@ import torch
 from PIL import Image, ImageDraw
 
 from _openclipart import ROOT, openclipart_category
-from artlens.generate.data import load_folder
-from artlens.generate.evaluate import score_features
-from artlens.generate.features import image_features
-from artlens.generate.sample import as_array, generate, grid
-from artlens.generate.train import GanTrainSettings, train_gan
+from artlens.gan.data import load_folder
+from artlens.gan.evaluate import score_features
+from artlens.gan.features import SECOND_FEATURES, image_features
+from artlens.gan.model import GanModel
+from artlens.gan.sample import as_array, generate, grid
+from artlens.gan.train import GanTrainSettings, train_gan
 from artlens.models.backbones.device import configure_threads
 
 CONFIGS = {
     "fastgan": GanTrainSettings(arch="fastgan"),
     "fastgan-noaug": GanTrainSettings(arch="fastgan", diffaugment=False),
     "dcgan": GanTrainSettings(arch="dcgan", width=64),
+    "projected": GanTrainSettings(arch="fastgan", discriminator="projected"),
 }
 DOC = ROOT / "docs" / "benchmarks.md"
 
@@ -81,6 +89,12 @@ def main() -> None:
                     "the (first) --kimg budget at 1 and at --threads threads, no scores")
     ap.add_argument("--rescore-raw", action="store_true", help="score the raw (not averaged) generator of "
                     "each configuration's last checkpoint under --out, as the run scored its EMA generator")
+    ap.add_argument("--rates", help="a speed.json of --speed: turn --minutes into each configuration's "
+                    "kimg at its measured images/s (the most threads measured), so the budget does not "
+                    "depend on load")
+    ap.add_argument("--continue", dest="continue_run", action="store_true", help="keep the rows already "
+                    "in OUT/rows.jsonl and resume each configuration from its checkpoint (a run stopped or "
+                    "killed goes on where it was)")
     ap.add_argument("--table", default="gan-table", help="name of the table's markers in docs/benchmarks.md")
     ap.add_argument("--doc-from", help="write the table of an earlier run's results.json into "
                     "docs/benchmarks.md, and nothing else")
@@ -105,33 +119,57 @@ def main() -> None:
         _speed(args, folder, images, budgets[0])
         return
     real = image_features(images, device=args.device)
+    real2 = image_features(images, device=args.device, network=SECOND_FEATURES)
     if args.rescore_raw:
         _rescore_raw(args, images, real)
         return
-    started = dt.datetime.now(dt.UTC)
+    rates = _rates(Path(args.rates)) if args.rates else {}
+    if rates and unit != "minutes":
+        ap.error("--rates turns --minutes into images; it has no use with --kimg")
+    log = Path(args.out) / "rows.jsonl"
+    kept = _read_rows(log) if args.continue_run else []
+    if not args.continue_run:
+        log.unlink(missing_ok=True)
+    started = dt.datetime.fromisoformat(kept[0]["started"]) if kept else dt.datetime.now(dt.UTC)
     rows, sheets = [], []
     for name in args.configs.split(","):
         settings = GanTrainSettings(**{**CONFIGS[name].__dict__, "size": args.size, "seed": args.seed})
         out = Path(args.out) / name
         for i, b in enumerate(budgets):
+            old = [r for r in kept if r["config"] == name and r["budget"] == b]
+            if old:
+                rows.append(old[0])
+                continue
+            if rates and name not in rates:
+                ap.error(f"{args.rates} has no speed for {name}")
+            budget = {"kimg": b * 60 * rates[name] / 1000} if rates else {unit: b}
+            resume = (out / "checkpoint.pt").exists() if args.continue_run else i > 0
             load_before = _load()
             run = train_gan(folder, out, settings=settings, images=images, device=args.device,
-                            resume=i > 0, **{unit: b})
+                            resume=resume, **budget)
             fake = as_array(generate(run.model, len(images), seed=args.seed + 1))
             scores = score_features(real, image_features(fake, device=args.device), seed=args.seed)
+            second = score_features(real2, image_features(fake, device=args.device, network=SECOND_FEATURES),
+                                    seed=args.seed)
             mem = scores["memorisation"]
             row = {"config": name, "budget": b, "unit": unit, "kimg": round(run.kimg, 3),
                    "train_minutes": round(run.train_seconds / 60, 2),
                    "images_per_s": round(run.images_per_second, 2),
                    "cpu_s_per_image": round(run.cpu_seconds_per_image, 4),
                    "kid": scores["kid"], "kid_std": scores["kid_std"], "kid_stderr": scores["kid_stderr"],
-                   "fd": scores["fd"], "near_copies": mem["near_copies"],
+                   "fd": scores["fd"], "kid_mnv2": second["kid"], "kid_mnv2_std": second["kid_std"],
+                   "fd_mnv2": second["fd"], "near_copies": mem["near_copies"],
                    "share_closer_than_train": mem["share_closer_than_train"],
                    "min_distance": min(r["distance"] for r in mem["nearest"]),
-                   "load_before": load_before, "load_after": _load()}
+                   "load_before": load_before, "load_after": _load(),
+                   "rate": rates.get(name), "started": started.isoformat()}
             rows.append(row)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
-        sheets.append((name, grid(generate(run.model, 32, seed=args.seed + 2), columns=8)))
+        run_model = GanModel.load(out)
+        sheets.append((name, grid(generate(run_model, 32, seed=args.seed + 2), columns=8)))
     finished = dt.datetime.now(dt.UTC)
     result = {"date": started.isoformat(timespec="minutes"),
               "finished": finished.isoformat(timespec="minutes"),
@@ -146,9 +184,25 @@ def main() -> None:
         _write_doc(result, args.table)
 
 
+def _rates(path: Path) -> dict[str, float]:
+    """Each configuration's images/s at the most threads measured in a ``--speed`` run's speed.json."""
+    best: dict[str, tuple[int, float]] = {}
+    for r in json.loads(path.read_text(encoding="utf-8")):
+        if r["config"] not in best or r["threads"] > best[r["config"]][0]:
+            best[r["config"]] = (r["threads"], r["images_per_s"])
+    return {name: ips for name, (_, ips) in best.items()}
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """The rows an earlier invocation of the same run wrote, one JSON object per line."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def _rescore_raw(args: argparse.Namespace, images: np.ndarray, real: np.ndarray) -> None:
     """KID/FD of each configuration's raw generator in its last checkpoint (the run scored the EMA one)."""
-    from artlens.generate.model import GanModel, build_generator
+    from artlens.gan.model import build_generator
     from artlens.training import load_checkpoint
 
     rows = []
@@ -239,15 +293,23 @@ def _save_sheet(sheets: list[tuple[str, Image.Image]], path: Path) -> None:
 def _write_doc(result: dict, table: str = "gan-table") -> None:
     lines = [f"Run {result['date']} to {result['finished']} UTC, {result['machine']}; "
              f"`{result['command']}`; openclipart `{result['category']}`, {result['images']} images "
-             f"({result['skipped']} skipped) at {result['size']} px.", "",
+             f"({result['skipped']} skipped) at {result['size']} px."
+             + (" Budgets in minutes are trained as images at each configuration's speed on 2 idle cores "
+                "(`--rates`: " + ", ".join(sorted({f"{r['config']} {r['rate']:.1f} images/s" for r in
+                                                   result["rows"] if r.get("rate")})) + "), so the train "
+                "minutes column is longer where the cores were shared." if any(r.get("rate") for r in
+                                                                              result["rows"]) else ""), "",
              "| config | budget | kimg | train min | images/s | CPU-s/image | KID (EffLite0) ± std | "
-             "FD (EffLite0) | near copies | share closer than train | load before / after |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "FD (EffLite0) | KID (MobileNetV2) ± std | FD (MobileNetV2) | near copies | "
+             "share closer than train | load before / after |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
+        second = (f"{r['kid_mnv2']:.4f} ± {r['kid_mnv2_std']:.4f} | {r['fd_mnv2']:.2f}" if "kid_mnv2" in r
+                  else "– | –")
         lines.append(f"| {r['config']} | {r['budget']:g} {r['unit']} | {r['kimg']:.2f} "
                      f"| {r['train_minutes']:.1f} | {r['images_per_s']:.2f} | {r['cpu_s_per_image']:.4f} "
-                     f"| {r['kid']:.4f} ± {r['kid_std']:.4f} "
-                     f"| {r['fd']:.2f} | {r['near_copies']} | {r['share_closer_than_train']:.3f} "
+                     f"| {r['kid']:.4f} ± {r['kid_std']:.4f} | {r['fd']:.2f} | {second} "
+                     f"| {r['near_copies']} | {r['share_closer_than_train']:.3f} "
                      f"| {r['load_before']} / {r['load_after']} |")
     _replace_block(f"<!-- {table}:begin -->", f"<!-- {table}:end -->", lines)
 

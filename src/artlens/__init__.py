@@ -8,9 +8,9 @@ from artlens.lazy import lazy_exports
 __version__ = "0.1.0"
 
 # ``artlens.stylize`` is :func:`artlens.style.stylize`, imported on first use (it loads PyTorch).
-# ``artlens.generate(model, n)`` samples a GAN; the package ``artlens.generate`` is callable to the same end.
+# ``artlens.generate(model, n)`` is :func:`artlens.gan.sample.generate`: new images from a GAN model.
 __getattr__, __dir__, _lazy = lazy_exports(__name__, {"stylize": "artlens.style.transfer",
-                                                      "generate": "artlens.generate"})
+                                                      "generate": "artlens.gan.sample"})
 
 __all__ = [
     "ArtlensError",
@@ -19,5 +19,6 @@ __all__ = [
     "PolicyError",
     "WeightsError",
     "__version__",
+    "generate",
     "stylize",
 ]

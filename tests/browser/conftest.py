@@ -164,7 +164,7 @@ def gan_server(tmp_path_factory) -> Iterator[Server]:
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from artlens.generate import GanTrainSettings, train_gan
+    from artlens.gan import GanTrainSettings, train_gan
 
     data = tmp_path_factory.mktemp("serve-gan")
     rng = np.random.default_rng(0)

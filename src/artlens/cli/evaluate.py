@@ -41,6 +41,8 @@ def evaluate(
     = None,
     confusion: Annotated[Path | None, typer.Option(help="Quality model: write the confusion matrix PNG "
                                                    "here.")] = None,
+    features: Annotated[str | None, typer.Option(help="GAN: the network whose features KID and FD compare, "
+                                                 "efficientnet_lite0 (default) or mobilenet_v2.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, precision/recall/F1, ROC-AUC (or SRCC/PLCC/RMSE) of a trained model on labelled images."""
@@ -50,7 +52,7 @@ def evaluate(
         args = args[1:] if args[0] == "gan" else args
         if len(args) != 2:
             raise typer.BadParameter("evaluate a GAN with: artlens evaluate gan MODEL REAL_FOLDER")
-        evaluate_gan_command(Path(args[0]), Path(args[1]), as_json)
+        evaluate_gan_command(Path(args[0]), Path(args[1]), as_json, features)
         return
     explicit_quality = bool(args) and args[0] == "quality"
     if explicit_quality:

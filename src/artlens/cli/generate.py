@@ -37,6 +37,9 @@ def train_gan_command(
     lr: Annotated[float, typer.Option(min=0.0)] = 2e-4,
     no_diffaugment: Annotated[bool, typer.Option("--no-diffaugment", help="Train without DiffAugment.")]
     = False,
+    projected: Annotated[bool, typer.Option("--projected", help="fastgan: judge images on frozen "
+                                            "EfficientNet-Lite0 features (Projected GAN) instead of "
+                                            "FastGAN's own discriminator.")] = False,
     tick: Annotated[int, typer.Option(min=1, help="Steps between sample grids and checkpoints.")] = 100,
     seed: Annotated[int, typer.Option(help="Seeds everything: a CPU run is repeatable.")] = 0,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, auto (default: $ARTLENS_DEVICE or auto).")]
@@ -49,13 +52,14 @@ def train_gan_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a small-data GAN (FastGAN + DiffAugment) on a folder; sample grids go to OUT/samples/."""
-    from artlens.generate import GanTrainSettings, train_gan
+    from artlens.gan import GanTrainSettings, train_gan
 
     check_inputs([folder])
     if minutes is None and kimg is None:
         minutes = 15.0
     settings = GanTrainSettings(arch=arch.value, size=size, width=width, batch_size=batch_size, lr=lr,
-                                diffaugment=False if no_diffaugment else None, tick=tick, seed=seed)
+                                diffaugment=False if no_diffaugment else None, tick=tick, seed=seed,
+                                discriminator="projected" if projected else None)
     with progress_bar(quiet, "training") as bar:
         result = train_gan(folder, out, settings=settings, kimg=kimg, minutes=minutes, resume=resume,
                            device=device, max_pixels=max_pixels, on_error=_bad_file,
@@ -85,9 +89,9 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """New images from a trained GAN, a grid of them, or a latent walk (GIF or strip)."""
-    from artlens.generate import GanModel, grid, save_walk
-    from artlens.generate import generate as sample
-    from artlens.generate import interpolate as walk
+    from artlens.gan import GanModel, grid, save_walk
+    from artlens.gan import generate as sample
+    from artlens.gan import interpolate as walk
 
     gan = GanModel.load(model)
     if interpolate is not None:
@@ -111,12 +115,16 @@ def generate(
     print_table(("", ""), [(k, str(v)) for k, v in result.items()], show_header=False)
 
 
-def evaluate_gan_command(model: Path, real: Path, as_json: bool) -> None:
-    """``artlens evaluate gan MODEL REAL_FOLDER``: KID, FD and the memorisation check."""
-    from artlens.generate import evaluate_gan
+def evaluate_gan_command(model: Path, real: Path, as_json: bool, features: str | None = None) -> None:
+    """``artlens evaluate gan MODEL REAL_FOLDER [--features NET]``: KID, FD and the memorisation check."""
+    from artlens.gan import evaluate_gan
+    from artlens.gan.features import FEATURES, SECOND_FEATURES
 
+    if features not in (None, FEATURES, SECOND_FEATURES):
+        raise typer.BadParameter(f"--features is {FEATURES} (the default) or {SECOND_FEATURES}, "
+                                 f"not {features}")
     check_inputs([real])
-    report = evaluate_gan(model, real, on_error=_bad_file)
+    report = evaluate_gan(model, real, on_error=_bad_file, features=features or FEATURES)
     if as_json:
         print_json(report)
         return

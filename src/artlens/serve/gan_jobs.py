@@ -1,4 +1,4 @@
-"""Generation as a job: the checked request and the work (:func:`artlens.generate.generate` on a GAN the
+"""Generation as a job: the checked request and the work (:func:`artlens.gan.generate` on a GAN the
 service registered with ``artlens serve --gan NAME=MODEL``).
 
 A done job's first result, at ``/v1/results/{id}``, is an ``artlens.generated/1`` summary as JSON whose
@@ -49,7 +49,7 @@ class GenerateRequest(BaseModel):
 
 @functools.lru_cache(maxsize=8)
 def _load(folder: str) -> Any:
-    from artlens.generate import GanModel
+    from artlens.gan import GanModel
 
     return GanModel.load(folder)
 
@@ -67,7 +67,7 @@ def describe_gans(gans: dict[str, Path]) -> dict[str, dict[str, Any]]:
 def gan_work(params: dict[str, Any], folder: Path, jobs: JobQueue) -> Work:
     """The work of a ``generate`` job: the summary JSON first, then the grid PNG."""
     def work(job_id: str, report: Callable[[float], None]) -> list[Path]:
-        from artlens.generate import generate, grid
+        from artlens.gan import generate, grid
 
         report(0.05)
         model = _load(str(folder))

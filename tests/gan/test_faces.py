@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import artlens
 from artlens.cli.entry import app
-from artlens.generate import GanModel, GanModelError, interpolate
+from artlens.gan import GanModel, GanModelError, interpolate
 
 
 def test_artlens_generate_returns_pil_images(tiny_model):
@@ -75,6 +75,16 @@ def test_evaluate_gan_follows_its_schema(tiny_model, shapes_folder):
     assert report["real_images"] == 48 and report["generated_images"] == 50
     assert report["kid"] > 0 and report["memorisation"]["near_copies"] == 0
     assert report["memorisation"]["nearest"][0]["train_file"].endswith(".png")
+    assert report["features"] == "efficientnet_lite0"
+    other = CliRunner().invoke(app, ["evaluate", "gan", str(tiny_model), str(shapes_folder), "--json",
+                                     "--features", "mobilenet_v2"])
+    assert other.exit_code == 0, other.output
+    second = json.loads(other.stdout)
+    jsonschema.validate(second, read_schema("gan-evaluation"))
+    assert second["features"] == "mobilenet_v2" and second["kid"] != report["kid"]
+    bad = CliRunner().invoke(app, ["evaluate", "gan", str(tiny_model), str(shapes_folder),
+                                   "--features", "vgg"])
+    assert bad.exit_code == 2 and "mobilenet_v2" in bad.output
 
 
 @pytest.fixture

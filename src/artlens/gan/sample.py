@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from artlens.errors import ConfigError
-from artlens.generate.model import GanModel
+from artlens.gan.model import GanModel
 from artlens.seeding import seeded
 
 __all__ = ["generate", "grid", "interpolate", "latents", "save_walk", "to_pil"]

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from artlens.errors import ConfigError
-from artlens.generate import GanModel, GanTrainSettings, kernel_inception_distance, train_gan
-from artlens.generate.errors import GanDataError
-from artlens.generate.sample import as_array, generate
+from artlens.gan import GanModel, GanTrainSettings, kernel_inception_distance, train_gan
+from artlens.gan.errors import GanDataError
+from artlens.gan.sample import as_array, generate
 from artlens.training import CheckpointError
 
 from .conftest import shapes
@@ -51,10 +51,12 @@ def test_a_tiny_gan_moves_towards_the_shapes(tmp_path):
     assert after.steps == 100 and (tmp_path / "a" / "samples").is_dir()
 
 
-@pytest.mark.parametrize("arch", ["fastgan", "dcgan"])
-def test_resume_continues_bit_identically(tmp_path, arch):
+@pytest.mark.parametrize(("arch", "discriminator"),
+                         [("fastgan", None), ("dcgan", None), ("fastgan", "projected")])
+def test_resume_continues_bit_identically(tmp_path, arch, discriminator):
     real = shapes(24, 32)
-    settings = GanTrainSettings(**{**TINY.__dict__, "arch": arch, "width": 8, "tick": 3, "batch_size": 8})
+    settings = GanTrainSettings(**{**TINY.__dict__, "arch": arch, "width": 8, "tick": 3, "batch_size": 8,
+                                   "discriminator": discriminator})
     whole = train_gan("shapes", tmp_path / "whole", settings=settings, kimg=0.048, images=real)
     train_gan("shapes", tmp_path / "part", settings=settings, kimg=0.024, images=real)
     resumed = train_gan("shapes", tmp_path / "part", settings=settings, kimg=0.048, images=real, resume=True)

@@ -18,31 +18,25 @@
 
 from __future__ import annotations
 
-import sys
-
-from artlens.generate.callable import CallableModule
 from artlens.lazy import lazy_exports
 
-# ``artlens.generate(model, n)`` samples a model: the package is callable.
-sys.modules[__name__].__class__ = CallableModule
-
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "GanConfig": "artlens.generate.config",
-    "GanDataError": "artlens.generate.errors",
-    "GanModel": "artlens.generate.model",
-    "GanModelError": "artlens.generate.errors",
-    "GanTrainSettings": "artlens.generate.train",
-    "KidResult": "artlens.generate.kid",
-    "TrainedGan": "artlens.generate.train",
-    "evaluate_gan": "artlens.generate.evaluate",
-    "frechet_distance": "artlens.generate.kid",
-    "generate": "artlens.generate.sample",
-    "grid": "artlens.generate.sample",
-    "interpolate": "artlens.generate.sample",
-    "kernel_inception_distance": "artlens.generate.kid",
-    "load_folder": "artlens.generate.data",
-    "memorisation": "artlens.generate.copycheck",
-    "save_walk": "artlens.generate.sample",
-    "score_features": "artlens.generate.evaluate",
-    "train_gan": "artlens.generate.train",
+    "GanConfig": "artlens.gan.config",
+    "GanDataError": "artlens.gan.errors",
+    "GanModel": "artlens.gan.model",
+    "GanModelError": "artlens.gan.errors",
+    "GanTrainSettings": "artlens.gan.train",
+    "KidResult": "artlens.gan.kid",
+    "TrainedGan": "artlens.gan.train",
+    "evaluate_gan": "artlens.gan.evaluate",
+    "frechet_distance": "artlens.gan.kid",
+    "generate": "artlens.gan.sample",
+    "grid": "artlens.gan.sample",
+    "interpolate": "artlens.gan.sample",
+    "kernel_inception_distance": "artlens.gan.kid",
+    "load_folder": "artlens.gan.data",
+    "memorisation": "artlens.gan.copycheck",
+    "save_walk": "artlens.gan.sample",
+    "score_features": "artlens.gan.evaluate",
+    "train_gan": "artlens.gan.train",
 })

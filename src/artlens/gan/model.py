@@ -12,10 +12,10 @@ import torch
 from torch import nn
 
 from artlens.files import atomic_write, atomic_write_text
-from artlens.generate.config import GanConfig
-from artlens.generate.dcgan import DcganDiscriminator, DcganGenerator
-from artlens.generate.errors import GanModelError
-from artlens.generate.fastgan import FastGanDiscriminator, FastGanGenerator
+from artlens.gan.config import GanConfig
+from artlens.gan.dcgan import DcganDiscriminator, DcganGenerator
+from artlens.gan.errors import GanModelError
+from artlens.gan.fastgan import FastGanDiscriminator, FastGanGenerator
 
 __all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "GanModel", "build_discriminator", "build_generator"]
 

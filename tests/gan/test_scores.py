@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from artlens.errors import ConfigError
-from artlens.generate import frechet_distance, kernel_inception_distance, memorisation
+from artlens.gan import frechet_distance, kernel_inception_distance, memorisation
 
 
 def test_kid_of_a_set_against_itself_is_about_zero_and_against_another_positive():

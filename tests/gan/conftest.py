@@ -36,7 +36,7 @@ def shapes_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, shapes_folder) -> Path:
     """A GAN trained for two steps at 32 px (its images are noise; the shapes are what matters)."""
-    from artlens.generate import GanTrainSettings, train_gan
+    from artlens.gan import GanTrainSettings, train_gan
 
     out = tmp_path_factory.mktemp("tiny-gan")
     settings = GanTrainSettings(size=32, width=8, z_dim=16, batch_size=8, tick=2)

@@ -1,5 +1,5 @@
 """Scoring a trained generator against real images: KID, the Fréchet distance and the memorisation check,
-on :mod:`~artlens.generate.features` (output schema ``artlens.gan-evaluation/1``)."""
+on :mod:`~artlens.gan.features` (output schema ``artlens.gan-evaluation/1``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from artlens.generate.copycheck import memorisation
-from artlens.generate.data import load_folder
-from artlens.generate.features import FEATURES, image_features
-from artlens.generate.kid import frechet_distance, kernel_inception_distance
-from artlens.generate.model import GanModel
-from artlens.generate.sample import as_array, generate
+from artlens.gan.copycheck import memorisation
+from artlens.gan.data import load_folder
+from artlens.gan.features import FEATURES, image_features
+from artlens.gan.kid import frechet_distance, kernel_inception_distance
+from artlens.gan.model import GanModel
+from artlens.gan.sample import as_array, generate
 from artlens.training.progress import Progress, report
 
 __all__ = ["SCHEMA", "evaluate_gan", "score_features"]
@@ -39,11 +39,13 @@ def score_features(real: np.ndarray, fake: np.ndarray, *, seed: int = 0) -> dict
 def evaluate_gan(model: GanModel | str | os.PathLike[str], real: str | os.PathLike[str], *,
                  n: int | None = None, seed: int = 0, truncation: float | None = None,
                  device: str | None = None, on_error: Any = None,
-                 progress: Progress | None = None) -> dict[str, Any]:
+                 progress: Progress | None = None, features: str = FEATURES) -> dict[str, Any]:
     """Score ``model`` against the images under ``real`` (made square at the model's size, as in training).
 
     ``n`` samples are generated (default: as many as there are real images, at least 50). The result follows
     ``artlens.gan-evaluation/1``; ``nearest[i].train_file`` names the nearest training file of sample ``i``.
+    ``features`` names the backbone whose features are compared (EfficientNet-Lite0 by default; MobileNetV2
+    for a model trained with the projected discriminator, which looked at EfficientNet-Lite0's).
     """
     gan = model if isinstance(model, GanModel) else GanModel.load(model)
     skipped: list[str] = []
@@ -61,16 +63,16 @@ def evaluate_gan(model: GanModel | str | os.PathLike[str], real: str | os.PathLi
     files = [f for f in sorted(collect_inputs([real])[0]) if str(f) not in bad]
     count = n if n is not None else max(50, len(images))
     report(progress, "features", 0, 2)
-    real_feats = image_features(images, device=device)
+    real_feats = image_features(images, device=device, network=features)
     report(progress, "features", 1, 2)
     fake = as_array(generate(gan, count, seed=seed, truncation=truncation))
-    fake_feats = image_features(fake, device=device)
+    fake_feats = image_features(fake, device=device, network=features)
     report(progress, "features", 2, 2)
     scores = score_features(real_feats, fake_feats, seed=seed)
     names = [str(f) for f in files] if len(files) == len(images) else None
     for row in scores["memorisation"]["nearest"]:
         row["train_file"] = names[row["train_index"]] if names else None
     return {"schema": SCHEMA, "model": str(gan.folder) if gan.folder else None, "real": str(Path(real)),
-            "features": FEATURES, "size": gan.config.size, "real_images": len(images),
+            "features": features, "size": gan.config.size, "real_images": len(images),
             "generated_images": int(count), "seed": seed, "truncation": truncation, **scores,
             "skipped": skipped}

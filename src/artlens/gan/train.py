@@ -17,6 +17,8 @@ References
    Training", NeurIPS 2020.
 .. [3] J. H. Lim and J. C. Ye, "Geometric GAN", arXiv:1705.02894, 2017 (the hinge loss).
 .. [4] T. Karras, T. Aila, S. Laine and J. Lehtinen, "Progressive Growing of GANs", ICLR 2018 (generator EMA).
+.. [5] A. Sauer, K. Chitta, J. Müller and A. Geiger, "Projected GANs Converge Faster", NeurIPS 2021 (the
+   ``discriminator="projected"`` option, :mod:`artlens.gan.projected`).
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from artlens.errors import ConfigError
-from artlens.generate.config import GanConfig
-from artlens.generate.data import folder_name, load_folder
-from artlens.generate.diffaug import diff_augment
-from artlens.generate.model import GanModel, build_discriminator, build_generator
-from artlens.generate.sample import grid, latents, to_pil
+from artlens.gan.config import GanConfig
+from artlens.gan.data import folder_name, load_folder
+from artlens.gan.diffaug import diff_augment
+from artlens.gan.model import GanModel, build_discriminator, build_generator
+from artlens.gan.projected import ProjectedDiscriminator
+from artlens.gan.sample import grid, latents, to_pil
 from artlens.models.backbones.device import configure_threads, select_device
 from artlens.training import (
     EarlyStopping,
@@ -73,6 +76,7 @@ class GanTrainSettings:
     diffaugment: bool | None = None  # fastgan yes, dcgan no
     ema: float | None = None  # fastgan 0.999, dcgan 0 (the plain generator)
     recon_weight: float = 1.0
+    discriminator: str | None = None  # None: the arch's own; "projected" (fastgan only): Projected GAN's
     flips: bool = True
     tick: int = 100
     seed: int = 0
@@ -86,6 +90,10 @@ class GanTrainSettings:
                                   "diffaugment": fast if self.diffaugment is None else self.diffaugment,
                                   "ema": (0.999 if fast else 0.0) if self.ema is None else self.ema})
         out.config()
+        if out.discriminator not in (None, "projected"):
+            raise ConfigError(f"discriminator must be 'projected' or left out, not {out.discriminator!r}")
+        if out.discriminator == "projected" and out.arch != "fastgan":
+            raise ConfigError("the projected discriminator trains the fastgan generator only")
         for name in ("batch_size", "tick"):
             if int(getattr(out, name)) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(out, name)}")
@@ -173,7 +181,10 @@ class _Budget(EarlyStopping):
 
 
 def _fingerprint(digest: str, settings: GanTrainSettings) -> str:
-    return hashlib.sha256((digest + json.dumps(asdict(settings), sort_keys=True)).encode()).hexdigest()
+    """What a checkpoint must match to be resumed: the images and the recipe (a ``discriminator`` left at
+    None is left out, so checkpoints from before that setting existed still resume)."""
+    recipe = {k: v for k, v in asdict(settings).items() if not (k == "discriminator" and v is None)}
+    return hashlib.sha256((digest + json.dumps(recipe, sort_keys=True)).encode()).hexdigest()
 
 
 def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -225,7 +236,11 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
 
     torch.manual_seed(settings.seed)
     fmt = torch.channels_last
-    pair = _Pair(build_generator(config), build_discriminator(config)).to(dev, memory_format=fmt)
+    projected = settings.discriminator == "projected"
+    generator = build_generator(config)  # first: the seed draws the generator's weights, then the critic's
+    critic = ProjectedDiscriminator(config.size, device=dev, seed=settings.seed) if projected \
+        else build_discriminator(config)
+    pair = _Pair(generator, critic).to(dev, memory_format=fmt)
     G, D = pair.generator, pair.discriminator
     ema = _GeneratorEma(G, settings.ema)
     optimizer = make_optimizer([{"params": list(G.parameters())}, {"params": list(D.parameters())}],
@@ -261,7 +276,7 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
         D.requires_grad_(True)
         with amp:
             fake = G(z)
-            if config.arch == "fastgan":
+            if config.arch == "fastgan" and not projected:
                 part = int(torch.randint(0, 4, (1,), generator=gen))
                 logits_real, recon = D.forward_recon(augment(real, generator=gen), part)
                 logits_fake = D(augment(fake.detach(), generator=gen))
@@ -270,7 +285,8 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
             else:
                 logits_real = D(augment(real, generator=gen))
                 logits_fake = D(augment(fake.detach(), generator=gen))
-                d_loss = F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real)) \
+                d_loss = F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean() if projected else \
+                    F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real)) \
                     + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
         optimizer.zero_grad(set_to_none=True)
         d_loss.float().backward()

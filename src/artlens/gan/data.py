@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from artlens.errors import ImageLoadError
-from artlens.generate.errors import GanDataError
+from artlens.gan.errors import GanDataError
 from artlens.imageio import DEFAULT_MAX_PIXELS, collect_inputs, load_image
 from artlens.training.progress import Progress, report
 
