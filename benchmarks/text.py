@@ -3,10 +3,14 @@
 One run measures, on the test split of the Gutenberg Poetry Corpus (:func:`artlens.text.corpus.split_lines`:
 blocks of 200 lines hashed to the test bucket, never seen in training or validation):
 
-* **bits per character** of each char-LSTM given (``--model``: by default the scratch and textgenrnn starts
-  trained by ``scripts/train_text_models.py``) and of the anchor, an interpolated Kneser-Ney 5-gram
-  character model with back-off to lower orders (:class:`artlens.music.KneserNey`), fitted on as many
-  training characters as the LSTMs saw (``--ngram-chars``), on the same test text;
+* **bits per character** of each LSTM given (``--model NAME=FOLDER``: by default the shipped poetry model;
+  character or subword models) and of the anchor, an interpolated Kneser-Ney 5-gram character model with
+  back-off to lower orders (:class:`artlens.music.KneserNey`) over the alphabet a character model of the
+  corpus keeps (the 160 most frequent characters of the first 40 M training characters, the rest one
+  "unknown" symbol), fitted on the first ``--ngram-chars`` training characters. Every model is scored on
+  exactly the same characters: all of the test text, the first one predicted after a line break, the total
+  bits divided by the number of characters (for a subword model, the bits of the text's tokens: its
+  byte-level BPE covers every character, checked by decoding);
 * **SmolLM2-135M-Instruct** on the same text: perplexity per token and bits per character;
 * **diversity and copying**: ``--samples`` poems from each LSTM (seeds 0, 1, ...) and from SmolLM2 (one
   subject per seed): distinct-1/2 (Li et al. 2016) and the longest word span copied verbatim from the
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import time
@@ -36,6 +41,7 @@ import torch
 from artlens.music import KneserNey
 from artlens.text import (
     COPY_WORDS,
+    CharTokens,
     CopyIndex,
     distinct_n,
     load_prompted,
@@ -43,9 +49,9 @@ from artlens.text import (
     load_text_model,
     sample_text,
 )
+from artlens.text.tokens import char_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ROOT / ".data" / "text-issue32"
 SUBJECTS = ["autumn in the harbour", "a red apple on a white plate", "the night train", "an old oak tree",
             "a city in the rain", "the first snow", "a lighthouse", "a garden at dawn", "a cat asleep",
             "the sea at noon", "a mountain village", "a letter never sent"]
@@ -55,14 +61,25 @@ def _load() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
-def lstm_figures(name: str, folder: Path, test: str, train_index: CopyIndex, samples: int) -> dict:
+def lstm_figures(name: str, folder: str, test: str, train_index: CopyIndex, samples: int,
+                 ppl_chars: int) -> dict:
     model = load_text_model(folder)
     started = time.perf_counter()
     bpc = model.bits_per_char(test)
+    bpc_head = model.bits_per_char(test[:ppl_chars])
     texts = [sample_text(model, prime="\n", lines=8, temperature=0.8, seed=s)[0] for s in range(samples)]
     copies = [train_index.check(t) for t in texts]
-    return {"name": name, "bpc": round(bpc, 4), "init": model.config.init,
-            "val_bpc": model.config.training.get("val_bpc"),
+    training = model.config.training
+    settings = training.get("settings", {})
+    tokens_read = settings.get("epochs", 0) * settings.get("steps", 0) * settings.get("batch_size", 0) * \
+        settings.get("window", 0)
+    return {"name": name, "bpc": round(bpc, 4), f"bpc_first_{ppl_chars}": round(bpc_head, 4),
+            "init": model.config.init, "tokens": model.config.tokens, "vocab": model.config.vocab_size,
+            "parameters": sum(p.numel() for p in model.net.parameters()),
+            "weights_bytes": sum(f.stat().st_size for f in Path(model.path or folder).iterdir()
+                                 if f.name != "checkpoint.pt"),
+            "tokens_read": tokens_read, "chars_per_token": round(len(test) / len(model.encode(test)), 4),
+            "val_bpc": training.get("val_bpc"),
             "seconds": round(time.perf_counter() - started, 1),
             "distinct_1": round(distinct_n(texts, 1), 4), "distinct_2": round(distinct_n(texts, 2), 4),
             "longest_copy": max(c.longest for c in copies),
@@ -140,20 +157,23 @@ def main() -> None:
                  "load_start": _load(), **smollm2_speed(lm, prompts)}
         print(json.dumps(speed))
         return
-    models = dict(m.split("=", 1) for m in args.model) if args.model else {
-        "LSTM from scratch": str(RUNS / "scratch"), "LSTM from textgenrnn": str(RUNS / "textgenrnn")}
+    models = dict(m.split("=", 1) for m in args.model) if args.model else {"shipped poetry LSTM": "poetry"}
     started, load_start = time.time(), _load()
     split = load_split("poetry")
     test = split.test[:args.test_chars]
     result: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "threads": args.threads,
                     "load_start": load_start, "test_chars": len(test), "args": vars(args) | {"json": None}}
 
-    first = load_text_model(next(iter(models.values())))
+    chars = CharTokens(char_vocabulary(split.train[:40_000_000], 160))
     t0 = time.perf_counter()
-    ngram = KneserNey(5, first.config.vocab_size).fit([first.encode(split.train[:args.ngram_chars])])
-    nll, count = ngram.nll([first.encode(test)])
+    ngram = KneserNey(5, chars.vocab_size).fit([chars.encode(split.train[:args.ngram_chars])])
+    # "\n" + test: the first test character is predicted after a line break, as the LSTMs predict it
+    nll, count = ngram.nll([chars.encode("\n" + test)])
+    head, head_count = ngram.nll([chars.encode("\n" + test[:args.ppl_chars])])
+    assert count == len(test) and head_count == len(test[:args.ppl_chars])
     result["ngram"] = {"name": "5-gram Kneser-Ney, characters", "train_chars": args.ngram_chars,
-                       "bpc": round(nll / count / 0.6931471805599453, 4),
+                       "bpc": round(nll / count / math.log(2), 4),
+                       f"bpc_first_{args.ppl_chars}": round(head / head_count / math.log(2), 4),
                        "seconds": round(time.perf_counter() - t0, 1)}
     print(json.dumps(result["ngram"]), flush=True)
 
@@ -161,7 +181,7 @@ def main() -> None:
     result["copy_index_chars"] = args.copy_chars
     result["lstm"] = []
     for name, folder in models.items():
-        figures = lstm_figures(name, Path(folder), test, index, args.samples)
+        figures = lstm_figures(name, folder, test, index, args.samples, args.ppl_chars)
         figures["vs_ngram"] = round(1 - figures["bpc"] / result["ngram"]["bpc"], 4)
         result["lstm"].append(figures)
         print(json.dumps({k: v for k, v in figures.items() if k != "examples"}), flush=True)

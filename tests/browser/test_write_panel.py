@@ -1,5 +1,5 @@
 """The web page's Write panel in Chromium: a poem about an uploaded product photo, by the shipped poetry
-LSTM."""
+LSTM, streamed as it is written."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _SLOW_MS = 240_000  # the backbone and the model load on a busy 2-core machine (
 @pytest.mark.skipif(weights.local_status("mobilenet_v2").state != "verified",
                     reason="MobileNetV2 is not in the local cache (make weights)")
 @pytest.mark.skipif(not (SHIPPED_MODEL_DIR / "model.safetensors").is_file(), reason="no shipped poetry model")
-def test_write_about_an_uploaded_picture(page, server, console, shot):
+def test_write_about_an_uploaded_picture(page, server, console, shot, doc_shot):
     path = SAMPLES / "product-vase-white.jpg"
     page.fill("#key", server.token)
     page.click("#signin-form button[type=submit]")
@@ -31,10 +31,15 @@ def test_write_about_an_uploaded_picture(page, server, console, shot):
     page.set_input_files("#write-image", str(path))
     page.select_option("#write-model", "poetry")
     page.fill("#write-seed", "2")
-    page.click("#write-go")
+    with page.expect_response(lambda r: r.url.endswith("/v1/write"), timeout=_SLOW_MS) as answer:
+        page.click("#write-go")
+    # the text is streamed (Server-Sent Events), not polled from a job
+    assert answer.value.status == 200
+    assert answer.value.headers["content-type"].startswith("text/event-stream")
     expect(page.locator("#write-result")).to_be_visible(timeout=_SLOW_MS)
     expect(page.locator("#write-text")).to_contain_text("A white vase")
     expect(page.locator("#write-grounding")).to_contain_text("a picture showing")
     page.locator("#write").scroll_into_view_if_needed()
     shot("write")
+    doc_shot("page-write", page.locator("#write"))  # with ARTLENS_DOCS_IMAGES=docs/images
     assert console.problems(page) == []

@@ -26,18 +26,26 @@ WITH_KEY, WITHOUT_KEY = 25, 8
 _OPEN = {"GET /healthz"}
 
 
+def _quick_write_stream(request, image=None, **options):
+    """A stand-in for writing with a model: a streamed ``/v1/write`` answers at once (the contract is under
+    test here, not the language models, which tests/text exercises)."""
+    yield "a line"
+    yield {"schema": "artlens.write/1", "kind": request.kind, "text": "a line"}
+
+
 @pytest.fixture
-def service(tmp_path):
+def service(tmp_path, monkeypatch):
     """``(schemathesis schema, auth headers)`` of a technical-only app whose allowed root holds one image.
 
     One app per test: schemathesis's pytest plugin ends the ASGI lifespans it started (so the app's job
-    pool) when each test ends.
+    pool) when each test ends. A streamed write answers with a stand-in text, not SmolLM2's.
     """
     from PIL import Image
 
     from artlens.serve.app import create_app
     from artlens.serve.settings import ServeSettings
 
+    monkeypatch.setattr("artlens.text.writing.write_stream", _quick_write_stream)
     base = tmp_path
     for name in ("root", "uploads"):
         (base / name).mkdir()

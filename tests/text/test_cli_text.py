@@ -36,3 +36,16 @@ def test_train_text_writes_a_model(toy_corpus, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["model"] == str(out) and (out / "model.safetensors").is_file()
+
+
+def test_train_text_from_the_poetry_recipe_with_options(toy_corpus, tmp_path) -> None:
+    out = tmp_path / "subword"
+    result = runner.invoke(app, ["train", "text", str(toy_corpus), "--out", str(out), "--recipe", "poetry",
+                                 "--vocab", "300", "--embed", "8", "--hidden", "16", "--epochs", "1",
+                                 "--steps", "2", "--batch-size", "4", "--window", "8", "--quiet", "--json"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["tokens"] == "bpe" and config["vocab"] == 300 and config["tie"] and config["hidden"] == 16
+    assert (out / "tokenizer.json").is_file()
+    bad = runner.invoke(app, ["train", "text", str(toy_corpus), "--recipe", "haiku"])
+    assert bad.exit_code != 0 and "recipe must be one of char, poetry" in str(bad.exception or bad.output)

@@ -6,6 +6,7 @@ import pytest
 
 from artlens.errors import ConfigError
 from artlens.text import COPY_WORDS, CopyIndex, distinct_n, load_text_model, sample_text
+from artlens.text.sample import sample_stream, tidy_text
 
 
 def test_generation_is_repeatable_with_a_seed(tiny_text_model) -> None:
@@ -14,6 +15,13 @@ def test_generation_is_repeatable_with_a_seed(tiny_text_model) -> None:
     assert first == sample_text(model, prime="The sea\n", lines=3, seed=7)
     assert sample_text(model, lines=3, seed=8, rows=2) != sample_text(model, lines=3, seed=9, rows=2)
     assert first[0].startswith("The sea") and len([ln for ln in first[0].splitlines() if ln.strip()]) == 4
+
+
+def test_the_stream_gives_the_text_of_sample_text_piece_by_piece(tiny_text_model) -> None:
+    model = load_text_model(tiny_text_model)
+    pieces = list(sample_stream(model, prime="The sea\n", lines=3, seed=7))
+    assert pieces[0] == "The sea\n" and len(pieces) > 10
+    assert tidy_text("".join(pieces)) == sample_text(model, prime="The sea\n", lines=3, seed=7)[0]
 
 
 def test_sampling_options_are_checked(tiny_text_model) -> None:

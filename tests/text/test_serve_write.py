@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import jsonschema
@@ -64,6 +65,62 @@ def test_write_about_an_uploaded_picture(service, monkeypatch) -> None:
         files={"image": ("boat.png", buffer.getvalue(), "image/png")}))
     assert record["kind"] == "label" and record["grounding"]["labels"][0]["label"] == "boathouse"
     assert record["text"].startswith("Boathouse")
+
+
+def _events(response) -> list[tuple[str, dict]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = []
+    for block in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n"))
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_a_streamed_poem_by_the_lstm_arrives_piece_by_piece(service, tiny_text_model, monkeypatch) -> None:
+    from artlens.text import WriteRequest, load_text_model, write
+
+    model = load_text_model(tiny_text_model)
+    monkeypatch.setattr("artlens.text.model.load_text_model", lambda style: model)
+    client, auth = service
+    body = {"kind": "poem", "about": "the harbour", "style": "poetry", "lines": 3, "seed": 2, "stream": True}
+    events = _events(client.post("/v1/write", headers=auth, json=body))
+    names = [name for name, _ in events]
+    assert names[-1] == "record" and set(names[:-1]) == {"text"} and len(names) > 10
+    record = events[-1][1]
+    jsonschema.validate(record, read_schema("write"))
+    streamed = "".join(data["text"] for name, data in events[:-1])
+    assert streamed.startswith("The harbour\n") and record["text"] == streamed.strip()
+    same = write(WriteRequest(kind="poem", about="the harbour", style="poetry", lines=3, seed=2))
+    assert record["text"] == same["text"]
+
+
+def test_a_streamed_text_by_the_prompted_model(service, tiny_llama, monkeypatch) -> None:
+    from artlens.text import load_prompted
+
+    monkeypatch.setattr("artlens.text.prompted.load_prompted", lambda path=None: load_prompted(tiny_llama))
+    client, auth = service
+    events = _events(client.post("/v1/write", headers=auth, json={"kind": "caption", "about": "a vase",
+                                                                  "max_tokens": 12, "stream": True}))
+    assert events[-1][0] == "record" and events[-1][1]["engine"] == "prompted"
+    assert [name for name, _ in events[:-1]] == ["text"] * (len(events) - 1)
+    streamed = "".join(data["text"] for _, data in events[:-1])
+    assert events[-1][1]["text"] == streamed.strip()
+
+
+def test_a_failure_inside_a_stream_is_an_error_event(service, monkeypatch) -> None:
+    from artlens.text import TextModelError
+
+    def broken(style):
+        raise TextModelError("poetry: the model is damaged")
+
+    monkeypatch.setattr("artlens.text.model.load_text_model", broken)
+    client, auth = service
+    events = _events(client.post("/v1/write", headers=auth, json={"style": "poetry", "stream": True}))
+    assert events == [("error", {"message": "poetry: the model is damaged"})]
+    # the slot is given back: the next stream runs
+    events = _events(client.post("/v1/write", headers=auth, json={"style": "poetry", "stream": True}))
+    assert events[0][0] == "error"
 
 
 def test_bad_requests_are_4xx_naming_the_problem(service) -> None:

@@ -20,9 +20,9 @@ def write_command(
                                               "harbour'.")] = None,
     image: Annotated[Path | None, typer.Option(help="Write about this picture (what artlens sees in it: "
                                                "labels and palette).")] = None,
-    style: Annotated[str | None, typer.Option(help="Write with a character LSTM from 'artlens train text' "
-                                              "(a folder), or 'poetry' for the shipped one; without it, "
-                                              "the prompted model SmolLM2-135M-Instruct writes.")] = None,
+    style: Annotated[str | None, typer.Option(help="Write with an LSTM from 'artlens train text' (a "
+                                              "folder), or 'poetry' for the shipped one; without it, the "
+                                              "prompted model SmolLM2-135M-Instruct writes.")] = None,
     lines: Annotated[int | None, typer.Option(min=1, max=60, help="Lines (poem) or sentences (story).")
                      ] = None,
     seed: Annotated[int, typer.Option(help="The same seed gives the same text.")] = 0,
@@ -45,7 +45,7 @@ def write_command(
     if as_json:
         print_json(write(request, picture))
         return
-    if is_terminal() and style is None:  # a person watches: show the words as they come
+    if is_terminal():  # a person watches: show the words as they come
         record = None
         for piece in write_stream(request, picture):
             if isinstance(piece, dict):
@@ -66,28 +66,53 @@ def train_text_command(
     corpus: Annotated[str, typer.Argument(help="A text file or folder of .txt/.md files, or 'poetry' for "
                                           "the Gutenberg Poetry Corpus.")] = "poetry",
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")] = Path("text-model"),
-    init: Annotated[str, typer.Option(help="scratch, or textgenrnn (start from its pretrained "
-                                      "char-LSTM).")] = "scratch",
-    epochs: Annotated[int, typer.Option(min=1, help="Most epochs (the cosine schedule spans them).")] = 30,
-    steps: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = 200,
-    batch_size: Annotated[int, typer.Option(min=1)] = 64,
-    window: Annotated[int, typer.Option(min=8, help="Characters per training window.")] = 128,
-    lr: Annotated[float, typer.Option(min=0.0)] = 4e-3,
-    patience: Annotated[int, typer.Option(min=0, help="Epochs without a better validation bpc before "
-                                          "stopping (0: never).")] = 4,
-    seed: Annotated[int, typer.Option(help="Seeds the initialisation and the windows.")] = 0,
+    recipe: Annotated[str, typer.Option(help="Starting settings: 'char' (a character LSTM of textgenrnn's "
+                                        "sizes) or 'poetry' (the shipped subword model's recipe); the "
+                                        "options below change them.")] = "char",
+    init: Annotated[str | None, typer.Option(help="scratch, or textgenrnn (start from its pretrained "
+                                             "char-LSTM; characters only).")] = None,
+    tokens: Annotated[str | None, typer.Option(help="char, or bpe (byte-level BPE subwords learnt on the "
+                                               "training split).")] = None,
+    vocab: Annotated[int | None, typer.Option(min=257, max=32000, help="Subword vocabulary size (bpe).")
+                     ] = None,
+    embed: Annotated[int | None, typer.Option(min=1, help="Embedding width.")] = None,
+    hidden: Annotated[int | None, typer.Option(min=1, help="LSTM units per layer.")] = None,
+    layers: Annotated[int | None, typer.Option(min=1, help="LSTM layers.")] = None,
+    dropout: Annotated[float | None, typer.Option(min=0.0, max=0.95)] = None,
+    tie: Annotated[bool | None, typer.Option("--tie/--no-tie", help="Share the embedding with the "
+                                             "read-out.")] = None,
+    carry: Annotated[bool | None, typer.Option("--carry/--no-carry", help="Carry the LSTM state from one "
+                                               "window to the next (truncated BPTT).")] = None,
+    float16: Annotated[bool | None, typer.Option("--float16/--float32", help="Stored precision of the "
+                                                 "weights.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs (the cosine schedule spans them).")
+                      ] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Batches per epoch.")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+    window: Annotated[int | None, typer.Option(min=8, help="Tokens per training window.")] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0)] = None,
+    patience: Annotated[int | None, typer.Option(min=0, help="Epochs without a better validation bpc "
+                                                 "before stopping (0: never).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seeds the initialisation and the windows.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its checkpoint "
                                          "in --out.")] = False,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train a character LSTM on a corpus (validation bits per character, early stopping, resume)."""
+    """Train an LSTM text model on a corpus, over characters or subwords (validation bits per character,
+    early stopping, resume)."""
     from dataclasses import replace
 
-    from artlens.text import TextTrainSettings, train_text
+    from artlens.errors import ConfigError
+    from artlens.text import RECIPES, train_text
 
-    settings = replace(TextTrainSettings(), init=init, epochs=epochs, steps=steps, batch_size=batch_size,
-                       window=window, lr=lr, patience=patience, seed=seed).check()
+    if recipe not in RECIPES:
+        raise ConfigError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
+    given = {"init": init, "tokens": tokens, "vocab": vocab, "embed": embed, "hidden": hidden,
+             "layers": layers, "dropout": dropout, "tie": tie, "carry": carry, "float16": float16,
+             "epochs": epochs, "steps": steps, "batch_size": batch_size, "window": window, "lr": lr,
+             "patience": patience, "seed": seed}
+    settings = replace(RECIPES[recipe], **{k: v for k, v in given.items() if v is not None}).check()
 
     def bad_file(exc: Exception) -> None:
         err.print(f"skipped {exc}", highlight=False, markup=False)

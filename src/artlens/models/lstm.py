@@ -4,7 +4,10 @@ model of :mod:`artlens.text`), and a fast step-by-step runner of it for sampling
 :class:`TokenLSTM` is an embedding, a stacked LSTM (Hochreiter & Schmidhuber, Neural Computation 1997, with
 the forget gate of Gers et al. 2000, as PyTorch defines it) with dropout between layers, and a linear
 read-out to the vocabulary. Its state-dict keys (``embed``, ``lstm``, ``head``) are those of every model
-folder artlens has written.
+folder artlens has written. With ``tie`` the read-out shares the embedding's matrix (Press & Wolf, "Using the
+Output Embedding to Improve Language Models", EACL 2017; Inan et al., ICLR 2017): the LSTM's output goes
+through a linear ``proj`` down to the embedding's width (when the two differ) and the read-out keeps only its
+bias, so a large vocabulary costs its embedding once.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Any, Protocol, TypeVar
 import torch
 from torch import nn
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "LSTMShape", "Stepper", "TokenLSTM", "load_folder", "save_folder"]
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "LSTMShape", "Stepper", "TiedReadout", "TokenLSTM", "load_folder",
+           "save_folder"]
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 C = TypeVar("C")
@@ -36,22 +40,52 @@ class LSTMShape(Protocol):
     dropout: float
 
 
+class TiedReadout(nn.Module):
+    """The read-out of a tied model: the embedding's matrix (given at each call) and a bias of its own."""
+
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
+
+    def forward(self, features: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(features, weight, self.bias)
+
+
 class TokenLSTM(nn.Module):
-    """Embedding, stacked LSTM with dropout, linear read-out to the vocabulary."""
+    """Embedding, stacked LSTM with dropout, linear read-out to the vocabulary (tied to the embedding when
+    the config says ``tie``)."""
 
     def __init__(self, config: LSTMShape) -> None:
         super().__init__()
+        self.tied = bool(getattr(config, "tie", False))
         self.embed = nn.Embedding(config.vocab_size, config.embed)
         self.lstm = nn.LSTM(config.embed, config.hidden, num_layers=config.layers, batch_first=True,
                             dropout=config.dropout if config.layers > 1 else 0.0)
         self.drop = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden, config.vocab_size)
+        self.proj: nn.Linear | None = None
+        self.head: nn.Module
+        if self.tied:
+            if config.hidden != config.embed:
+                self.proj = nn.Linear(config.hidden, config.embed, bias=False)
+            self.head = TiedReadout(config.vocab_size)
+            # the shared matrix also scales the logits: N(0, 1/embed) keeps them near 1 at the start
+            nn.init.normal_(self.embed.weight, std=config.embed ** -0.5)
+        else:
+            self.head = nn.Linear(config.hidden, config.vocab_size)
+
+    def read_out(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits from the last LSTM layer's output."""
+        if not self.tied:
+            return self.head(hidden)
+        if self.proj is not None:
+            hidden = self.proj(hidden)
+        return self.head(hidden, self.embed.weight)
 
     def forward(self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Logits ``(batch, time, vocab)`` for the token after each of ``tokens`` ``(batch, time)``."""
         hidden, state = self.lstm(self.embed(tokens), state)
-        return self.head(self.drop(hidden)), state
+        return self.read_out(self.drop(hidden)), state
 
 
 class Stepper:
@@ -65,7 +99,9 @@ class Stepper:
     def __init__(self, net: TokenLSTM) -> None:
         lstm = net.lstm
         self.embed = net.embed.weight.detach()
-        self.head_w, self.head_b = net.head.weight.detach().t().contiguous(), net.head.bias.detach()
+        head_w = net.embed.weight if net.tied else net.head.weight
+        self.head_w, self.head_b = head_w.detach().t().contiguous(), net.head.bias.detach()
+        self.proj = net.proj.weight.detach().t().contiguous() if net.proj is not None else None
         self.layers = []
         for k in range(lstm.num_layers):
             w_ih, w_hh = getattr(lstm, f"weight_ih_l{k}").detach(), getattr(lstm, f"weight_hh_l{k}").detach()
@@ -95,18 +131,24 @@ class Stepper:
                 new_state.append((h, c))
                 x = h
             state = new_state
+        if self.proj is not None:
+            x = x @ self.proj
         return torch.addmm(self.head_b, x, self.head_w), state
 
 
 def save_folder(folder: str | os.PathLike[str], net: nn.Module, config: Mapping[str, Any], schema: str, *,
-                indent: int = 2, ensure_ascii: bool = True) -> Path:
+                indent: int = 2, ensure_ascii: bool = True, dtype: torch.dtype | None = None) -> Path:
     """Write ``config.json`` (``{"schema": schema, **config}``) and ``model.safetensors`` into ``folder``
-    (created)."""
+    (created); ``dtype`` (e.g. ``torch.float16``) stores the floating-point weights at that precision
+    (:func:`load_folder` loads them back into the network's own precision)."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    state = {}
+    for k, v in net.state_dict().items():
+        stored = v.to(dtype) if dtype is not None and v.is_floating_point() else v
+        state[k] = stored.detach().contiguous().cpu()
     save_file(state, str(folder / WEIGHTS_FILE), metadata={"schema": schema})
     data = {"schema": schema, **config}
     (folder / CONFIG_FILE).write_text(json.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + "\n",
@@ -114,11 +156,12 @@ def save_folder(folder: str | os.PathLike[str], net: nn.Module, config: Mapping[
     return folder
 
 
-def load_folder(folder: str | os.PathLike[str], schema: str,
+def load_folder(folder: str | os.PathLike[str], schema: str | tuple[str, ...],
                 build: Callable[[dict[str, Any]], tuple[C, nn.Module]], error: Callable[[str], Exception], *,
                 kind: str, command: str) -> tuple[C, nn.Module, Path]:
-    """Read a folder written by :func:`save_folder`: ``build(config dict)`` makes the config and the
-    network, the weights are loaded into it and it is put in eval mode. Every problem (files missing, a
+    """Read a folder written by :func:`save_folder` (with ``schema``, or one of several): ``build(config
+    dict)`` makes the config and the network, the weights are loaded into it and it is put in eval mode.
+    Every problem (files missing, a
     config that cannot be read, of another schema or with impossible sizes, weights that do not fit) is
     ``error(message)``, a message naming the file and what is wrong."""
     from safetensors import SafetensorError
@@ -133,8 +176,12 @@ def load_folder(folder: str | os.PathLike[str], schema: str,
         data = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise error(f"{config_path}: cannot be read ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != schema:
-        raise error(f"{config_path}: not an {schema} config")
+    schemas = (schema,) if isinstance(schema, str) else schema
+    if not isinstance(data, dict) or data.get("schema") not in schemas:
+        found = data.get("schema") if isinstance(data, dict) else None
+        known = " or ".join(schemas)
+        raise error(f"{config_path}: not an {known} config" + (f" (it says {found!r}: made by another "
+                    "version of artlens?)" if isinstance(found, str) else ""))
     try:
         config, net = build(data)
     except (TypeError, ValueError, RuntimeError) as exc:

@@ -33,12 +33,14 @@ class WriteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["poem", "story", "caption", "label"] = "poem"
     about: str | None = Field(default=None, max_length=500, description="What the text is about.")
-    style: Literal["poetry"] | None = Field(default=None, description="'poetry': the shipped char-LSTM "
+    style: Literal["poetry"] | None = Field(default=None, description="'poetry': the shipped LSTM "
                                             "writes; none: the prompted model SmolLM2-135M-Instruct.")
     lines: int | None = Field(default=None, ge=1, le=40)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     temperature: float = Field(default=0.7, ge=0.05, le=3.0)
     max_tokens: int = Field(default=220, ge=8, le=512)
+    stream: bool = Field(default=False, description="Answer with Server-Sent Events as the text is written "
+                         "(200, text/event-stream) instead of queueing a job.")
 
     @classmethod
     def from_form(cls, fields: dict[str, str]) -> WriteBody:

@@ -1,4 +1,5 @@
-"""Literature: train a character LSTM on a corpus, prompt SmolLM2, write poems, stories, captions and labels.
+"""Literature: train an LSTM (characters or subwords) on a corpus, prompt SmolLM2, write poems, stories,
+captions and labels.
 
 ``docs/text.md`` describes the models and the commands. The names are re-exported lazily
 (:mod:`artlens.lazy`): ``artlens write`` imports what writing needs, not the trainer or ``transformers``.
@@ -13,8 +14,12 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "CopyIndex": "artlens.text.copycheck",
     "CopyReport": "artlens.text.copycheck",
     "Grounding": "artlens.text.grounding",
+    "CharTokens": "artlens.text.tokens",
+    "BpeTokens": "artlens.text.tokens",
     "KINDS": "artlens.text.writing",
+    "POETRY_RECIPE": "artlens.text.train",
     "PromptedModel": "artlens.text.prompted",
+    "RECIPES": "artlens.text.train",
     "SHIPPED_MODEL_DIR": "artlens.text.model",
     "TextConfig": "artlens.text.model",
     "TextCorpusError": "artlens.text.errors",
@@ -33,7 +38,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "port_textgenrnn": "artlens.text.textgenrnn",
     "read_corpus": "artlens.text.corpus",
     "read_frame_pickle": "artlens.text.unpickle",
+    "sample_stream": "artlens.text.sample",
     "sample_text": "artlens.text.sample",
+    "train_bpe": "artlens.text.tokens",
     "train_text": "artlens.text.train",
     "write": "artlens.text.writing",
     "write_stream": "artlens.text.writing",

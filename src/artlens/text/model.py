@@ -1,11 +1,14 @@
-"""The character-level LSTM language model, its folder format, and the shipped poetry model.
+"""The LSTM language model over characters or subwords, its folder format, and the shipped poetry model.
 
-A stacked LSTM over characters (Hochreiter & Schmidhuber 1997, used for text by Graves 2013, "Generating
+A stacked LSTM over tokens (Hochreiter & Schmidhuber 1997, used for text by Graves 2013, "Generating
 Sequences With Recurrent Neural Networks", arXiv:1308.0850): embedding, LSTM layers with dropout between them,
-dropout, a linear read-out to the characters. Index 0 is the unknown character. A model folder holds
-``config.json`` (characters, sizes, how it was trained) and ``model.safetensors`` (no pickle, so a folder from
-elsewhere cannot run code); the shipped model (``models/poetry``) is pinned by SHA-256 and checked on load.
-Token-by-token sampling uses the music package's :class:`~artlens.music.model.Stepper` (the same layers).
+dropout, a linear read-out, tied to the embedding when ``tie`` is set (Press & Wolf, EACL 2017). The tokens
+are characters (index 0 the unknown one) or byte-level BPE subwords (:mod:`artlens.text.tokens`). A model
+folder holds ``config.json`` (tokens, sizes, how it was trained), ``model.safetensors`` (no pickle, so a
+folder from elsewhere cannot run code) and, for subwords, ``tokenizer.json``; the shipped model
+(``models/poetry``) is pinned by SHA-256 and checked on load. Folders of the first format
+(``artlens.text-model/1``, characters) still load. Token-by-token sampling uses
+:class:`~artlens.models.lstm.Stepper` (the same layers).
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from torch import nn
 
 from artlens.models.lstm import CONFIG_FILE, WEIGHTS_FILE, Stepper, TokenLSTM, load_folder, save_folder
 from artlens.text.errors import TextModelError
+from artlens.text.tokens import TOKENIZER_FILE, BpeTokens, CharTokens, Tokens
 from artlens.weights import verify_pinned
 
 __all__ = [
     "CONFIG_FILE",
+    "SCHEMA",
     "SHIPPED_MODEL_DIR",
     "SHIPPED_MODEL_SHA256",
+    "TOKENIZER_FILE",
     "WEIGHTS_FILE",
     "CharLSTM",
     "TextConfig",
@@ -36,20 +42,26 @@ __all__ = [
     "verify_shipped_model",
 ]
 
-SCHEMA = "artlens.text-model/1"
+SCHEMA = "artlens.text-model/2"
+#: the first format (characters only, no ``tokens``/``tie``/``vocab``), still read
+SCHEMA_V1 = "artlens.text-model/1"
+TOKEN_KINDS = ("char", "bpe")
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "models" / "poetry"
 #: SHA-256 of the shipped poetry model's files (checked on load). It was made by
-#: ``scripts/train_text_models.py --init scratch`` (the better of the two starts; ``docs/models.md`` has the
-#: figures) and the two files copied here.
+#: ``scripts/train_text_models.py --recipe subword`` (``artlens.text.train.POETRY_RECIPE``; ``docs/models.md``
+#: has the run) and the three files copied here.
 SHIPPED_MODEL_SHA256: dict[str, str] = {
-    CONFIG_FILE: "bafafcbb026294c4bc7552e1d0e82ef401bd500499523e186e6dd7c219f40129",
-    WEIGHTS_FILE: "9e694be7be982c157cb7f876b00c180f5bb5486c048ee790edb0ff86e2101f28",
+    CONFIG_FILE: "8dc8a0ef2835880203bff40b71dc9e781c591af16df979cc0965a8b16b80e8bd",
+    WEIGHTS_FILE: "1eef87d6bff1ddc721902d714e9e67e3d859b5e0b4205e9eb2b876f11b4162e6",
+    TOKENIZER_FILE: "8d10d7ea5f376d0c4d6afa3a8a984d092fc4f14560a283f968a137b6cae7c4dc",
 }
 
 
 @dataclass
 class TextConfig:
-    """Characters, sizes and facts of a text model (``config.json``)."""
+    """Tokens, sizes and facts of a text model (``config.json``): ``tokens`` is ``"char"`` (the alphabet in
+    ``chars``) or ``"bpe"`` (``vocab`` subwords in ``tokenizer.json``); ``tie`` shares the embedding with the
+    read-out; ``weights`` is the stored precision of ``model.safetensors``."""
 
     chars: str = ""
     embed: int = 100
@@ -58,53 +70,78 @@ class TextConfig:
     dropout: float = 0.1
     corpus: str = ""
     init: str = "scratch"
+    tokens: str = "char"
+    vocab: int = 0
+    tie: bool = False
+    weights: str = "float32"
     training: dict[str, Any] = field(default_factory=dict)
 
     @property
     def vocab_size(self) -> int:
-        return len(self.chars) + 1
+        return len(self.chars) + 1 if self.tokens == "char" else self.vocab
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TextConfig:
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        config = cls(**{k: v for k, v in data.items() if k in known})
+        if config.tokens not in TOKEN_KINDS:
+            raise ValueError(f"tokens must be one of {', '.join(TOKEN_KINDS)}, not {config.tokens!r}")
+        if config.weights not in ("float32", "float16"):
+            raise ValueError(f"weights must be float32 or float16, not {config.weights!r}")
+        return config
 
 
 class CharLSTM(TokenLSTM):
-    """The text model's network: a :class:`~artlens.models.lstm.TokenLSTM` over characters."""
+    """The text model's network: a :class:`~artlens.models.lstm.TokenLSTM` over characters or subwords."""
 
 
 @dataclass
 class TextModel:
-    """A trained model: its config and network (in eval mode once loaded)."""
+    """A trained model: its config, network (in eval mode once loaded) and tokens."""
 
     config: TextConfig
     net: CharLSTM
     path: Path | None = None
+    tokens: Tokens = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.tokens is None:
+            if self.config.tokens != "char":
+                raise TextModelError("a subword text model needs its tokenizer")
+            self.tokens = CharTokens(self.config.chars)
 
     @classmethod
-    def create(cls, config: TextConfig) -> TextModel:
-        return cls(config, CharLSTM(config))
+    def create(cls, config: TextConfig, tokens: Tokens | None = None) -> TextModel:
+        return cls(config, CharLSTM(config), None, tokens)  # type: ignore[arg-type]
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
-        return {ch: i + 1 for i, ch in enumerate(self.config.chars)}
+        """Character indices of a character model (empty for a subword model)."""
+        return dict(self.tokens.index) if isinstance(self.tokens, CharTokens) else {}
 
     def encode(self, text: str) -> list[int]:
-        """Character indices (0 for a character the model does not know)."""
-        index = self.index
-        return [index.get(ch, 0) for ch in text]
+        """Token indices (for characters, 0 for one the model does not know)."""
+        return self.tokens.encode(text)
 
     def decode(self, ids: list[int]) -> str:
-        chars = self.config.chars
-        return "".join(chars[i - 1] for i in ids if 0 < i <= len(chars))
+        return self.tokens.decode(ids)
 
     @torch.no_grad()
     def bits_per_char(self, text: str, *, chunk: int = 512, rows: int = 32) -> float:
-        """Bits per character of ``text`` (every character but the first), the state carried across chunks."""
-        ids = torch.tensor(self.encode(text), dtype=torch.long)
-        if len(ids) < 2:
+        """Bits per character of ``text``: the bits of all its tokens, the first one predicted after a line
+        break, divided by its number of characters; the state is carried across chunks.
+
+        For subwords this is the bits of the text's one tokenisation (an upper bound of the text's bits under
+        the model, which sums over every tokenisation), over exactly ``len(text)`` characters: a text the
+        tokens do not reproduce exactly is an error, never a silently shorter count.
+        """
+        if not text:
             return float("nan")
+        encoded = self.encode(text)
+        if self.config.tokens != "char" and self.decode(encoded) != text:
+            raise TextModelError("the tokenizer does not reproduce the text exactly; bits per character "
+                                 "would not be comparable")
+        ids = torch.tensor([self.tokens.newline, *encoded], dtype=torch.long)
         was_training = self.net.training
         self.net.eval()
         # ``rows`` parallel streams over consecutive stretches of the text, each carrying its own state
@@ -129,26 +166,43 @@ class TextModel:
             total += float(losses[keep].sum())
             count += int(keep.sum())
         self.net.train(was_training)
-        return total / max(1, count) / math.log(2)
+        return total / len(text) / math.log(2)
 
     def stepper(self) -> Stepper:
         """Token-by-token inference over the current weights (eval mode: no dropout)."""
         return Stepper(self.net)  # type: ignore[arg-type]
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``folder`` (created)."""
-        return save_folder(folder, self.net, asdict(self.config), SCHEMA, indent=1, ensure_ascii=False)
+        """Write ``config.json``, ``model.safetensors`` (at the config's ``weights`` precision) and, for
+        subwords, ``tokenizer.json`` into ``folder`` (created)."""
+        dtype = torch.float16 if self.config.weights == "float16" else None
+        where = save_folder(folder, self.net, asdict(self.config), SCHEMA, indent=1, ensure_ascii=False,
+                            dtype=dtype)
+        if isinstance(self.tokens, BpeTokens):
+            (where / TOKENIZER_FILE).write_text(self.tokens.to_json(), encoding="utf-8")
+        return where
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> TextModel:
-        """Read a model folder; :class:`TextModelError` naming the folder and what is wrong."""
+        """Read a model folder (either format); :class:`TextModelError` naming the folder and what is
+        wrong."""
         def build(data: dict[str, Any]) -> tuple[TextConfig, CharLSTM]:
             config = TextConfig.from_dict(data)
             return config, CharLSTM(config)
 
-        config, net, where = load_folder(folder, SCHEMA, build, TextModelError, kind="text",
+        config, net, where = load_folder(folder, (SCHEMA, SCHEMA_V1), build, TextModelError, kind="text",
                                          command="artlens train text")
-        return cls(config, net, where)  # type: ignore[arg-type]
+        tokens: Tokens | None = None
+        if config.tokens == "bpe":
+            path = where / TOKENIZER_FILE
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise TextModelError(f"{path}: cannot be read ({type(exc).__name__})") from None
+            tokens = BpeTokens.from_json(text, path)
+            if tokens.vocab_size != config.vocab:
+                raise TextModelError(f"{path}: has {tokens.vocab_size} tokens, the model {config.vocab}")
+        return cls(config, net, where, tokens)  # type: ignore[arg-type]
 
 
 def verify_shipped_model() -> None:

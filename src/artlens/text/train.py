@@ -1,11 +1,16 @@
-"""Training a character LSTM: random windows, teacher forcing, validation bits per character, resumable.
+"""Training an LSTM text model: windows, teacher forcing, validation bits per character, resumable.
 
-The recipe of Karpathy's char-rnn (and Graves 2013, arXiv:1308.0850): cross-entropy of each next character
-given the true ones before it, on windows of ``window`` characters drawn at random offsets of the training
-text (``steps`` batches make an epoch), with dropout; the validation figure is bits per character of the
-held-out text. The model starts from scratch or from textgenrnn's pretrained layers
-(:mod:`artlens.text.textgenrnn`). The loop itself, with AdamW, the warm-up and cosine schedule, early stopping
-and the checkpoint from which ``--resume`` continues exactly, is the shared one of :mod:`artlens.training`.
+The recipe of Karpathy's char-rnn (and Graves 2013, arXiv:1308.0850): cross-entropy of each next token given
+the true ones before it, on windows of ``window`` tokens (``steps`` batches make an epoch), with dropout; the
+validation figure is bits per character of the held-out text. Tokens are characters or byte-level BPE
+subwords learnt on the training split (``tokens="bpe"``, :mod:`artlens.text.tokens`). Windows are drawn at
+random offsets, or (``carry``) each batch row reads on through the text from a random start and its LSTM
+state is carried from one window to the next, truncated back-propagation through time as in Zaremba et al.
+("Recurrent Neural Network Regularization", arXiv:1409.2329, 2014) and Merity et al. ("Regularizing and
+Optimizing LSTM Language Models", ICLR 2018); the state starts afresh every epoch, so a resumed run is exact.
+The model starts from scratch or from textgenrnn's pretrained layers (:mod:`artlens.text.textgenrnn`,
+characters only). The loop itself, with AdamW, the warm-up and cosine schedule, early stopping and the
+checkpoint from which ``--resume`` continues exactly, is the shared one of :mod:`artlens.training`.
 """
 
 from __future__ import annotations
@@ -13,10 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -25,7 +29,8 @@ from torch import nn
 from artlens.errors import ConfigError
 from artlens.text.corpus import BLOCK, POETRY, poetry_lines, read_corpus, split_lines
 from artlens.text.errors import TextCorpusError, TextModelError
-from artlens.text.model import TextConfig, TextModel
+from artlens.text.model import TOKEN_KINDS, TextConfig, TextModel
+from artlens.text.tokens import Tokens, char_vocabulary, line_chunks, train_bpe
 from artlens.training import (
     EarlyStopping,
     Progress,
@@ -37,8 +42,8 @@ from artlens.training import (
     save_checkpoint,
 )
 
-__all__ = ["CHECKPOINT_FILE", "INITS", "TextSplit", "TextTrainSettings", "TrainedText", "load_split",
-           "train_text"]
+__all__ = ["CHECKPOINT_FILE", "INITS", "POETRY_RECIPE", "RECIPES", "TextSplit", "TextTrainSettings",
+           "TrainedText", "Windows", "load_split", "train_text"]
 
 CHECKPOINT_FILE = "checkpoint.pt"
 INITS = ("scratch", "textgenrnn")
@@ -46,8 +51,11 @@ INITS = ("scratch", "textgenrnn")
 
 @dataclass(frozen=True)
 class TextTrainSettings:
-    """Sizes and schedule of a run. The sizes are textgenrnn's (100-d embedding, two 128-unit LSTMs), so the
-    two starts compare on one network; the defaults made the shipped poetry model."""
+    """Sizes and schedule of a run. The defaults are the character model of textgenrnn's sizes (100-d
+    embedding, two 128-unit LSTMs), so the two starts compare on one network; ``tokens="bpe"`` reads
+    ``vocab`` subwords learnt on the first ``tokenizer_chars`` training characters, ``tie`` shares the
+    embedding with the read-out, ``carry`` carries the state across windows, ``float16`` stores the weights
+    at half precision. ``scripts/train_text_models.py`` holds the settings of the shipped poetry model."""
 
     epochs: int = 30
     steps: int = 200
@@ -66,10 +74,16 @@ class TextTrainSettings:
     max_chars: int = 40_000_000
     val_chars: int = 200_000
     max_vocab: int = 160
+    tokens: str = "char"
+    vocab: int = 4096
+    tokenizer_chars: int = 20_000_000
+    tie: bool = False
+    carry: bool = False
+    float16: bool = False
 
     def check(self) -> TextTrainSettings:
         for name in ("epochs", "steps", "batch_size", "window", "embed", "hidden", "layers", "max_chars",
-                     "val_chars", "max_vocab"):
+                     "val_chars", "max_vocab", "vocab", "tokenizer_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (0 if name == "epochs" else 1):
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
@@ -79,7 +93,26 @@ class TextTrainSettings:
             raise ConfigError(f"the learning rate must be positive, not {self.lr}")
         if self.init not in INITS:
             raise ConfigError(f"init must be one of {', '.join(INITS)}, not {self.init!r}")
+        if self.tokens not in TOKEN_KINDS:
+            raise ConfigError(f"tokens must be one of {', '.join(TOKEN_KINDS)}, not {self.tokens!r}")
+        if self.tokens == "bpe" and not 257 <= self.vocab <= 32_000:
+            raise ConfigError(f"a subword vocabulary must have 257 to 32000 tokens, not {self.vocab}")
+        if self.tokens == "bpe" and self.init != "scratch":
+            raise ConfigError("textgenrnn's weights are a character model: a subword model starts from "
+                              "scratch")
         return self
+
+
+#: The recipe of the shipped poetry model (``models/poetry``): byte-level BPE of 2,048 tokens learnt on the
+#: first 20 M training characters, a 128-d embedding tied to the read-out, one 256-unit LSTM whose state is
+#: carried across windows, no dropout (the budget is far below one pass over the corpus), 40 x 50 batches of
+#: 32 x 64 tokens (4.1 M tokens, about 11.6 M characters), weights stored at float16.
+POETRY_RECIPE = TextTrainSettings(
+    tokens="bpe", vocab=2048, tokenizer_chars=20_000_000, max_chars=20_000_000, embed=128, hidden=256,
+    layers=1, dropout=0.0, tie=True, carry=True, float16=True, epochs=40, steps=50, batch_size=32, window=64,
+    lr=3e-3, val_chars=30_000, patience=20)
+#: Named starting settings of ``artlens train text --recipe``.
+RECIPES = {"char": TextTrainSettings(), "poetry": POETRY_RECIPE}
 
 
 @dataclass
@@ -123,11 +156,24 @@ def load_split(source: str | os.PathLike[str], *, on_error: Any = None) -> TextS
     return TextSplit(name, *("\n".join(split[k]) + "\n" for k in ("train", "validation", "test")))
 
 
-def _vocabulary(text: str, max_vocab: int) -> str:
-    counts = Counter(text)
-    floor = max(1, len(text) // 2_000_000)
-    kept = [ch for ch, n in counts.most_common(max_vocab) if n >= floor]
-    return "".join(sorted(kept))
+class Windows(NamedTuple):
+    """One batch: ``tokens`` ``(rows, window + 1)``; ``fresh``: the rows start anew (no state carried in)."""
+
+    tokens: torch.Tensor
+    fresh: bool
+
+
+def _encode(tokens: Tokens, text: str, chunk: int = 1_000_000) -> np.ndarray:
+    """The text's token ids (by pieces cut at line ends, encoded in parallel for subwords)."""
+    pieces = line_chunks(text, chunk)
+    encode_batch = getattr(tokens, "encode_batch", None)
+    dtype = np.uint8 if tokens.vocab_size <= 256 else np.int16 if tokens.vocab_size < 32_768 else np.int32
+    arrays = []
+    for group in range(0, len(pieces), 4):  # a few pieces at a time: a tokenizer's records are large
+        batch = pieces[group:group + 4]
+        encoded = encode_batch(batch) if encode_batch is not None else [tokens.encode(p) for p in batch]
+        arrays.extend(np.asarray(e, dtype=dtype) for e in encoded)
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
 
 def _fingerprint(split: TextSplit, settings: TextTrainSettings) -> str:
@@ -156,7 +202,6 @@ def train_text(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     split = load_split(source, on_error=on_error)
     train_text_ = split.train[:settings.max_chars]
     validation = split.validation[:settings.val_chars]
-    chars = _vocabulary(train_text_, settings.max_vocab)
     if len(train_text_) < settings.window + 2:
         raise TextCorpusError(source, f"has {len(train_text_)} training characters; needs more than "
                                       f"the window of {settings.window}")
@@ -166,11 +211,23 @@ def train_text(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     state = load_checkpoint(checkpoint, fingerprint=fingerprint) if resume else None
 
     torch.manual_seed(settings.seed)
+    tokens: Tokens | None = None
+    if settings.tokens == "bpe":
+        tokens = train_bpe(train_text_[:settings.tokenizer_chars], settings.vocab)
+        chars = ""
+    else:
+        chars = char_vocabulary(train_text_, settings.max_vocab)
     config = TextConfig(chars=chars, embed=settings.embed, hidden=settings.hidden, layers=settings.layers,
-                        dropout=settings.dropout, corpus=split.name, init=settings.init)
-    model = TextModel.create(config)
+                        dropout=settings.dropout, corpus=split.name, init=settings.init,
+                        tokens=settings.tokens,
+                        vocab=tokens.vocab_size if tokens is not None else 0, tie=settings.tie,
+                        weights="float16" if settings.float16 else "float32")
+    model = TextModel.create(config, tokens)
     _start(model, settings)
-    ids = torch.from_numpy(np.asarray(model.encode(train_text_), dtype=np.uint8))
+    ids = torch.from_numpy(_encode(model.tokens, train_text_))
+    if len(ids) < settings.window + 2:
+        raise TextCorpusError(source, f"has {len(ids)} training tokens; needs more than the window of "
+                                      f"{settings.window}")
     groups = parameter_groups(model.net, settings.weight_decay)
     optimizer = make_optimizer(groups, lr=settings.lr, weight_decay=settings.weight_decay)
     total_steps = settings.steps * max(1, settings.epochs)
@@ -180,14 +237,22 @@ def train_text(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     span = settings.window + 1
     offsets = torch.arange(span)
 
-    def batches(epoch: int) -> list[torch.Tensor]:
+    carried: list[tuple[torch.Tensor, torch.Tensor] | None] = [None]
+
+    def batches(epoch: int) -> list[Windows]:
+        if settings.carry:  # each row reads on from a random start (wrapping at the end of the text)
+            firsts = torch.randint(0, len(ids), (settings.batch_size, 1), generator=generator)
+            return [Windows(ids[(firsts + k * settings.window + offsets) % len(ids)].long(), k == 0)
+                    for k in range(settings.steps)]
         starts = torch.randint(0, len(ids) - span + 1, (settings.steps, settings.batch_size),
                                generator=generator)
-        return [ids[row[:, None] + offsets].long() for row in starts]
+        return [Windows(ids[row[:, None] + offsets].long(), True) for row in starts]
 
-    def loss(batch: torch.Tensor) -> torch.Tensor:
-        logits, _ = model.net(batch[:, :-1])
-        return loss_fn(logits.transpose(1, 2), batch[:, 1:])
+    def loss(batch: Windows) -> torch.Tensor:
+        state = None if batch.fresh or not settings.carry else carried[0]
+        logits, state = model.net(batch.tokens[:, :-1], state)
+        carried[0] = (state[0].detach(), state[1].detach())
+        return loss_fn(logits.transpose(1, 2), batch.tokens[:, 1:])
 
     def validate() -> dict[str, float]:
         return {"val_bpc": model.bits_per_char(validation)}

@@ -93,24 +93,34 @@ def _prepare(request: WriteRequest, image: np.ndarray | None) -> tuple[WriteRequ
     return request, ground_image(image) if image is not None else None
 
 
+def _style_sampling(request: WriteRequest, grounding: Grounding | None) -> tuple[Any, str, dict[str, Any]]:
+    """The style model, its prime (a title line) and the sampler's arguments for ``request``."""
+    from artlens.text.model import load_text_model
+
+    model = load_text_model(request.style)
+    prime = _title(request, grounding)
+    prime = f"{prime}\n" if prime else ""
+    lines = request.lines or _LSTM_LINES[request.kind]
+    # the subject goes into the sampling seed: a weak LSTM forgets a title line within a few characters,
+    # and with the same random draws two subjects would get the same poem
+    seed = zlib.crc32(prime.encode("utf-8"), request.seed & 0xFFFFFFFF)
+    return model, prime, {"prime": prime, "lines": lines, "temperature": request.temperature, "seed": seed}
+
+
+def _style_name(model: Any) -> str:
+    return model.path.name if model.path is not None else "poetry"
+
+
 def write(request: WriteRequest, image: np.ndarray | None = None, *, prompted_path: str | None = None
           ) -> dict[str, Any]:
     """Write the text ``request`` asks for (about ``image`` when given); an ``artlens.write/1`` record."""
     request, grounding = _prepare(request, image)
     if request.style is not None:
-        from artlens.text.model import load_text_model
         from artlens.text.sample import sample_text
 
-        model = load_text_model(request.style)
-        prime = _title(request, grounding)
-        prime = f"{prime}\n" if prime else ""
-        lines = request.lines or _LSTM_LINES[request.kind]
-        # the subject goes into the sampling seed: a weak char-LSTM forgets a title line within a few
-        # characters, and with the same random draws two subjects would get the same poem
-        seed = zlib.crc32(prime.encode("utf-8"), request.seed & 0xFFFFFFFF)
-        text = sample_text(model, prime=prime, lines=lines, temperature=request.temperature, seed=seed)[0]
-        name = model.path.name if model.path is not None else "poetry"
-        return _record(request, "lstm", name, prime, grounding, text)
+        model, prime, options = _style_sampling(request, grounding)
+        text = sample_text(model, **options)[0]
+        return _record(request, "lstm", _style_name(model), prime, grounding, text)
     from artlens.text.prompted import load_prompted
 
     lm = load_prompted(prompted_path)
@@ -122,13 +132,19 @@ def write(request: WriteRequest, image: np.ndarray | None = None, *, prompted_pa
 
 def write_stream(request: WriteRequest, image: np.ndarray | None = None, *, prompted_path: str | None = None
                  ) -> Iterator[str | dict[str, Any]]:
-    """Like :func:`write` with the prompted model, yielding the text piece by piece, then the record."""
-    if request.style is not None:
-        record = write(request, image)
-        yield record["text"]
-        yield record
-        return
+    """Like :func:`write`, yielding the text piece by piece as the model (prompted or LSTM) makes it, then
+    the record (whose text is the same as :func:`write`'s for the same request)."""
     request, grounding = _prepare(request, image)
+    if request.style is not None:
+        from artlens.text.sample import sample_stream, tidy_text
+
+        model, prime, options = _style_sampling(request, grounding)
+        pieces = []
+        for piece in sample_stream(model, **options):
+            pieces.append(piece)
+            yield piece
+        yield _record(request, "lstm", _style_name(model), prime, grounding, tidy_text("".join(pieces)))
+        return
     from artlens.text.prompted import load_prompted
 
     lm = load_prompted(prompted_path)

@@ -1,10 +1,10 @@
-// The "Write" panel: POST /v1/write (JSON, or multipart with the picture), then poll the job and show the
-// artlens.write/1 record's text and grounding. Plain JavaScript; server strings only through textContent.
+// The "Write" panel: POST /v1/write with stream (JSON, or multipart with the picture); the text is shown as
+// the model writes it (Server-Sent Events), then the artlens.write/1 record's text and grounding. Plain
+// JavaScript; server strings only through textContent.
 'use strict';
 
 (() => {
   const KEY_NAME = 'artlens.key';
-  const POLL_MS = 700;
   const $ = (id) => document.getElementById(id);
 
   function headers() {
@@ -12,18 +12,8 @@
     return key ? { Authorization: `Bearer ${key}` } : {};
   }
 
-  async function api(path, options = {}) {
-    const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const message = (body.error && body.error.message) || `HTTP ${response.status}`;
-      throw new Error(message);
-    }
-    return body;
-  }
-
   function request() {
-    const fields = { kind: $('write-kind').value, seed: Number($('write-seed').value) || 0 };
+    const fields = { kind: $('write-kind').value, seed: Number($('write-seed').value) || 0, stream: true };
     const about = $('write-about').value.trim();
     if (about) fields.about = about;
     if ($('write-model').value) fields.style = $('write-model').value;
@@ -37,27 +27,69 @@
     return { method: 'POST', body: form };
   }
 
-  async function wait(job) {
-    for (;;) {
-      const answer = await api(`/v1/jobs/${encodeURIComponent(job.id)}`);
-      const current = answer.job;
-      $('write-progress').value = current.progress || 0;
-      if (current.status === 'done') return api(`/v1/results/${encodeURIComponent(job.id)}`);
-      if (current.status === 'failed') throw new Error(current.error || 'the job failed');
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  // Server-Sent Events: blocks separated by a blank line, each with "event: NAME" and "data: JSON" lines.
+  function parseEvents(buffer, onEvent) {
+    let cut = buffer.indexOf('\n\n');
+    while (cut >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let name = 'message';
+      const data = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) name = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      if (data.length) onEvent(name, JSON.parse(data.join('\n')));
+      cut = buffer.indexOf('\n\n');
     }
+    return buffer;
+  }
+
+  // POST /v1/write with stream: the text is shown as it arrives; the record (last event) settles it.
+  async function stream(options) {
+    const sent = { ...options, headers: { ...headers(), ...(options.headers || {}) } };
+    const response = await fetch('/v1/write', sent);
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let record = null;
+    let failure = null;
+    const onEvent = (name, data) => {
+      if (name === 'text') {
+        $('write-text').textContent += data.text;
+        $('write-result').hidden = false;
+      } else if (name === 'record') {
+        record = data;
+      } else if (name === 'error') {
+        failure = data.message;
+      }
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer = parseEvents(buffer + decoder.decode(value, { stream: true }), onEvent);
+    }
+    parseEvents(buffer + decoder.decode() + '\n\n', onEvent);
+    if (failure) throw new Error(failure);
+    if (!record) throw new Error('the answer ended before the text was finished');
+    return record;
   }
 
   async function submit(event) {
     event.preventDefault();
     $('write-go').disabled = true;
     $('write-result').hidden = true;
+    $('write-text').textContent = '';
+    $('write-grounding').textContent = '';
     $('write-progress').hidden = false;
-    $('write-progress').value = 0;
+    $('write-progress').removeAttribute('value');
     $('write-status').textContent = 'Writing…';
     try {
-      const accepted = await api('/v1/write', request());
-      const record = await wait(accepted.job);
+      const record = await stream(request());
       $('write-text').textContent = record.text;
       $('write-grounding').textContent = record.grounding
         ? `About: ${record.grounding.description}` : `Model: ${record.model}`;
