@@ -72,6 +72,8 @@ def _events(response) -> list[tuple[str, dict]]:
     assert response.headers["content-type"].startswith("text/event-stream")
     events = []
     for block in response.text.strip().split("\n\n"):
+        if block.startswith(":"):  # an SSE comment: the stream's opening line
+            continue
         lines = dict(line.split(": ", 1) for line in block.split("\n"))
         events.append((lines["event"], json.loads(lines["data"])))
     return events
@@ -130,3 +132,22 @@ def test_bad_requests_are_4xx_naming_the_problem(service) -> None:
     bad = client.post("/v1/write", headers=auth, data={"kind": "poem"},
                       files={"image": ("x.png", b"not an image", "image/png")})
     assert bad.status_code == 422 and "x.png" in bad.json()["error"]["message"]
+
+
+def test_a_stream_never_read_gives_its_slot_back() -> None:
+    """A client that leaves before the first event: the server drops the stream unread, and the slot is
+    free again (otherwise a few such clients would leave every later stream a 429)."""
+    import gc
+
+    from artlens.serve.text_jobs import WriteBody
+    from artlens.serve.text_stream import MAX_STREAMS, open_write_stream
+
+    body = WriteBody(style="poetry", stream=True)
+    for _ in range(3 * MAX_STREAMS):
+        stream = open_write_stream(body)
+        del stream
+        gc.collect()
+    held = [open_write_stream(body) for _ in range(MAX_STREAMS)]
+    assert all(next(s) == b": writing\n\n" for s in held)
+    del held
+    gc.collect()

@@ -7,12 +7,15 @@ The events (the W3C/WHATWG Server-Sent Events format, ``text/event-stream``):
 * ``record``: the finished ``artlens.write/1`` record (the same as a ``write`` job's result), last;
 * ``error``: ``{"message": ...}``, a one-line reason, when writing fails after the answer began.
 
+The stream opens with an SSE comment line (``: writing``), which clients skip.
+
 At most :data:`MAX_STREAMS` streams write at once (the rest get a 429 before any event), since each keeps a
 worker thread busy for the seconds a text takes.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -42,6 +45,7 @@ def _events(body: WriteBody, picture: np.ndarray | None) -> Iterator[bytes]:
     from artlens.text.writing import WriteRequest, write_stream
 
     try:
+        yield b": writing\n\n"
         request = WriteRequest(kind=body.kind, about=body.about, style=body.style, lines=body.lines,
                                seed=body.seed, temperature=body.temperature, max_new_tokens=body.max_tokens)
         for item in write_stream(request, picture):
@@ -60,4 +64,8 @@ def open_write_stream(body: WriteBody, picture: np.ndarray | None = None) -> Ite
     if not _SLOTS.acquire(blocking=False):
         raise ApiError(429, "busy", f"{MAX_STREAMS} texts are being written; try again in a few seconds",
                        {"Retry-After": "5"})
-    return _events(body, picture)
+    events = _events(body, picture)
+    # step into the generator at once: from here its ``finally`` gives the slot back however the stream ends,
+    # even when the client leaves before the first event and the server never reads the stream
+    first = next(events)
+    return itertools.chain((first,), events)
