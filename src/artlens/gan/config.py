@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from artlens.errors import ConfigError
+from artlens.training.checks import check_positive_integers
 
 __all__ = ["ARCHITECTURES", "SIZES", "GanConfig"]
 
@@ -43,10 +44,7 @@ class GanConfig:
             raise ConfigError(f"arch must be one of {', '.join(ARCHITECTURES)}, not {self.arch!r}")
         if self.size not in SIZES:
             raise ConfigError(f"size must be one of {', '.join(map(str, SIZES))}, not {self.size!r}")
-        for name in ("z_dim", "width"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        check_positive_integers(self, ("z_dim", "width"))
         return self
 
     def to_dict(self) -> dict[str, Any]:

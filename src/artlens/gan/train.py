@@ -51,6 +51,7 @@ from artlens.training import (
     EarlyStopping,
     Progress,
     ProgressEvent,
+    check_learning_rate,
     fit,
     load_checkpoint,
     make_optimizer,
@@ -99,8 +100,7 @@ class GanTrainSettings:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(out, name)}")
         if not 0.0 <= out.ema < 1.0:
             raise ConfigError(f"ema must be in [0, 1), not {out.ema}")
-        if not out.lr > 0:
-            raise ConfigError(f"the learning rate must be positive, not {out.lr}")
+        check_learning_rate(out.lr)
         return out
 
     def config(self) -> GanConfig:

@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from artlens.errors import ConfigError
 from artlens.music.corpus import CORPORA, load_corpus, split_of
 from artlens.music.errors import MusicFileError, MusicModelError
 from artlens.music.model import ModelConfig, MusicModel
@@ -33,6 +32,9 @@ from artlens.music.tokens import PAD, encode
 from artlens.training import (
     EarlyStopping,
     Progress,
+    check_dropout,
+    check_learning_rate,
+    check_positive_integers,
     cosine_schedule,
     fit,
     load_checkpoint,
@@ -66,14 +68,10 @@ class MusicTrainSettings:
     program: int = 19  # General MIDI church organ
 
     def check(self) -> MusicTrainSettings:
-        for name in ("epochs", "batch_size", "window", "embed", "hidden", "layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "epochs" else 1):
-                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), not {self.dropout}")
-        if not self.lr > 0:
-            raise ConfigError(f"the learning rate must be positive, not {self.lr}")
+        check_positive_integers(self, ("epochs", "batch_size", "window", "embed", "hidden", "layers"),
+                                zero_allowed=("epochs",))
+        check_dropout(self.dropout)
+        check_learning_rate(self.lr)
         return self
 
 

@@ -34,6 +34,9 @@ from artlens.text.tokens import Tokens, char_vocabulary, line_chunks, train_bpe
 from artlens.training import (
     EarlyStopping,
     Progress,
+    check_dropout,
+    check_learning_rate,
+    check_positive_integers,
     cosine_schedule,
     fit,
     load_checkpoint,
@@ -82,15 +85,11 @@ class TextTrainSettings:
     float16: bool = False
 
     def check(self) -> TextTrainSettings:
-        for name in ("epochs", "steps", "batch_size", "window", "embed", "hidden", "layers", "max_chars",
-                     "val_chars", "max_vocab", "vocab", "tokenizer_chars"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "epochs" else 1):
-                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), not {self.dropout}")
-        if not self.lr > 0:
-            raise ConfigError(f"the learning rate must be positive, not {self.lr}")
+        check_positive_integers(self, ("epochs", "steps", "batch_size", "window", "embed", "hidden", "layers",
+                                       "max_chars", "val_chars", "max_vocab", "vocab", "tokenizer_chars"),
+                                zero_allowed=("epochs",))
+        check_dropout(self.dropout)
+        check_learning_rate(self.lr)
         if self.init not in INITS:
             raise ConfigError(f"init must be one of {', '.join(INITS)}, not {self.init!r}")
         if self.tokens not in TOKEN_KINDS:

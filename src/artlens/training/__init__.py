@@ -2,6 +2,7 @@
 
 =====================  ==================================================================================
 :mod:`.progress`       :class:`ProgressEvent` and the ``Progress`` callback every trainer reports through
+:mod:`.checks`         checks of a run's settings (sizes, dropout, learning rate), one wording each
 :mod:`.checkpoints`    atomic checkpoints, safe loading, random-generator state for exact resumption
 :mod:`.optim`          parameter groups without decay on norms and biases, AdamW, warm-up + cosine schedule
 :mod:`.stopping`       early stopping on a validation score
@@ -26,6 +27,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "ProgressEvent": "artlens.training.progress",
     "Validation": "artlens.training.loop",
     "capture_rng": "artlens.training.checkpoints",
+    "check_dropout": "artlens.training.checks",
+    "check_learning_rate": "artlens.training.checks",
+    "check_positive_integers": "artlens.training.checks",
     "check_split": "artlens.training.splits",
     "class_weights": "artlens.training.losses",
     "cosine_schedule": "artlens.training.optim",
