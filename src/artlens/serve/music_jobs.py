@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from artlens.errors import ArtlensError
 from artlens.serve.errors import ApiError, invalid_input
 from artlens.serve.jobs import JobQueue, Work, write_json
-from artlens.serve.uploads import Batch, display_name
+from artlens.serve.uploads import Batch, display_name, one_upload
 
 __all__ = ["FILES", "ComposeRequest", "HarmonizeFields", "music_work", "save_melody"]
 
@@ -83,13 +83,7 @@ def _melody_suffix(head: bytes) -> str:
 def save_melody(batch: Batch, inputs_dir: Path) -> tuple[Path, str, ExitStack]:
     """The one ``melody`` file of ``batch`` copied into a private folder under ``inputs_dir``: its path,
     the client's name for it, and the clean-up that deletes the folder (the job's once submitted)."""
-    with ExitStack() as closing:
-        for upload in batch.files:
-            closing.callback(upload.file.close)
-        melodies = [u for u in batch.files if u.field == "melody"]
-        if len(batch.files) != 1 or len(melodies) != 1:
-            raise ApiError(422, "invalid_input", "send exactly one file, in the field 'melody'")
-        upload = melodies[0]
+    with one_upload(batch, "melody", "send exactly one file, in the field 'melody'") as upload:
         suffix = _melody_suffix(upload.file.read(512))
         upload.file.seek(0)
         folder = Path(tempfile.mkdtemp(prefix="music-", dir=inputs_dir))

@@ -10,7 +10,6 @@ held in memory, so a write job is not retriable after a restart: it takes second
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +21,7 @@ from artlens.imageio import load_image_bytes
 from artlens.serve.errors import ApiError, invalid_input
 from artlens.serve.jobs import JobQueue, Work, write_json
 from artlens.serve.settings import ServeSettings
-from artlens.serve.uploads import Batch, display_name
+from artlens.serve.uploads import Batch, display_name, one_upload
 
 __all__ = ["WriteBody", "read_picture", "write_work"]
 
@@ -53,15 +52,10 @@ class WriteBody(BaseModel):
 
 def read_picture(batch: Batch, settings: ServeSettings) -> tuple[np.ndarray, str]:
     """The one ``image`` file of ``batch`` decoded (422 naming the client's file when it is not a picture)."""
-    with ExitStack() as closing:
-        for upload in batch.files:
-            closing.callback(upload.file.close)
-        images = [u for u in batch.files if u.field == "image"]
-        if len(batch.files) != 1 or len(images) != 1:
-            raise ApiError(422, "invalid_input", "send at most one file, in the field 'image'")
-        shown = display_name(images[0].filename, 0)
+    with one_upload(batch, "image", "send at most one file, in the field 'image'") as image:
+        shown = display_name(image.filename, 0)
         try:
-            loaded = load_image_bytes(images[0].file.read(), shown, max_pixels=settings.max_pixels)
+            loaded = load_image_bytes(image.file.read(), shown, max_pixels=settings.max_pixels)
         except ArtlensError as exc:
             raise ApiError(422, "unreadable_image", str(exc)) from None
     return loaded.rgb, shown

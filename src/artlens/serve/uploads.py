@@ -15,7 +15,7 @@ import stat
 import tempfile
 import time
 from collections.abc import AsyncIterator, Collection, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -34,7 +34,7 @@ from artlens.serve.multipart import (
 )
 from artlens.serve.settings import ServeSettings
 
-__all__ = ["UPLOAD_PREFIX", "Batch", "check_uploads", "read_multipart", "remove_stale_uploads",
+__all__ = ["UPLOAD_PREFIX", "Batch", "check_uploads", "one_upload", "read_multipart", "remove_stale_uploads",
            "saved_uploads"]
 
 #: Name prefix of the private folders that hold one request's (or one style-transfer job's) uploads.
@@ -58,6 +58,19 @@ def display_name(filename: str | None, index: int) -> str:
     name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
     name = "".join(ch for ch in name if ch.isprintable())[:200]
     return name or f"upload-{index}"
+
+
+@contextmanager
+def one_upload(batch: Batch, name: str, rule: str) -> Iterator[Upload]:
+    """The request's only file, sent in the form field ``name`` (a 422 ``invalid_input`` saying ``rule``
+    otherwise); every file of ``batch`` is closed when the block ends."""
+    with ExitStack() as closing:
+        for upload in batch.files:
+            closing.callback(upload.file.close)
+        named = [u for u in batch.files if u.field == name]
+        if len(batch.files) != 1 or len(named) != 1:
+            raise ApiError(422, "invalid_input", rule)
+        yield named[0]
 
 
 async def read_multipart(request: Request, settings: ServeSettings) -> Batch:
