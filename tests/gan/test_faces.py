@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from PIL import Image
@@ -88,33 +87,17 @@ def test_evaluate_gan_follows_its_schema(tiny_model, shapes_folder):
 
 
 @pytest.fixture
-def service(tmp_path, tiny_model):
-    pytest.importorskip("fastapi")
-    from fastapi.testclient import TestClient
-
-    from artlens.serve.app import create_app
-    from artlens.serve.settings import ServeSettings
-
-    (tmp_path / "uploads").mkdir()
-    app_ = create_app(ServeSettings(db_path=tmp_path / "serve.db", upload_dir=tmp_path / "uploads",
-                                    rate_per_key=0, rate_per_address=0, auth_failures_per_minute=0,
-                                    gans={"shapes": tiny_model}))
-    token = app_.state.keys.create("test")[0]
-    with TestClient(app_, raise_server_exceptions=False) as client:
-        yield client, {"Authorization": f"Bearer {token}"}
+def service(make_service, tiny_model):
+    return make_service(gans={"shapes": tiny_model})
 
 
-def test_generate_route_runs_a_job_and_serves_the_grid(service):
+def test_generate_route_runs_a_job_and_serves_the_grid(service, finished_job):
     client, auth = service
     assert client.get("/v1/gans", headers=auth).json()["gans"]["shapes"]["size"] == 32
     response = client.post("/v1/generate", headers=auth, json={"model": "shapes", "n": 4, "seed": 1})
     assert response.status_code == 202, response.text
     job_id = response.json()["job"]["id"]
-    deadline = time.monotonic() + 60
-    while (job := client.get(f"/v1/jobs/{job_id}", headers=auth).json()["job"])["status"] not in ("done",
-                                                                                                 "failed"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    job = finished_job(client, auth, job_id)
     assert job["status"] == "done", job
     summary = client.get(f"/v1/results/{job_id}", headers=auth).json()
     assert summary["schema"] == "artlens.generated/1" and summary["n"] == 4

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import wave
 
 import pytest
@@ -12,35 +11,16 @@ pytest.importorskip("fastapi")
 
 
 @pytest.fixture
-def service(tmp_path):
-    from fastapi.testclient import TestClient
-
-    from artlens.serve.app import create_app
-    from artlens.serve.settings import ServeSettings
-
-    (tmp_path / "uploads").mkdir()
-    app = create_app(ServeSettings(db_path=tmp_path / "serve.db", upload_dir=tmp_path / "uploads",
-                                   rate_per_key=0, rate_per_address=0, auth_failures_per_minute=0))
-    token = app.state.keys.create("test")[0]
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client, {"Authorization": f"Bearer {token}"}
-
-
-def _wait(client, auth, job_id: str) -> dict:
-    deadline = time.monotonic() + 60
-    while True:
-        job = client.get(f"/v1/jobs/{job_id}", headers=auth).json()["job"]
-        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
+def service(make_service):
+    return make_service()
 
 
 @pytest.mark.weights
-def test_compose_job_gives_midi_audio_and_piano_roll(service) -> None:
+def test_compose_job_gives_midi_audio_and_piano_roll(service, finished_job) -> None:
     client, auth = service
     response = client.post("/v1/compose", headers=auth, json={"bars": 2, "key": "G", "seed": 4})
     assert response.status_code == 202, response.text
-    job = _wait(client, auth, response.json()["job"]["id"])
+    job = finished_job(client, auth, response.json()["job"]["id"])
     assert job["status"] == "done", job
     summary = client.get(f"/v1/results/{job['id']}", headers=auth).json()
     assert summary["schema"] == "artlens.music/1" and summary["key"] == "G major" and summary["bars"] == 2
@@ -54,7 +34,7 @@ def test_compose_job_gives_midi_audio_and_piano_roll(service) -> None:
     assert client.get(f"/v1/music/{job['id']}/musicxml", headers=auth).status_code == 404  # not asked for
 
 
-def test_harmonize_job_keeps_the_melody(service, make_chorale, tmp_path) -> None:
+def test_harmonize_job_keeps_the_melody(service, finished_job, make_chorale, tmp_path) -> None:
     from artlens.music import read_piece, write_midi
 
     client, auth = service
@@ -64,7 +44,7 @@ def test_harmonize_job_keeps_the_melody(service, make_chorale, tmp_path) -> None
     response = client.post("/v1/harmonize", headers=auth, files=files,
                            data={"candidates": "2", "wav": "false", "musicxml": "true"})
     assert response.status_code == 202, response.text
-    job = _wait(client, auth, response.json()["job"]["id"])
+    job = finished_job(client, auth, response.json()["job"]["id"])
     assert job["status"] == "done", job
     assert job["params"]["melody_name"] == "tune.mid"
     summary = client.get(f"/v1/results/{job['id']}", headers=auth).json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import jsonschema
 import numpy as np
@@ -19,48 +18,38 @@ pytest.importorskip("fastapi")
 
 
 @pytest.fixture
-def service(tmp_path):
-    from fastapi.testclient import TestClient
-
-    from artlens.serve.app import create_app
-    from artlens.serve.settings import ServeSettings
-
-    (tmp_path / "uploads").mkdir()
-    app = create_app(ServeSettings(db_path=tmp_path / "serve.db", upload_dir=tmp_path / "uploads",
-                                   rate_per_key=0, rate_per_address=0, auth_failures_per_minute=0))
-    token = app.state.keys.create("test")[0]
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client, {"Authorization": f"Bearer {token}"}
+def service(make_service):
+    return make_service()
 
 
-def _result(client, auth, response) -> dict:
-    assert response.status_code == 202, response.text
-    job_id = response.json()["job"]["id"]
-    deadline = time.monotonic() + 120
-    while True:
-        job = client.get(f"/v1/jobs/{job_id}", headers=auth).json()["job"]
-        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert job["status"] == "done", job
-    return client.get(f"/v1/results/{job_id}", headers=auth).json()
+@pytest.fixture
+def result(finished_job):
+    """``result(client, auth, response)`` -> the finished job's record (the job must succeed)."""
+
+    def get(client, auth, response) -> dict:
+        assert response.status_code == 202, response.text
+        job = finished_job(client, auth, response.json()["job"]["id"], timeout=120)
+        assert job["status"] == "done", job
+        return client.get(f"/v1/results/{job['id']}", headers=auth).json()
+
+    return get
 
 
-def test_write_a_poem_with_the_shipped_style_model(service) -> None:
+def test_write_a_poem_with_the_shipped_style_model(service, result) -> None:
     client, auth = service
-    record = _result(client, auth, client.post("/v1/write", headers=auth, json={
+    record = result(client, auth, client.post("/v1/write", headers=auth, json={
         "kind": "poem", "about": "the harbour", "style": "poetry", "lines": 3, "seed": 2}))
     jsonschema.validate(record, read_schema("write"))
     assert record["engine"] == "lstm" and record["text"].startswith("The harbour")
 
 
-def test_write_about_an_uploaded_picture(service, monkeypatch) -> None:
+def test_write_about_an_uploaded_picture(service, result, monkeypatch) -> None:
     seen = Grounding(labels=[{"label": "boathouse", "p": 0.5}], palette=[])
     monkeypatch.setattr("artlens.text.writing.ground_image", lambda image: seen)
     buffer = io.BytesIO()
     Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(buffer, "PNG")
     client, auth = service
-    record = _result(client, auth, client.post(
+    record = result(client, auth, client.post(
         "/v1/write", headers=auth, data={"kind": "label", "style": "poetry", "lines": "2"},
         files={"image": ("boat.png", buffer.getvalue(), "image/png")}))
     assert record["kind"] == "label" and record["grounding"]["labels"][0]["label"] == "boathouse"
