@@ -88,7 +88,8 @@ def test_classifier_net_flip_and_settings_round_trip():
         raw = 0.5 * (PooledTrunk(trunk, "multi", (2,))(x) + PooledTrunk(trunk, "multi", (2,))(x.flip(3)))
     assert torch.allclose(both, normalise_pooled(raw, "sqrt"), atol=1e-6)
     assert feature_settings_of({"features": net.feature_settings()}) == net.feature_settings()
-    assert feature_settings_of({}) == {"pooling": "avg", "stages": [], "norm": "none", "flip": False}
+    assert feature_settings_of({}) == {"pooling": "avg", "stages": [], "norm": "none", "flip": False,
+                                       "framing": "crop"}
 
 
 def _two_sets(seed: int = 0) -> tuple[list[FeatureSet], np.ndarray]:

@@ -6,7 +6,8 @@ each map by its average gradient, ``alpha_k = mean_ij dy_c / dA_k(i, j)``, and k
 class activation map of Zhou et al. [2]_, computed here by autograd so it holds for any head.
 
 The map covers the centre crop the classifier sees; :func:`write_grad_cam` draws it over the whole image and
-dims what lies outside the crop.
+dims what lies outside the crop (over the padded square when the model frames the image so,
+:mod:`artlens.classify.framing`).
 
 References
 ----------
@@ -24,8 +25,10 @@ import cv2
 import numpy as np
 import torch
 
+from artlens.classify.framing import frame_image
 from artlens.classify.model import Classifier
 from artlens.errors import ArtlensError, ConfigError
+from artlens.imageio import as_rgb_uint8
 from artlens.iqa.explain import heatmap_overlay
 
 __all__ = ["crop_box", "grad_cam", "write_grad_cam"]
@@ -113,14 +116,15 @@ def write_grad_cam(model: Classifier, rgb: np.ndarray, out_path: str | Path, *, 
     """Write the Grad-CAM overlay of one image as a PNG.
 
     The heat map is drawn on the part of the image the classifier saw (its centre crop), and the rest is
-    dimmed.
+    dimmed; an image the model pads to a square (:mod:`artlens.classify.framing`) is drawn padded, and
+    ``crop`` is then in the padded square's pixels.
 
     Returns
     -------
     dict
         ``{"path", "head", "class", "probability", "crop": [x0, y0, x1, y1]}``.
     """
-    img = np.ascontiguousarray(rgb, np.uint8)
+    img = np.ascontiguousarray(frame_image(as_rgb_uint8(rgb), model.framing))
     h, w = img.shape[:2]
     pre = model.config.get("preprocessing") or {}
     resize = int(pre.get("resize", model.backbone.spec.resize))

@@ -17,9 +17,10 @@ import numpy as np
 import torch
 
 from artlens import weights
+from artlens.classify.framing import check_framing, frame_image
 from artlens.classify.pooling import PooledTrunk, pooled_dim
 from artlens.errors import ImageLoadError
-from artlens.imageio import load_image
+from artlens.imageio import as_rgb_uint8, load_image
 from artlens.models.backbones import Backbone
 from artlens.training.progress import Progress, report
 
@@ -28,19 +29,24 @@ __all__ = ["embed_paths", "feature_cache_dir", "pooled_features"]
 _CHUNK = 64  # images decoded and held in memory at once
 
 
-def feature_cache_dir(backbone: Backbone, pooling: str = "avg", flip: bool = False) -> Path:
-    """The cache folder of one backbone's pinned weights, pooling (:mod:`artlens.classify.pooling`) and flip
-    averaging (average pooling without flips keeps the folder of the first versions)."""
+def feature_cache_dir(backbone: Backbone, pooling: str = "avg", flip: bool = False,
+                      framing: str = "crop") -> Path:
+    """The cache folder of one backbone's pinned weights, pooling (:mod:`artlens.classify.pooling`), flip
+    averaging and framing (:mod:`artlens.classify.framing`; average pooling of centre crops without flips
+    keeps the folder of the first versions)."""
     entry = weights.REGISTRY.get(backbone.spec.weight_name)
     tag = entry.sha256[:12] if entry is not None else "unpinned"
     variant = "" if pooling == "avg" and not flip else f"-{pooling}{'-flip' if flip else ''}"
+    variant += "" if framing == "crop" else f"-{framing}"
     return weights.cache_dir() / "features" / f"{backbone.spec.name}-{tag}{variant}"
 
 
 def pooled_features(backbone: Backbone, images: Sequence[np.ndarray], *, pooling: str = "avg",
-                    flip: bool = False, batch_size: int = 32) -> np.ndarray:
+                    flip: bool = False, batch_size: int = 32, framing: str = "crop") -> np.ndarray:
     """(N, D) float32 features of RGB images: :func:`artlens.classify.pooling.pool_features` of the backbone's
-    trunk, averaged with those of the mirror images when ``flip`` (flip test-time augmentation)."""
+    trunk on the framed images (:func:`artlens.classify.framing.frame_image`), averaged with those of the
+    mirror images when ``flip`` (flip test-time augmentation)."""
+    images = [frame_image(as_rgb_uint8(im), framing) for im in images] if framing != "crop" else images
     if pooling == "avg" and not flip:
         return backbone.features(images, batch_size=batch_size)
     pooler = PooledTrunk(backbone.trunk, pooling)
@@ -76,7 +82,8 @@ def _store(folder: Path, sha: str, vec: np.ndarray) -> None:
 
 def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[str] | None = None,
                 batch_size: int = 32, cache: bool = True, progress: Progress | None = None,
-                pooling: str = "avg", flip: bool = False) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+                pooling: str = "avg", flip: bool = False,
+                framing: str = "crop") -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Pooled features of the readable images among ``paths``.
 
     Parameters
@@ -93,7 +100,7 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
         Read and write the feature cache.
     progress
         Receives ``ProgressEvent("embed", done, total)`` (:mod:`artlens.training.progress`) after each chunk.
-    pooling, flip
+    pooling, flip, framing
         Passed to :func:`pooled_features`.
 
     Returns
@@ -105,7 +112,8 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
     total = len(paths)
     known = sha256 if sha256 is not None and len(sha256) == total else None
     dim = backbone.spec.feature_dim if pooling == "avg" else pooled_dim(backbone.trunk, pooling)
-    folder = feature_cache_dir(backbone, pooling, flip)
+    check_framing(framing)
+    folder = feature_cache_dir(backbone, pooling, flip, framing)
     out = np.zeros((total, dim), np.float32)
     ok = np.zeros(total, bool)
     skipped: list[dict] = []
@@ -129,7 +137,8 @@ def embed_paths(paths: Sequence[Path], backbone: Backbone, *, sha256: Sequence[s
             idx.append(i)
             shas.append(sha)
         if images:
-            feats = pooled_features(backbone, images, pooling=pooling, flip=flip, batch_size=batch_size)
+            feats = pooled_features(backbone, images, pooling=pooling, flip=flip, batch_size=batch_size,
+                                    framing=framing)
             for i, sha, vec in zip(idx, shas, feats, strict=True):
                 out[i], ok[i] = vec, True
                 if cache:

@@ -28,10 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from artlens.classify.framing import check_framing, frame_image
 from artlens.classify.pooling import NORMS, POOLINGS, normalise_pooled, pool_features, pooled_dim, tap_modules
 from artlens.errors import ArtlensError, ConfigError
 from artlens.evaluation import softmax
 from artlens.files import sha256_file
+from artlens.imageio import as_rgb_uint8
 from artlens.models.backbones import Backbone, get_backbone
 
 __all__ = [
@@ -83,10 +85,14 @@ class ClassifierNet(nn.Module):
         ``none``, ``l2`` or ``sqrt`` (:func:`artlens.classify.pooling.normalise_pooled`).
     flip
         Average the pooled features of the image and of its mirror image.
+    framing
+        How images are framed before the backbone's transform (:mod:`artlens.classify.framing`): applied to
+        the RGB images by :meth:`Classifier.preprocess`, before this network; recorded with the features.
     """
 
     def __init__(self, trunk: nn.Module, feature_dim: int, n_classes: Sequence[int], *, pooling: str = "avg",
-                 stages: Sequence[int] = (), norm: str = "none", flip: bool = False) -> None:
+                 stages: Sequence[int] = (), norm: str = "none", flip: bool = False,
+                 framing: str = "crop") -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
@@ -94,6 +100,7 @@ class ClassifierNet(nn.Module):
             raise ConfigError(f"feature normalisation must be one of {', '.join(NORMS)}, got {norm!r}")
         self.trunk = trunk
         self.pooling, self.stages, self.norm, self.flip = pooling, tuple(int(s) for s in stages), norm, flip
+        self.framing = check_framing(framing)
         self._taps = tap_modules(trunk, self.stages) if pooling == "multi" else []
         self.heads = nn.ModuleList(nn.Linear(feature_dim, int(k)) for k in n_classes)
 
@@ -106,7 +113,8 @@ class ClassifierNet(nn.Module):
 
     def feature_settings(self) -> dict:
         """What ``config.json`` records under ``features`` (read back by :func:`feature_settings_of`)."""
-        return {"pooling": self.pooling, "stages": list(self.stages), "norm": self.norm, "flip": self.flip}
+        return {"pooling": self.pooling, "stages": list(self.stages), "norm": self.norm, "flip": self.flip,
+                "framing": self.framing}
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         f = self.pooled(x)
@@ -115,10 +123,11 @@ class ClassifierNet(nn.Module):
 
 def feature_settings_of(config: dict) -> dict:
     """The ``features`` entry of a model's config with its defaults (a model saved before it existed pools
-    ``avg``)."""
+    ``avg``; one saved before framing was recorded crops)."""
     given = config.get("features") or {}
     return {"pooling": str(given.get("pooling", "avg")), "stages": [int(s) for s in given.get("stages", [])],
-            "norm": str(given.get("norm", "none")), "flip": bool(given.get("flip", False))}
+            "norm": str(given.get("norm", "none")), "flip": bool(given.get("flip", False)),
+            "framing": str(given.get("framing", "crop"))}
 
 
 def weights_fingerprint(directory: str | Path) -> str:
@@ -188,9 +197,14 @@ class Classifier:
         return str(self.config.get("mode", "linear"))
 
     # -- batches
+    @property
+    def framing(self) -> str:
+        return self.net.framing
+
     def preprocess(self, rgbs: Sequence[np.ndarray]) -> torch.Tensor:
-        """(N, 3, S, S) float32 batch as the trunk expects (resize, centre crop, normalise)."""
-        return torch.stack([self.backbone.preprocess(im) for im in rgbs])
+        """(N, 3, S, S) float32 batch as the trunk expects (framing, resize, centre crop, normalise)."""
+        return torch.stack([self.backbone.preprocess(frame_image(as_rgb_uint8(im), self.net.framing))
+                            for im in rgbs])
 
     def logits(self, x: torch.Tensor) -> list[np.ndarray]:
         """Per-head (N, K) logits of a preprocessed batch, with ONNX Runtime when a session is loaded."""
@@ -373,8 +387,11 @@ def load_classifier(directory: str | Path, *, backbone: Backbone | None = None, 
     else:
         trunk = backbone.trunk  # shared, frozen, never modified
     feats = feature_settings_of(config)
-    net = ClassifierNet(trunk, dim, sizes, pooling=feats["pooling"], stages=feats["stages"],
-                        norm=feats["norm"], flip=feats["flip"])
+    try:
+        net = ClassifierNet(trunk, dim, sizes, pooling=feats["pooling"], stages=feats["stages"],
+                            norm=feats["norm"], flip=feats["flip"], framing=feats["framing"])
+    except ConfigError as exc:
+        raise ConfigError(f"{cfg_path}: {exc}") from None
     net.heads.load_state_dict({k[len("heads."):]: v for k, v in tensors.items() if k.startswith("heads.")})
     net = net.eval().to(backbone.device, memory_format=torch.channels_last)
     for p in net.parameters():

@@ -31,8 +31,11 @@ def train_classify(
     data: Annotated[Path, typer.Argument(help="Labelled images: a folder of class folders, or a CSV with "
                                          "`path` and one label column per head.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
-    backbone: Annotated[str, typer.Option(help="mobilenet_v2, efficientnet_lite0/1/2, or a torchvision "
-                                          "model whose weights are registered.")] = "mobilenet_v2",
+    backbone: Annotated[str | None, typer.Option(help="mobilenet_v2, efficientnet_lite0/1/2, or a "
+                                                 "torchvision model whose weights are registered; linear "
+                                                 "also auto (the default there: MobileNetV2 or "
+                                                 "EfficientNet-Lite0, chosen by inner cross-validation); "
+                                                 "finetune's default is mobilenet_v2.")] = None,
     mode: Annotated[Mode, typer.Option(help="linear: heads on cached frozen features (seconds); finetune: "
                                        "also train the last backbone blocks (minutes).")] = Mode.linear,
     epochs: Annotated[int | None, typer.Option(min=1, help="linear: L-BFGS iterations (200); finetune: "
@@ -54,6 +57,9 @@ def train_classify(
                                          "last checkpoint in --out.")] = False,
     pooling: Annotated[str, typer.Option(help="linear: auto (last-layer or multi-depth features, chosen by "
                                          "inner cross-validation), avg, gem or multi.")] = "auto",
+    framing: Annotated[str, typer.Option(help="linear: auto (cut-outs on a plain background padded to a "
+                                         "square so they are seen whole), pad or crop (the centre crop "
+                                         "only).")] = "auto",
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -62,7 +68,9 @@ def train_classify(
     from artlens.classify.train.driver import train_classifier
 
     dataset = load_dataset(data)
-    settings: dict[str, object] = {"backbone": backbone, "val_split": val_split, "kfold": kfold, "seed": seed}
+    default_backbone = "mobilenet_v2" if mode == Mode.finetune else "auto"
+    settings: dict[str, object] = {"backbone": backbone or default_backbone, "val_split": val_split,
+                                   "kfold": kfold, "seed": seed}
     if epochs is not None:
         settings["epochs"] = epochs
     if mode == Mode.finetune:
@@ -74,7 +82,7 @@ def train_classify(
         raise typer.BadParameter("--resume applies to --mode finetune (linear training reuses its feature "
                                  "cache anyway)")
     else:
-        settings["pooling"] = pooling
+        settings.update(pooling=pooling, framing=framing)
     with progress_bar(quiet, "training") as bar:
         summary = train_classifier(dataset, out_dir, mode=mode.value, progress=stage_reporter(bar),
                                    **settings)
