@@ -158,11 +158,12 @@ def as_dataset(data: LabelledSet, rows: np.ndarray) -> Dataset:
 
 
 def default_predict(model_dir: Path, data: LabelledSet, rows: np.ndarray) -> np.ndarray:
-    """Classes the saved artlens model gives the images ``rows`` (its pooling, from the feature cache)."""
+    """Classes the saved artlens model gives the images ``rows`` (its backbone, pooling and framing, from the
+    feature cache)."""
     clf = load_classifier(model_dir, device="cpu", use_onnx=False)
     feats = clf.net.feature_settings()
     x, _, skipped = embed_paths([data.paths[i] for i in rows], clf.backbone, pooling=feats["pooling"],
-                                   flip=feats["flip"])
+                                flip=feats["flip"], framing=feats["framing"])
     if skipped:
         sys.exit(f"unreadable images: {skipped}")
     return clf.probabilities_from_features(x)["label"].argmax(1)

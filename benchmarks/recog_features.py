@@ -8,6 +8,10 @@ mirror image through the trunk (the maps of several blocks taken on the way, ``S
 * ``multi``: average-pooled maps of several depths, concatenated (Hosu et al., CVPR 2019), the last
   convolution's included.
 
+``--framing pad|auto`` frames each image first (:mod:`artlens.classify.framing`: ``pad`` pads every image
+to a square with its border colour, ``auto`` only those with a plain border, i.e. cut-outs), and the
+variants are named ``avg-pad``, ``multi-auto`` and so on.
+
 Files: ``.data/recog-cache/<set>-<backbone>-<variant>-<flip|plain>.npz`` with ``x`` (N, D), ``sha256``,
 ``labels``, ``groups`` and ``classes``; plus ``<set>-timing.json`` (seconds, load average).
 Run it under ``nice -n 10`` with one thread (the cores are shared):
@@ -30,6 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _labelled_sets import DATA, SETS
+from artlens.classify.framing import FRAMINGS, frame_image
 from artlens.classify.pooling import PooledTrunk, gem_pool
 from artlens.imageio import load_image
 from artlens.models.backbones import configure_threads, get_backbone
@@ -39,8 +44,9 @@ BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
 
 
 def extract(set_name: str, backbones: list[str], batch: int = 16,
-            passes: tuple[str, ...] = ("plain", "flip")) -> None:
-    """Decode each image of the set once, and run every backbone on it and on its mirror image."""
+            passes: tuple[str, ...] = ("plain", "flip"), framing: str = "crop") -> None:
+    """Decode each image of the set once (framed), and run every backbone on it and on its mirror image."""
+    suffix = "" if framing == "crop" else f"-{framing}"
     data = SETS[set_name]()
     shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in data.paths]
     nets = {name: get_backbone(name, device="cpu") for name in backbones}
@@ -53,7 +59,7 @@ def extract(set_name: str, backbones: list[str], batch: int = 16,
     load_s = 0.0
     for start in range(0, len(data.paths), batch):
         t_load = time.perf_counter()
-        rgbs = [load_image(p).rgb for p in data.paths[start:start + batch]]
+        rgbs = [frame_image(load_image(p).rgb, framing) for p in data.paths[start:start + batch]]
         load_s += time.perf_counter() - t_load
         for name, net in nets.items():
             t0 = time.perf_counter()
@@ -64,9 +70,9 @@ def extract(set_name: str, backbones: list[str], batch: int = 16,
                 with torch.inference_mode():
                     feats = multi[name](xi.contiguous(memory_format=torch.channels_last))
                     last = last_maps[-1]
-                    out.setdefault((name, "avg", flip), []).append(last.mean(dim=(2, 3)).numpy())
-                    out.setdefault((name, "gem", flip), []).append(gem_pool(last).numpy())
-                out.setdefault((name, "multi", flip), []).append(feats.numpy())
+                    out.setdefault((name, f"avg{suffix}", flip), []).append(last.mean(dim=(2, 3)).numpy())
+                    out.setdefault((name, f"gem{suffix}", flip), []).append(gem_pool(last).numpy())
+                out.setdefault((name, f"multi{suffix}", flip), []).append(feats.numpy())
             seconds[name] += time.perf_counter() - t0
         done = min(start + batch, len(data.paths))
         print(f"{set_name}: {done}/{len(data.paths)}", file=sys.stderr, flush=True)
@@ -75,11 +81,13 @@ def extract(set_name: str, backbones: list[str], batch: int = 16,
         np.savez(CACHE / f"{set_name}-{name}-{variant}-{flip}.npz", x=np.concatenate(chunks),
                  sha256=np.asarray(shas), labels=data.labels, groups=data.groups,
                  classes=np.asarray(data.classes), paths=np.asarray([str(p) for p in data.paths]))
-    timing = {"set": set_name, "backbones": backbones, "passes": list(passes), "n": len(data.paths),
+    timing = {"set": set_name, "backbones": backbones, "passes": list(passes), "framing": framing,
+              "n": len(data.paths),
               "network_s_two_passes": seconds, "decode_s": load_s,
               "stages": {name: list(m.stages) for name, m in multi.items()}, "load_average": os.getloadavg(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "threads": torch.get_num_threads()}
-    (CACHE / f"{set_name}-{'+'.join(backbones)}-timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+    timing_path = CACHE / f"{set_name}-{'+'.join(backbones)}{suffix}-timing.json"
+    timing_path.write_text(json.dumps(timing, indent=2) + "\n")
     print(json.dumps(timing), file=sys.stderr, flush=True)
 
 
@@ -89,11 +97,12 @@ def main() -> None:
     parser.add_argument("--backbones", nargs="+", default=list(BACKBONES))
     parser.add_argument("--passes", nargs="+", default=["plain", "flip"], choices=["plain", "flip"],
                         help="the image, its mirror image, or both")
+    parser.add_argument("--framing", default="crop", choices=FRAMINGS)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     configure_threads(args.threads)
     for set_name in args.sets:
-        extract(set_name, args.backbones, passes=tuple(args.passes))
+        extract(set_name, args.backbones, passes=tuple(args.passes), framing=args.framing)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ def load(set_name: str, backbone: str, variant: str, flip: str) -> dict:
 
 def features(set_name: str, spec: str) -> tuple[np.ndarray, np.ndarray | None]:
     """``spec`` = "<backbones joined by +>:<variant>:<plain|tta>" -> (N, D) plain and (N, D) mirrored
-    (None when a mirror pass was not extracted). Backbone ``align`` is the aligned embedding (256) and
+    (None when a mirror pass was not extracted; ``<variant>-pad`` / ``-auto``: framed images,
+    ``recog_features.py --framing``). Backbone ``align`` is the aligned embedding (256) and
     ``tower`` the align image tower's input (MobileNetV2 pooled + 11 colour shares), both any variant."""
     backbones, variant, _ = spec.split(":")
     parts, mirrors = [], []
@@ -188,6 +189,25 @@ def main() -> None:
         "mnv2 multi + align embed, sqrt": fixed(f"{m}+align:multi:plain", norm="sqrt"),
         "mnv2 {avg,multi,avg+align} x sqrt x wd, inner 3-fold CV": selected(
             [f"{m}:avg:plain", f"{m}:multi:plain", f"{m}+align:avg:plain"], ("sqrt",), tta=False),
+        # round 3 (issue #34): framing (artlens.classify.framing), both backbones as candidates
+        "mnv2 multi, sqrt, pad": fixed(f"{m}:multi-pad:plain", norm="sqrt"),
+        "mnv2 multi, sqrt, auto framing": fixed(f"{m}:multi-auto:plain", norm="sqrt"),
+        "effl0 multi, sqrt, pad": fixed(f"{e}:multi-pad:plain", norm="sqrt"),
+        "effl0 multi, sqrt, auto framing": fixed(f"{e}:multi-auto:plain", norm="sqrt"),
+        "effl0 multi x sqrt x wd, auto framing, inner 3-fold CV": selected(
+            [f"{e}:multi-auto:plain"], ("sqrt",), tta=False),
+        "mnv2 multi x sqrt x wd, auto framing, inner 3-fold CV": selected(
+            [f"{m}:multi-auto:plain"], ("sqrt",), tta=False),
+        "effl0 {avg,multi} x sqrt x wd, auto framing, inner 3-fold CV": selected(
+            [f"{e}:avg-auto:plain", f"{e}:multi-auto:plain"], ("sqrt",), tta=False),
+        "mnv2 {avg,multi} x sqrt x wd, auto framing, inner 3-fold CV": selected(
+            [f"{m}:avg-auto:plain", f"{m}:multi-auto:plain"], ("sqrt",), tta=False),
+        "{mnv2,effl0} x {avg,multi} x sqrt x wd, crop, inner 3-fold CV": selected(
+            [f"{m}:avg:plain", f"{m}:multi:plain", f"{e}:avg:plain", f"{e}:multi:plain"], ("sqrt",),
+            tta=False),
+        "{mnv2,effl0} x {avg,multi} x sqrt x wd, auto framing, inner 3-fold CV": selected(
+            [f"{m}:avg-auto:plain", f"{m}:multi-auto:plain", f"{e}:avg-auto:plain", f"{e}:multi-auto:plain"],
+            ("sqrt",), tta=False),
     }
     if args.only:
         candidates = {k: v for k, v in candidates.items() if k in args.only}

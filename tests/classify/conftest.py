@@ -10,8 +10,9 @@ from artlens import weights
 
 CLASSES = ("astronaut", "chelsea", "coffee")
 
-needs_weights = pytest.mark.skipif(weights.local_status("mobilenet_v2").state != "verified",
-                                   reason="mobilenet_v2 weights not verified in the local cache")
+needs_weights = pytest.mark.skipif(
+    any(weights.local_status(name).state != "verified" for name in ("mobilenet_v2", "efficientnet_lite0")),
+    reason="mobilenet_v2 or efficientnet_lite0 weights not verified in the local cache")
 
 
 def crops(photo: np.ndarray, n: int, seed: int, size: int = 96) -> list[np.ndarray]:

@@ -108,7 +108,8 @@ def test_train_save_load_predict(folder, tmp_path, photos, views):
     assert head["metrics"]["n"] >= 3 and head["metrics"]["accuracy"] >= 0.8
     assert head["temperature"] > 0 and {"embed", "fit"} <= set(stages)
     config = json.loads((out / "config.json").read_text())
-    assert config["schema"] == SCHEMA and config["feature_dim"] == 1280
+    assert config["schema"] == SCHEMA and config["backbone"] == "efficientnet_lite0"
+    assert config["features"]["pooling"] == "multi" and config["features"]["framing"] == "auto"
     assert config["heads"][0]["classes"] == list(CLASSES)
 
     clf = load_classifier(out)
@@ -147,6 +148,6 @@ def test_kfold_multi_head_with_unreadable_image(manifest, tmp_path):
     assert subject["metrics"]["n"] == 24  # every readable row held out once
     assert kind["n_labelled"] == 23 and subject["metrics"]["accuracy"] >= 0.8
     clf = load_classifier(tmp_path / "m")
-    result = clf.predict_features(np.zeros((1, 1280), np.float32), top_k=5)[0]
+    result = clf.predict_features(np.zeros((1, clf.config["feature_dim"]), np.float32), top_k=5)[0]
     assert set(result["heads"]) == {"subject", "kind"} and len(result["heads"]["kind"]["topk"]) == 2
     assert result["label"] == result["heads"]["subject"]["label"]

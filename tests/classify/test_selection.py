@@ -137,8 +137,8 @@ def test_multi_depth_flip_model_round_trip(folder, tmp_path, photos, views):
     """A model with multi-depth pooling, sqrt normalisation and flip averaging: saved, loaded, exported to
     ONNX with the same outputs, explained by Grad-CAM; features-in prediction agrees with images-in."""
     out = tmp_path / "multi"
-    summary = train_linear(load_dataset(folder), out, epochs=100, pooling="multi", norm="sqrt", flip=True,
-                           weight_decay=0.01)
+    summary = train_linear(load_dataset(folder), out, backbone="mobilenet_v2", epochs=100, pooling="multi",
+                           norm="sqrt", flip=True, weight_decay=0.01)
     assert summary["features"]["pooling"] == "multi" and summary["features"]["flip"] is True
     config = json.loads((out / "config.json").read_text())
     assert config["feature_dim"] == 1952 and config["features"]["stages"] == [6, 10, 13, 16, 17]

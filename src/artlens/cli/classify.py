@@ -32,10 +32,9 @@ def train_classify(
                                          "`path` and one label column per head.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
     backbone: Annotated[str | None, typer.Option(help="mobilenet_v2, efficientnet_lite0/1/2, or a "
-                                                 "torchvision model whose weights are registered; linear "
-                                                 "also auto (the default there: MobileNetV2 or "
-                                                 "EfficientNet-Lite0, chosen by inner cross-validation); "
-                                                 "finetune's default is mobilenet_v2.")] = None,
+                                                 "torchvision model whose weights are registered (default: "
+                                                 "efficientnet_lite0 in linear mode, mobilenet_v2 in "
+                                                 "finetune).")] = None,
     mode: Annotated[Mode, typer.Option(help="linear: heads on cached frozen features (seconds); finetune: "
                                        "also train the last backbone blocks (minutes).")] = Mode.linear,
     epochs: Annotated[int | None, typer.Option(min=1, help="linear: L-BFGS iterations (200); finetune: "
@@ -55,8 +54,8 @@ def train_classify(
                                              "colour jitter.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="finetune: continue an interrupted run from its "
                                          "last checkpoint in --out.")] = False,
-    pooling: Annotated[str, typer.Option(help="linear: auto (last-layer or multi-depth features, chosen by "
-                                         "inner cross-validation), avg, gem or multi.")] = "auto",
+    pooling: Annotated[str, typer.Option(help="linear: multi (features of several depths), avg, gem, or "
+                                         "auto (avg or multi, chosen by inner cross-validation).")] = "multi",
     framing: Annotated[str, typer.Option(help="linear: auto (cut-outs on a plain background padded to a "
                                          "square so they are seen whole), pad or crop (the centre crop "
                                          "only).")] = "auto",
@@ -68,7 +67,7 @@ def train_classify(
     from artlens.classify.train.driver import train_classifier
 
     dataset = load_dataset(data)
-    default_backbone = "mobilenet_v2" if mode == Mode.finetune else "auto"
+    default_backbone = "mobilenet_v2" if mode == Mode.finetune else "efficientnet_lite0"
     settings: dict[str, object] = {"backbone": backbone or default_backbone, "val_split": val_split,
                                    "kfold": kfold, "seed": seed}
     if epochs is not None:

@@ -1,21 +1,21 @@
 """``--mode linear``: calibrated softmax heads on frozen backbone features (a "linear probe").
 
-:func:`train_linear` embeds every image once with each frozen pretrained backbone it may choose (by default
-MobileNetV2 and EfficientNet-Lite0; cached by content hash, :mod:`artlens.classify.features`), after framing
-it (:mod:`artlens.classify.framing`: by default a cut-out on a plain background is padded to a square, so
-the centre crop keeps all of it). One pass per backbone takes the multi-depth features
-(:mod:`artlens.classify.pooling`), whose last columns are the usual average-pooled ones; the features are
-power- and L2-normalised (signed square root); inner 3-fold cross-validation on macro-F1 over all labelled
-rows then chooses the backbone and pooled set (four candidates) and, per head, the L2 strength
+:func:`train_linear` embeds every image once with the frozen pretrained backbone (EfficientNet-Lite0 by
+default; cached by content hash, :mod:`artlens.classify.features`), after framing it
+(:mod:`artlens.classify.framing`: by default a cut-out on a plain background is padded to a square, so the
+centre crop keeps all of it). By default the pass takes the multi-depth features
+(:mod:`artlens.classify.pooling`); the features are power- and L2-normalised (signed square root); inner
+3-fold cross-validation on macro-F1 over all labelled rows chooses, per head, the L2 strength
 (:mod:`artlens.classify.train.selection`; the L2 strengths of one fold are fitted strongest first, each
-warm-started from the last). Each head is a multinomial logistic regression with class-balanced
-cross-entropy fitted by L-BFGS on the span of its training rows, on one thread
+warm-started from the last), and with ``pooling="auto"`` also between the multi-depth features and their
+last columns (the usual average-pooled ones). Each head is a multinomial logistic regression with
+class-balanced cross-entropy fitted by L-BFGS on the span of its training rows, on one thread
 (:mod:`artlens.classify.train.softmax`). It validates the
 chosen recipe on a stratified split or by k-fold cross-validation, fits one temperature per head on the
 held-out logits, refits on every labelled row and saves the model folder (:mod:`artlens.classify.model`):
-the heads, the backbone's name and the pooling and framing settings only, the trunk being the pinned
-pretrained weights. The validation figures are slightly optimistic: the recipe was chosen (among twelve) on
-rows that include the held-out ones.
+the heads and the pooling and framing settings only, the trunk being the pinned pretrained weights. The
+validation figures are slightly optimistic: the L2 strength was chosen on rows that include the held-out
+ones.
 """
 
 from __future__ import annotations
@@ -41,14 +41,12 @@ from artlens.classify.train.selection import (
 )
 from artlens.classify.train.softmax import fit_softmax
 from artlens.errors import ConfigError
-from artlens.models.backbones import Backbone, get_backbone
+from artlens.models.backbones import get_backbone
 from artlens.training.progress import Progress, report
 
-__all__ = ["AUTO_BACKBONES", "INNER_FOLDS", "fit_heads", "fit_softmax", "train_linear"]
+__all__ = ["INNER_FOLDS", "fit_heads", "fit_softmax", "train_linear"]
 
 INNER_FOLDS = 3  # inner cross-validation folds of the model selection (fewer when a class is smaller)
-#: the backbones ``backbone="auto"`` chooses between (both ship with artlens; measured in docs/benchmarks.md)
-AUTO_BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
 
 
 def fit_heads(x: np.ndarray, data: Dataset, *, weight_decay: float = 1e-3,
@@ -66,45 +64,12 @@ def fit_heads(x: np.ndarray, data: Dataset, *, weight_decay: float = 1e-3,
     return params
 
 
-def _candidate_sets(x: np.ndarray, pooling: str, feature_dim: int, backbone: str) -> list[FeatureSet]:
-    """One backbone's feature sets to choose among, named ``<backbone>:<pooling>``: with ``auto``, the
-    multi-depth features and their last ``feature_dim`` columns (the last convolution average-pooled);
-    otherwise the one pooling asked for."""
+def _candidate_sets(x: np.ndarray, pooling: str, feature_dim: int) -> list[FeatureSet]:
+    """The feature sets to choose among: with ``auto``, the multi-depth features and their last
+    ``feature_dim`` columns (the last convolution average-pooled); otherwise the one pooling asked for."""
     if pooling == "auto":
-        return [FeatureSet(f"{backbone}:avg", np.ascontiguousarray(x[:, -feature_dim:])),
-                FeatureSet(f"{backbone}:multi", x)]
-    return [FeatureSet(f"{backbone}:{pooling}", x)]
-
-
-def _offset(progress: Progress | None, start: int, total: int) -> Progress | None:
-    """``progress`` seeing one backbone's ``embed`` events as part of all backbones' (``start`` done)."""
-    if progress is None:
-        return None
-    return lambda e: report(progress, e.stage, start + e.done, total, e.metrics)
-
-
-def _embed_all(dataset: Dataset, nets: list[Backbone], *, pooling: str, flip: bool, framing: str,
-               batch_size: int, cache: bool,
-               progress: Progress | None) -> tuple[dict[str, np.ndarray], np.ndarray, list[dict]]:
-    """Each backbone's features of the images every backbone could read: {name: (M, D)}, kept, skipped."""
-    n = len(dataset.paths)
-    features, kept, skipped = {}, None, []
-    for i, net in enumerate(nets):
-        x, rows, missed = embed_paths(dataset.paths, net, sha256=dataset.sha256 or None,
-                                      batch_size=batch_size, cache=cache,
-                                      progress=_offset(progress, i * n, n * len(nets)),
-                                      pooling="multi" if pooling == "auto" else pooling, flip=flip,
-                                      framing=framing)
-        features[net.spec.name] = x
-        kept = rows if kept is None else kept
-        if not np.array_equal(rows, kept):  # the same decoder reads the same files; kept for safety
-            common = np.intersect1d(rows, kept)
-            features = {k: v[np.searchsorted(kept, common)] for k, v in features.items()}
-            features[net.spec.name] = x[np.searchsorted(rows, common)]
-            kept = common
-        known = {s["path"] for s in skipped}
-        skipped += [s for s in missed if s["path"] not in known]
-    return features, kept, skipped
+        return [FeatureSet("avg", np.ascontiguousarray(x[:, -feature_dim:])), FeatureSet("multi", x)]
+    return [FeatureSet(pooling, x)]
 
 
 def _select(sets: list[FeatureSet], data: Dataset, norms: tuple[str, ...], decays: tuple[float, ...],
@@ -140,9 +105,9 @@ def _fit_all_heads(x: np.ndarray, data: Dataset, rows: np.ndarray, wds: list[flo
     return params
 
 
-def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "auto",
+def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "efficientnet_lite0",
                  val_split: float = 0.2, kfold: int = 0, seed: int = 0, epochs: int = 200,
-                 weight_decay: float | None = None, pooling: str = "auto", norm: str = "sqrt",
+                 weight_decay: float | None = None, pooling: str = "multi", norm: str = "sqrt",
                  flip: bool = False, framing: str = "auto", batch_size: int = 32, device: str | None = None,
                  cache: bool = True, progress: Progress | None = None) -> dict:
     """Train, validate, calibrate and save linear heads on frozen backbone features.
@@ -154,9 +119,7 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "auto
     out_dir
         Model folder to write (created).
     backbone
-        ``auto`` (default): MobileNetV2 or EfficientNet-Lite0 (:data:`AUTO_BACKBONES`), chosen by inner
-        cross-validation with the pooling; or one feature extractor's name (see
-        :func:`artlens.models.backbones.list_backbones`).
+        Feature extractor name (see :func:`artlens.models.backbones.list_backbones`).
     val_split
         Fraction of each class held out for validation and temperature fitting (when ``kfold`` is 0).
     kfold
@@ -170,8 +133,8 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "auto
         L2 penalty of :func:`fit_softmax`; None (default): chosen per head among
         :data:`~artlens.classify.train.selection.WEIGHT_DECAYS` by inner cross-validation.
     pooling
-        ``auto`` (default): ``avg`` or ``multi`` (:mod:`artlens.classify.pooling`), chosen by inner
-        cross-validation from one multi-depth pass; or one of ``avg``, ``gem``, ``multi``.
+        ``multi`` (default), ``avg`` or ``gem`` (:mod:`artlens.classify.pooling`), or ``auto``: ``avg`` or
+        ``multi``, chosen by inner cross-validation from one multi-depth pass.
     norm
         Feature normalisation, ``sqrt`` (default), ``l2``, ``none``, or ``auto`` (chosen by inner CV).
     flip
@@ -212,17 +175,17 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "auto
     if not dataset.heads:
         raise ConfigError("the dataset has no label heads")
     check_framing(framing)
-    names = AUTO_BACKBONES if backbone == "auto" else (backbone,)
-    nets = [get_backbone(name, device=device) for name in names]
+    net = get_backbone(backbone, device=device)
     t0 = time.perf_counter()
-    xs, kept, skipped = _embed_all(dataset, nets, pooling=pooling, flip=flip, framing=framing,
-                                   batch_size=batch_size, cache=cache, progress=progress)
+    x, kept, skipped = embed_paths(dataset.paths, net, sha256=dataset.sha256 or None, batch_size=batch_size,
+                                   cache=cache, progress=progress,
+                                   pooling="multi" if pooling == "auto" else pooling, flip=flip,
+                                   framing=framing)
     t_embed = time.perf_counter() - t0
     if kept.size == 0:
         raise ConfigError(f"none of the {len(dataset.paths)} images could be read")
     data = dataset.subset(kept)
-    sets = [fs for net in nets for fs in _candidate_sets(xs[net.spec.name], pooling, net.spec.feature_dim,
-                                                           net.spec.name)]
+    sets = _candidate_sets(x, pooling, net.spec.feature_dim)
     norms = NORMS if norm == "auto" else (norm,)
     decays = WEIGHT_DECAYS if weight_decay is None else (float(weight_decay),)
     folds = split_rows(data, val_split=val_split, kfold=kfold, seed=seed)
@@ -230,8 +193,6 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "auto
     name, chosen_norm, wds, scores = _select(sets, data, norms, decays, seed, epochs)
     report(progress, "fit", 1, len(folds) + 2)
     x = normalise_features(next(fs.x for fs in sets if fs.name == name), chosen_norm)
-    chosen_backbone, chosen_pooling = name.split(":")
-    net = next(n for n in nets if n.spec.name == chosen_backbone)
     held_out = {h: np.zeros((len(data), len(c)), np.float64) for h, c in data.heads.items()}
     for n_done, (train, val) in enumerate(folds):
         for head, (w, b) in _fit_all_heads(x, data, train, wds, epochs).items():
@@ -245,9 +206,9 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "auto
         temperature, metrics = held_out_report(data.labels[head], held_out[head], classes, folds)
         heads[head] = {"classes": list(classes), "n_labelled": int((data.labels[head] >= 0).sum()),
                        "temperature": temperature, "metrics": metrics, "weight_decay": wd}
-    stages = multi_depth_stages(net.trunk) if chosen_pooling == "multi" else ()
-    model = ClassifierNet(net.trunk, x.shape[1], [len(c) for c in data.heads.values()],
-                          pooling=chosen_pooling, stages=stages, norm=chosen_norm, flip=flip, framing=framing)
+    stages = multi_depth_stages(net.trunk) if name == "multi" else ()
+    model = ClassifierNet(net.trunk, x.shape[1], [len(c) for c in data.heads.values()], pooling=name,
+                          stages=stages, norm=chosen_norm, flip=flip, framing=framing)
     dim = x.shape[1]
     with torch.no_grad():
         for layer, (w, b) in zip(model.heads, final.values(), strict=True):
@@ -255,8 +216,8 @@ def train_linear(dataset: Dataset, out_dir: str | Path, *, backbone: str = "auto
             layer.bias.copy_(torch.from_numpy(b))
     features = model.feature_settings()
     settings = {"mode": "linear", "val_split": val_split if kfold < 2 else None, "kfold": kfold, "seed": seed,
-                "epochs": epochs, "weight_decay": weight_decay, "backbone": backbone, "pooling": pooling,
-                "norm": norm, "flip": flip, "framing": framing,
+                "epochs": epochs, "weight_decay": weight_decay, "pooling": pooling, "norm": norm,
+                "flip": flip, "framing": framing,
                 "chosen_weight_decay": {h: r["weight_decay"] for h, r in heads.items()},
                 "class_weighting": "balanced",
                 "validation": f"{kfold}-fold" if kfold >= 2 else "stratified split"}
