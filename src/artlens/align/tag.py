@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from artlens.align.model import AlignModel, load_align_model
+from artlens.align.model import PROMPTS, AlignModel, load_align_model
 from artlens.errors import ConfigError
 from artlens.imageio import collect_inputs
 
@@ -96,9 +96,17 @@ def tag_paths(paths: Sequence[str | Path], *, vocabulary: Sequence[str] | None =
             "errors": errors + skipped}
 
 
-def zero_shot_scores(model: AlignModel, embeddings: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """(N, L) softmax probabilities over ``labels`` at the model's learned temperature."""
-    logits = embeddings @ model.embed_labels(labels).T / model.temperature
+def zero_shot_scores(model: AlignModel, embeddings: np.ndarray, labels: Sequence[str], *,
+                     prompts: Sequence[str] = PROMPTS, centre: bool = False) -> np.ndarray:
+    """(N, L) softmax probabilities over ``labels`` at the model's learned temperature.
+
+    ``centre`` subtracts each label's mean logit over the N images given (class-prior correction: a label
+    that every image leans to, as a scene word to a set of scenes, loses that lean). It is transductive
+    (the answer for one image depends on the others in the batch) but uses no labels.
+    """
+    logits = embeddings @ model.embed_labels(labels, prompts).T / model.temperature
+    if centre and len(logits) > 1:
+        logits = logits - logits.mean(0, keepdims=True)
     logits -= logits.max(1, keepdims=True)
     e = np.exp(logits)
     return e / e.sum(1, keepdims=True)

@@ -61,6 +61,9 @@ class AlignSettings:
     imagenet_weight: float = 0.5
     #: negative captions per positive in the Platt fit (1 in the first round)
     calibration_negatives: int = 20
+    #: the Platt fit's negatives come only from images of other groups (leaf folders), never near-synonyms of
+    #: the same folder (third round; the second round's fit drew them from any other image)
+    calibration_other_groups: bool = True
     seed: int = 0
 
 
@@ -98,6 +101,8 @@ class TrainingSet:
     image: np.ndarray
     captions: list[list[str]]
     imagenet: np.ndarray | None = None  # (N, 1000) the backbone's class probabilities, for ConSE
+    #: each image's group (leaf folder, costume name): the calibration's negatives come from other groups
+    groups: list[str] | None = None
 
 
 def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequence[str],
@@ -106,7 +111,7 @@ def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequenc
     """The images of ``roles`` with their captions: the pair's own, colour variants of its title ("a red
     apple") from the image's dominant colour name, and for photos the backbone's confident ImageNet classes
     as weak captions ("a photo of a seashore")."""
-    rows, caps = [], []
+    rows, caps, groups = [], [], []
     for i, pair in enumerate(pairs):
         if pair.role not in roles:
             continue
@@ -121,8 +126,9 @@ def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequenc
         if texts:
             rows.append(i)
             caps.append(texts)
+            groups.append(pair.group)
     probs = imagenet[rows] if imagenet.shape[1] and rows else None
-    return TrainingSet(image[rows] if rows else image[:0], caps, probs)
+    return TrainingSet(image[rows] if rows else image[:0], caps, probs, groups)
 
 
 def _encode_all(sets: Sequence[TrainingSet], encode: Callable[[list[str]], np.ndarray]) -> dict[str, int]:
@@ -154,7 +160,8 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
                                  "seed": settings.seed, "train_images": len(train.captions),
                                  "dropout": settings.dropout, "imagenet_weak": settings.imagenet_weak,
                                  "imagenet_weight": settings.imagenet_weight,
-                                 "calibration_negatives": settings.calibration_negatives})
+                                 "calibration_negatives": settings.calibration_negatives,
+                                 "calibration_other_groups": settings.calibration_other_groups})
     with seeded(settings.seed):
         heads = AlignHeads(config)
     cap_ids = [[index[t] for t in row] for row in train.captions]
@@ -213,7 +220,9 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
             img = joint(img, second, settings.imagenet_weight)
             txt = joint(txt, text_all.numpy(), settings.imagenet_weight)
         heads.config.calibration = fit_calibration(img, txt, val.captions, index,
-                                                   negatives=settings.calibration_negatives)
+                                                   negatives=settings.calibration_negatives,
+                                                   groups=val.groups if settings.calibration_other_groups
+                                                   else None)
     summary = {"epochs": result.epochs, "best_epoch": result.best_epoch,
                "best": dict(result.best_metrics or {}), "train_images": n, "val_images": len(val.captions),
                "texts": len(index), "temperature": float(1 / heads.logit_scale.detach().exp())}
@@ -221,14 +230,17 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
 
 
 def fit_calibration(img: np.ndarray, txt: np.ndarray, captions: list[list[str]], index: dict[str, int],
-                    negatives: int = 20, seed: int = 0) -> dict[str, float]:
+                    negatives: int = 20, seed: int = 0, groups: Sequence[str] | None = None
+                    ) -> dict[str, float]:
     """Platt scaling (Platt, 1999) of cosines on held-back pairs: each image (row of ``img``, unit vectors)
     with one of its own captions (positive) and with ``negatives`` captions of other images that it does not
     share (negative); ``txt`` holds the caption vectors, row ``index[caption]``.
 
     With one negative per positive (the first round) the fitted base rate was one half, so about half of
     any vocabulary scored above 0.5; with 20 the probability is that of a text being right when one in 21
-    candidate texts is, closer to tagging with a vocabulary where most tags do not apply.
+    candidate texts is, closer to tagging with a vocabulary where most tags do not apply. With ``groups``
+    (one per image) the negatives come only from images of another group: captions of the same leaf folder
+    are often near-synonyms of the right one, and counting them wrong made the fit under-confident.
     """
     rng = random.Random(seed)
     cos, lab = [], []
@@ -236,9 +248,9 @@ def fit_calibration(img: np.ndarray, txt: np.ndarray, captions: list[list[str]],
         own = set(row)
         cos.append(float(img[i] @ txt[index[rng.choice(row)]]))
         lab.append(1.0)
-        for _ in range(negatives if len(captions) > 1 else 0):
-            j = rng.randrange(len(captions) - 1)
-            neg_texts = [t for t in captions[j + (j >= i)] if t not in own]
+        others = [j for j in range(len(captions)) if j != i and (groups is None or groups[j] != groups[i])]
+        for _ in range(negatives if others else 0):
+            neg_texts = [t for t in captions[rng.choice(others)] if t not in own]
             if neg_texts:
                 cos.append(float(img[i] @ txt[index[rng.choice(neg_texts)]]))
                 lab.append(0.0)
