@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from artlens.align.heads import save_heads
+from artlens.align.heads import load_heads, save_heads
 from artlens.align.model import PROMPTS, AlignModel
 from artlens.align.text import get_text_encoder
 from artlens.align.train.driver import feature_cache
@@ -173,9 +173,14 @@ PROMPT_SETS = {
 }
 PROMPT_SETS["ten"] = PROMPT_SETS["six"] + PROMPT_SETS["four"]
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+#: query templates tried for retrieval: the plain title, or its mean with the training captions' forms
+QUERY_PROMPTS = {
+    "plain": ("{}",),
+    "three": ("{}", "a drawing of {}", "clip art of {}"),
+}
 
 
-def grid(heads, cache, pairs: list, val, encode) -> dict:
+def grid(heads, cache, pairs: list, val, encode, weights=WEIGHTS) -> dict:
     """Inference-time choices on one set of heads: zero-shot on both dev sets and dev retrieval for each
     ConSE weight, prompt set and centring; the calibration refitted with either negative rule, with its
     reliability on the dev pool (own title vs 20 other titles) and on the dev folders (each name)."""
@@ -192,7 +197,7 @@ def grid(heads, cache, pairs: list, val, encode) -> dict:
         if len(rows):
             zs_sets[role] = rows
     base_weight = heads.config.imagenet_weight
-    for lam in WEIGHTS:
+    for lam in weights:
         heads.config.imagenet_weight = lam
         model = AlignModel(heads)
         for role, rows in zs_sets.items():
@@ -207,10 +212,12 @@ def grid(heads, cache, pairs: list, val, encode) -> dict:
                     out["zs"].append({"set": role, "weight": lam, "prompts": pname, "centre": centre,
                                       "top1": round(float(m["accuracy"]), 3),
                                       "f1": round(float(m["macro"]["f1"]), 3)})
-        sims = model.embed_texts(titles) @ model.embed_features(cache.image[pool]).T
-        rank = (sims > sims.diagonal()[:, None]).sum(1)
-        out["retrieval"].append({"weight": lam, **{f"r@{k}": round(float((rank < k).mean()), 3)
-                                                   for k in (1, 5, 10)}})
+        pool_emb = model.embed_features(cache.image[pool])
+        for qname, prompts in QUERY_PROMPTS.items():
+            sims = model.embed_labels(titles, prompts) @ pool_emb.T
+            rank = (sims > sims.diagonal()[:, None]).sum(1)
+            out["retrieval"].append({"weight": lam, "query": qname,
+                                     **{f"r@{k}": round(float((rank < k).mean()), 3) for k in (1, 5, 10)}})
         if lam not in (0.5, 1.0, 2.0) or not val.captions:
             continue
         texts = sorted({t for row in val.captions for t in row})
@@ -222,8 +229,10 @@ def grid(heads, cache, pairs: list, val, encode) -> dict:
         second = conse_vectors(val.imagenet, heads.imagenet_names.numpy(), heads.config.imagenet_top)
         img = joint(img, second, lam)
         txt = joint(txt, vecs, lam)
-        for rule, groups in (("any", None), ("other-folder", val.groups)):
-            heads.config.calibration = fit_calibration(img, txt, val.captions, index, groups=groups)
+        for rule, groups, first in (("any", None, False), ("other-folder", val.groups, False),
+                                    ("other-folder, titles", val.groups, True)):
+            heads.config.calibration = fit_calibration(img, txt, val.captions, index, groups=groups,
+                                                       first_only=first)
             model = AlignModel(heads)
             probs = model.tag_probability(model.embed_features(cache.image[pool]), titles)
             rng = np.random.default_rng(0)
@@ -270,6 +279,9 @@ def main() -> None:
     parser.add_argument("--costumes-out", action="store_true",
                         help="hold the Scratch costumes out of dev training (a second dev zero-shot set)")
     parser.add_argument("--grid", action="store_true", help="score the inference-time choices too")
+    parser.add_argument("--weights", default=",".join(map(str, WEIGHTS)), help="ConSE weights of --grid")
+    parser.add_argument("--from-heads", action="store_true",
+                        help="read each variant's heads from OUT instead of training them")
     parser.add_argument("--modes", default="extra",
                         help="extra: with the extra drawings (cap 250); first: the first round's pairs only")
     args = parser.parse_args()
@@ -292,7 +304,11 @@ def main() -> None:
         for name in args.variants.split(","):
             t0 = time.perf_counter()
             settings = AlignSettings(**VARIANTS[name])
-            heads, summary = train_heads(train, val, encode, settings, imagenet_names=cache.categories)
+            if args.from_heads:  # the grid again on heads saved by an earlier run
+                heads = load_heads(args.out / f"heads-{mode}-{name}")
+                summary = {"best_epoch": None, "best": {}}
+            else:
+                heads, summary = train_heads(train, val, encode, settings, imagenet_names=cache.categories)
             model = AlignModel(heads)
             save_heads(heads, args.out / f"heads-{mode}-{name}")
             bank_img = model.embed_features(train.image[bank_rows])
@@ -304,7 +320,8 @@ def main() -> None:
                       "calibration": heads.config.calibration, **figures,
                       "seconds": round(time.perf_counter() - t0, 1), "load": load}
             if args.grid:
-                record["grid"] = grid(heads, cache, pairs, val, encode)
+                record["grid"] = grid(heads, cache, pairs, val, encode,
+                                      tuple(float(w) for w in args.weights.split(",")))
             print(json.dumps(record), flush=True)
             with open(args.out / "runs.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")

@@ -1,7 +1,10 @@
 """The third round's calibration negatives (other groups only) and class-prior centring of zero-shot."""
 
+from types import SimpleNamespace
+
 import numpy as np
 
+from artlens.align.conse import joint, reweight
 from artlens.align.tag import zero_shot_scores
 from artlens.align.train.recipe import fit_calibration
 
@@ -45,6 +48,7 @@ class _Stub:
     """A model whose label vectors are the unit axes and whose temperature is 1."""
 
     temperature = 1.0
+    config = SimpleNamespace(zero_shot_weight=None, imagenet_weight=0.0, embed_dim=3)
 
     def embed_labels(self, labels, prompts=()):
         return np.eye(len(labels), dtype=np.float32)
@@ -66,3 +70,15 @@ def test_centring_one_image_changes_nothing():
     emb = np.array([[0.9, 0.1, 0.0]], np.float32)
     plain = zero_shot_scores(_Stub(), emb, ["a", "b", "c"])
     assert np.allclose(zero_shot_scores(_Stub(), emb, ["a", "b", "c"], centre=True), plain)
+
+
+def test_reweight_equals_joint_at_the_new_weight():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(5, 8))
+    c = rng.normal(size=(5, 6))
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    made = joint(a, c, 0.5)
+    assert np.allclose(reweight(made, 8, 0.5, 1.0), joint(a, c, 1.0), atol=1e-6)
+    assert np.allclose(reweight(made, 8, 0.5, 0.5), made)
+    assert np.allclose(reweight(made, 8, 0.5, 0.0)[:, :8], a, atol=1e-6)

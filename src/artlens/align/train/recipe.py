@@ -230,8 +230,8 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
 
 
 def fit_calibration(img: np.ndarray, txt: np.ndarray, captions: list[list[str]], index: dict[str, int],
-                    negatives: int = 20, seed: int = 0, groups: Sequence[str] | None = None
-                    ) -> dict[str, float]:
+                    negatives: int = 20, seed: int = 0, groups: Sequence[str] | None = None,
+                    first_only: bool = False) -> dict[str, float]:
     """Platt scaling (Platt, 1999) of cosines on held-back pairs: each image (row of ``img``, unit vectors)
     with one of its own captions (positive) and with ``negatives`` captions of other images that it does not
     share (negative); ``txt`` holds the caption vectors, row ``index[caption]``.
@@ -240,17 +240,20 @@ def fit_calibration(img: np.ndarray, txt: np.ndarray, captions: list[list[str]],
     any vocabulary scored above 0.5; with 20 the probability is that of a text being right when one in 21
     candidate texts is, closer to tagging with a vocabulary where most tags do not apply. With ``groups``
     (one per image) the negatives come only from images of another group: captions of the same leaf folder
-    are often near-synonyms of the right one, and counting them wrong made the fit under-confident.
+    are often near-synonyms of the right one, and counting them wrong made the fit under-confident. With
+    ``first_only`` every pair uses an image's first caption (its plain title, as tags and queries are
+    scored) instead of one drawn from all its captions.
     """
     rng = random.Random(seed)
     cos, lab = [], []
     for i, row in enumerate(captions):
         own = set(row)
-        cos.append(float(img[i] @ txt[index[rng.choice(row)]]))
+        cos.append(float(img[i] @ txt[index[row[0] if first_only else rng.choice(row)]]))
         lab.append(1.0)
         others = [j for j in range(len(captions)) if j != i and (groups is None or groups[j] != groups[i])]
         for _ in range(negatives if others else 0):
-            neg_texts = [t for t in captions[rng.choice(others)] if t not in own]
+            pick = captions[rng.choice(others)]
+            neg_texts = [t for t in (pick[:1] if first_only else pick) if t not in own]
             if neg_texts:
                 cos.append(float(img[i] @ txt[index[rng.choice(neg_texts)]]))
                 lab.append(0.0)
