@@ -59,6 +59,8 @@ class AlignSettings:
     imagenet_weak: float | None = None
     #: weight of the ConSE cosine beside the heads' (:mod:`artlens.align.conse`); 0: the heads alone
     imagenet_weight: float = 0.5
+    #: ConSE weight of zero-shot classification (None: ``imagenet_weight``); chosen on the dev split
+    zero_shot_weight: float | None = None
     #: negative captions per positive in the Platt fit (1 in the first round)
     calibration_negatives: int = 20
     #: the Platt fit's negatives come only from images of other groups (leaf folders), never near-synonyms of
@@ -161,7 +163,8 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
                                  "dropout": settings.dropout, "imagenet_weak": settings.imagenet_weak,
                                  "imagenet_weight": settings.imagenet_weight,
                                  "calibration_negatives": settings.calibration_negatives,
-                                 "calibration_other_groups": settings.calibration_other_groups})
+                                 "calibration_other_groups": settings.calibration_other_groups,
+                                 "zero_shot_weight": settings.zero_shot_weight})
     with seeded(settings.seed):
         heads = AlignHeads(config)
     cap_ids = [[index[t] for t in row] for row in train.captions]
@@ -211,6 +214,7 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
             raise ConfigError("ConSE needs the backbone's ImageNet class names and probabilities")
         names = class_vectors(encode, list(imagenet_names), PROMPTS)
         heads.attach_imagenet(torch.from_numpy(names), settings.imagenet_weight)
+        heads.config.zero_shot_weight = settings.zero_shot_weight
     if val.captions:
         with torch.no_grad():
             img = heads.embed_image(val_feats).numpy()
