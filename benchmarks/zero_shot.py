@@ -18,8 +18,8 @@ Rows, all on the same images in the same run:
 * ``artlens align``: the shipped heads (or ``--model``), prompt-ensembled labels, as ``classify --zero-shot``
   answers by default;
 * ``artlens align, class-prior centred``: the same with each label's mean logit over the set's images
-  subtracted (``classify --zero-shot --centre``): transductive (it sees the other test images, never their
-  labels);
+  subtracted (``zero_shot_scores(..., centre=True)``): transductive (it sees the other test images, never
+  their labels); not the default, reported beside it;
 * ``linear probe, n-shot``: logistic regression on the same locked image features (standardised) with n
   labelled images per class, tested on the others; mean and SD over 20 random draws.
 

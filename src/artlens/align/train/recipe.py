@@ -53,19 +53,22 @@ class AlignSettings:
     weight_decay: float = 0.05
     embed_dim: int = 256
     hidden: int = 768  # 1,024 in the first round; 768 keeps the file with the ConSE class vectors under 5 MB
-    dropout: float = 0.1
+    dropout: float = 0.3  # 0.1 until the third round; 0.3 chosen on the dev split (scripts/align_dev.py)
     #: every training image whose top ImageNet class reaches this probability also gets it as a weak caption
     #: (None: only the photos do; tried at 0.5 on 2026-12-05, not better on validation)
     imagenet_weak: float | None = None
     #: weight of the ConSE cosine beside the heads' (:mod:`artlens.align.conse`); 0: the heads alone
     imagenet_weight: float = 0.5
-    #: ConSE weight of zero-shot classification (None: ``imagenet_weight``); chosen on the dev split
-    zero_shot_weight: float | None = None
+    #: ConSE weight of zero-shot classification (None: ``imagenet_weight``); 1.0 chosen on the dev split
+    zero_shot_weight: float | None = 1.0
     #: negative captions per positive in the Platt fit (1 in the first round)
     calibration_negatives: int = 20
     #: the Platt fit's negatives come only from images of other groups (leaf folders), never near-synonyms of
     #: the same folder (third round; the second round's fit drew them from any other image)
     calibration_other_groups: bool = True
+    #: the Platt fit pairs each image with its first caption (its plain title) and other images' first
+    #: captions, as tags and queries are scored (third round; before, any caption of either)
+    calibration_titles: bool = True
     seed: int = 0
 
 
@@ -164,6 +167,7 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
                                  "imagenet_weight": settings.imagenet_weight,
                                  "calibration_negatives": settings.calibration_negatives,
                                  "calibration_other_groups": settings.calibration_other_groups,
+                                 "calibration_titles": settings.calibration_titles,
                                  "zero_shot_weight": settings.zero_shot_weight})
     with seeded(settings.seed):
         heads = AlignHeads(config)
@@ -226,7 +230,7 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
         heads.config.calibration = fit_calibration(img, txt, val.captions, index,
                                                    negatives=settings.calibration_negatives,
                                                    groups=val.groups if settings.calibration_other_groups
-                                                   else None)
+                                                   else None, first_only=settings.calibration_titles)
     summary = {"epochs": result.epochs, "best_epoch": result.best_epoch,
                "best": dict(result.best_metrics or {}), "train_images": n, "val_images": len(val.captions),
                "texts": len(index), "temperature": float(1 / heads.logit_scale.detach().exp())}
