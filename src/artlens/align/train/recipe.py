@@ -209,9 +209,11 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
     optimizer = make_optimizer(parameter_groups(heads, settings.weight_decay), lr=settings.lr)
     total = settings.epochs * steps
     scheduler = cosine_schedule(optimizer, total, warmup_steps=min(steps, total))
-    result = fit(heads, optimizer, batches, loss, epochs=settings.epochs, scheduler=scheduler,
-                 validate=validate, monitor="val_r5", stopping=EarlyStopping(None, mode="max"),
-                 checkpoint=checkpoint, resume=resume, progress=progress)
+    # dropout draws from the global generator: seeded here too, or two runs of the recipe kept other epochs
+    with seeded(settings.seed):
+        result = fit(heads, optimizer, batches, loss, epochs=settings.epochs, scheduler=scheduler,
+                     validate=validate, monitor="val_r5", stopping=EarlyStopping(None, mode="max"),
+                     checkpoint=checkpoint, resume=resume, progress=progress)
     heads.eval()
     if settings.imagenet_weight > 0:
         if not imagenet_names or val.imagenet is None:
