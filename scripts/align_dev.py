@@ -196,7 +196,8 @@ def grid(heads, cache, pairs: list, val, encode, weights=WEIGHTS) -> dict:
         rows = np.array([i for i, p in enumerate(pairs) if p.role == role])
         if len(rows):
             zs_sets[role] = rows
-    base_weight = heads.config.imagenet_weight
+    base_weight, zs_weight = heads.config.imagenet_weight, heads.config.zero_shot_weight
+    heads.config.zero_shot_weight = None  # the grid's weight applies to zero-shot too
     for lam in weights:
         heads.config.imagenet_weight = lam
         model = AlignModel(heads)
@@ -254,19 +255,21 @@ def grid(heads, cache, pairs: list, val, encode, weights=WEIGHTS) -> dict:
                     bands.append([int(m.sum()), round(float(tr[m].mean()), 3) if m.any() else None])
                 rec[name] = bands
             out["calibration"].append(rec)
-    heads.config.imagenet_weight = base_weight
+    heads.config.imagenet_weight, heads.config.zero_shot_weight = base_weight, zs_weight
     return out
 
 
+_SECOND = {"dropout": 0.1, "zero_shot_weight": None}  # the second round's recipe, what the variants change
 VARIANTS = {
-    "base": {},
-    "ep80": {"epochs": 80},
-    "ep80-drop3": {"epochs": 80, "dropout": 0.3},
-    "ep20": {"epochs": 20},
-    "drop3": {"dropout": 0.3},
-    "h512": {"hidden": 512},
-    "wd2": {"weight_decay": 0.2},
-    "lr3e-4": {"lr": 3e-4},
+    "base": _SECOND,
+    "ep80": {**_SECOND, "epochs": 80},
+    "ep80-drop3": {**_SECOND, "epochs": 80, "dropout": 0.3},
+    "ep20": {**_SECOND, "epochs": 20},
+    "drop3": {**_SECOND, "dropout": 0.3},
+    "drop5": {**_SECOND, "dropout": 0.5},
+    "h512": {**_SECOND, "hidden": 512},
+    "wd2": {**_SECOND, "weight_decay": 0.2},
+    "lr3e-4": {**_SECOND, "lr": 3e-4},
 }
 
 
