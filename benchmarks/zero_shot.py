@@ -15,7 +15,11 @@ Rows, all on the same images in the same run:
 * ``ImageNet name -> MiniLM``: the backbone's top-1 ImageNet class name, mapped to the nearest category
   name by MiniLM cosine (the same prompt templates as the alignment); for retrieval, images are ranked by the
   MiniLM cosine of their top-1 ImageNet class name with the query;
-* ``artlens align``: the shipped heads (or ``--model``), prompt-ensembled labels;
+* ``artlens align``: the shipped heads (or ``--model``), prompt-ensembled labels, as ``classify --zero-shot``
+  answers by default;
+* ``artlens align, class-prior centred``: the same with each label's mean logit over the set's images
+  subtracted (``zero_shot_scores(..., centre=True)``): transductive (it sees the other test images, never
+  their labels); not the default, reported beside it;
 * ``linear probe, n-shot``: logistic regression on the same locked image features (standardised) with n
   labelled images per class, tested on the others; mean and SD over 20 random draws.
 
@@ -116,6 +120,9 @@ def zero_shot_set(name: str, rows: np.ndarray, labels: list[str], cache, model) 
     emb = model.embed_features(cache.image[rows])
     pred = zero_shot_scores(model, emb, classes).argmax(1)
     out["rows"].append({"method": "artlens align (zero-shot)", **_figures(y, pred, classes)})
+    pred = zero_shot_scores(model, emb, classes, centre=True).argmax(1)
+    out["rows"].append({"method": "artlens align, class-prior centred (transductive)",
+                        **_figures(y, pred, classes)})
     for shots in (1, 5):
         acc, sd, f1 = linear_probe(cache.image[rows], y, shots)
         out["rows"].append({"method": f"linear probe, {shots}-shot", "accuracy": acc, "accuracy_sd": sd,
@@ -187,7 +194,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     t0 = time.perf_counter()
     cache = feature_cache(args.data, args.cache)
     model = load_align_model(args.model)

@@ -11,6 +11,15 @@ dev images (false), as a reliability table.
 
     .venv/bin/python scripts/align_dev.py --cache .data/align-29b/features.npz --out .data/align-29b/dev
         [--variants base,ep20,...] [--modes extra,first]
+
+Third round (``--costumes-out``): the Scratch *costumes* (5 categories: animals, fantasy, people, things,
+transportation; Scratch's drawn style, the nearest the training data comes to the Scratch backgrounds,
+which stay unseen) are held out of dev training too, as a second dev zero-shot set; ``--grid`` then scores
+the inference-time choices on each variant's heads: prompt templates, ConSE weight, class-prior centring,
+and the calibration's negatives (any other image, or only images of another leaf folder).
+
+    .venv/bin/python scripts/align_dev.py --cache .data/align-29b/features.npz --out .data/align-29c/dev \
+        --costumes-out --grid [--variants base,h512,ep80]
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from artlens.align.heads import save_heads
+from artlens.align.heads import load_heads, save_heads
 from artlens.align.model import PROMPTS, AlignModel
 from artlens.align.text import get_text_encoder
 from artlens.align.train.driver import feature_cache
@@ -38,10 +47,14 @@ DEV_FOLDERS = ("people", "tools", "geography")
 DEV_POOL = 300
 
 
-def dev_roles(pairs: list, seed: int = 1) -> list:
-    """The pairs with ``dev-zs`` / ``dev-pool`` / ``dev-excluded`` roles carved out of ``train``."""
+def dev_roles(pairs: list, seed: int = 1, costumes: bool = False) -> list:
+    """The pairs with ``dev-zs`` / ``dev-pool`` / ``dev-excluded`` roles carved out of ``train`` (and with
+    ``costumes`` the Scratch costumes of ``train`` and ``val`` as ``dev-zs-costume``)."""
     out = [replace(p, role="dev-zs") if p.role == "train" and p.source == "openclipart"
            and p.category in DEV_FOLDERS else p for p in pairs]
+    if costumes:
+        out = [replace(p, role="dev-zs-costume")
+               if p.role in ("train", "val") and p.source == "scratch-costume" else p for p in out]
     rng = random.Random(seed)
     cand = [i for i, p in enumerate(out) if p.role == "train" and p.source == "openclipart"
             and len(p.title.split()) >= 2]
@@ -153,13 +166,110 @@ def disk_memo(encode, path: Path):
     return wrapped
 
 
+#: prompt sets tried for zero-shot labels (third round): the shipped six, the four of the issue, both
+PROMPT_SETS = {
+    "six": PROMPTS,
+    "four": ("a picture of {}", "a cartoon background of {}", "a drawing of {}", "a scene {}"),
+}
+PROMPT_SETS["ten"] = PROMPT_SETS["six"] + PROMPT_SETS["four"]
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+#: query templates tried for retrieval: the plain title, or its mean with the training captions' forms
+QUERY_PROMPTS = {
+    "plain": ("{}",),
+    "three": ("{}", "a drawing of {}", "clip art of {}"),
+}
+
+
+def grid(heads, cache, pairs: list, val, encode, weights=WEIGHTS) -> dict:
+    """Inference-time choices on one set of heads: zero-shot on both dev sets and dev retrieval for each
+    ConSE weight, prompt set and centring; the calibration refitted with either negative rule, with its
+    reliability on the dev pool (own title vs 20 other titles) and on the dev folders (each name)."""
+    from artlens.align.conse import conse_vectors, joint
+    from artlens.align.tag import zero_shot_scores
+    from artlens.align.train.recipe import fit_calibration
+
+    out: dict = {"zs": [], "retrieval": [], "calibration": []}
+    pool = np.array([i for i, p in enumerate(pairs) if p.role == "dev-pool"])
+    titles = [pairs[i].title for i in pool]
+    zs_sets = {}
+    for role in ("dev-zs", "dev-zs-costume"):
+        rows = np.array([i for i, p in enumerate(pairs) if p.role == role])
+        if len(rows):
+            zs_sets[role] = rows
+    base_weight, zs_weight = heads.config.imagenet_weight, heads.config.zero_shot_weight
+    heads.config.zero_shot_weight = None  # the grid's weight applies to zero-shot too
+    for lam in weights:
+        heads.config.imagenet_weight = lam
+        model = AlignModel(heads)
+        for role, rows in zs_sets.items():
+            classes = sorted({pairs[i].category for i in rows})
+            y = np.array([classes.index(pairs[i].category) for i in rows])
+            emb = model.embed_features(cache.image[rows])
+            for pname, prompts in PROMPT_SETS.items():
+                for centre in (False, True):
+                    names = [c.replace("_", " ") for c in classes]
+                    pred = zero_shot_scores(model, emb, names, prompts=prompts, centre=centre).argmax(1)
+                    m = classification_metrics(y, pred, classes)
+                    out["zs"].append({"set": role, "weight": lam, "prompts": pname, "centre": centre,
+                                      "top1": round(float(m["accuracy"]), 3),
+                                      "f1": round(float(m["macro"]["f1"]), 3)})
+        pool_emb = model.embed_features(cache.image[pool])
+        for qname, prompts in QUERY_PROMPTS.items():
+            sims = model.embed_labels(titles, prompts) @ pool_emb.T
+            rank = (sims > sims.diagonal()[:, None]).sum(1)
+            out["retrieval"].append({"weight": lam, "query": qname,
+                                     **{f"r@{k}": round(float((rank < k).mean()), 3) for k in (1, 5, 10)}})
+        if lam not in (0.5, 1.0, 2.0) or not val.captions:
+            continue
+        texts = sorted({t for row in val.captions for t in row})
+        index = {t: i for i, t in enumerate(texts)}
+        vecs = encode(texts)
+        with torch.no_grad():
+            img = heads.embed_image(torch.from_numpy(val.image.astype(np.float32))).numpy()
+            txt = heads.embed_text(torch.from_numpy(vecs)).numpy()
+        second = conse_vectors(val.imagenet, heads.imagenet_names.numpy(), heads.config.imagenet_top)
+        img = joint(img, second, lam)
+        txt = joint(txt, vecs, lam)
+        for rule, groups, first in (("any", None, False), ("other-folder", val.groups, False),
+                                    ("other-folder, titles", val.groups, True)):
+            heads.config.calibration = fit_calibration(img, txt, val.captions, index, groups=groups,
+                                                       first_only=first)
+            model = AlignModel(heads)
+            probs = model.tag_probability(model.embed_features(cache.image[pool]), titles)
+            rng = np.random.default_rng(0)
+            p2, t2 = [], []
+            for a in range(len(pool)):
+                others = rng.choice(np.delete(np.arange(len(pool)), a), 20, replace=False)
+                p2 += [probs[a, a], *probs[a, others]]
+                t2 += [1.0] + [0.0] * 20
+            rows = zs_sets["dev-zs"]
+            classes = sorted({pairs[i].category for i in rows})
+            y = np.array([classes.index(pairs[i].category) for i in rows])
+            pc = model.tag_probability(model.embed_features(cache.image[rows]), classes)
+            tc = (y[:, None] == np.arange(len(classes))[None, :]).astype(float)
+            rec = {"weight": lam, "negatives": rule, "fit": heads.config.calibration}
+            for name, pr, tr in (("titles", np.array(p2), np.array(t2)), ("folders", pc.ravel(), tc.ravel())):
+                bands = []
+                for lo in np.arange(0, 1, 0.1):
+                    m = (pr >= lo) & (pr < lo + 0.1 + (1e-9 if lo > 0.85 else 0))
+                    bands.append([int(m.sum()), round(float(tr[m].mean()), 3) if m.any() else None])
+                rec[name] = bands
+            out["calibration"].append(rec)
+    heads.config.imagenet_weight, heads.config.zero_shot_weight = base_weight, zs_weight
+    return out
+
+
+_SECOND = {"dropout": 0.1, "zero_shot_weight": None}  # the second round's recipe, what the variants change
 VARIANTS = {
-    "base": {},
-    "ep20": {"epochs": 20},
-    "drop3": {"dropout": 0.3},
-    "h512": {"hidden": 512},
-    "wd2": {"weight_decay": 0.2},
-    "lr3e-4": {"lr": 3e-4},
+    "base": _SECOND,
+    "ep80": {**_SECOND, "epochs": 80},
+    "ep80-drop3": {**_SECOND, "epochs": 80, "dropout": 0.3},
+    "ep20": {**_SECOND, "epochs": 20},
+    "drop3": {**_SECOND, "dropout": 0.3},
+    "drop5": {**_SECOND, "dropout": 0.5},
+    "h512": {**_SECOND, "hidden": 512},
+    "wd2": {**_SECOND, "weight_decay": 0.2},
+    "lr3e-4": {**_SECOND, "lr": 3e-4},
 }
 
 
@@ -169,16 +279,22 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--variants", default="base")
+    parser.add_argument("--costumes-out", action="store_true",
+                        help="hold the Scratch costumes out of dev training (a second dev zero-shot set)")
+    parser.add_argument("--grid", action="store_true", help="score the inference-time choices too")
+    parser.add_argument("--weights", default=",".join(map(str, WEIGHTS)), help="ConSE weights of --grid")
+    parser.add_argument("--from-heads", action="store_true",
+                        help="read each variant's heads from OUT instead of training them")
     parser.add_argument("--modes", default="extra",
                         help="extra: with the extra drawings (cap 250); first: the first round's pairs only")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     cache = feature_cache(args.data, args.cache)
     encode = disk_memo(get_text_encoder().encode, args.out / "text-memo.npz")
     first = {p.path for p in load_feature_cache(Path(".data/align-29/features.npz")).pairs}
     for mode in args.modes.split(","):
-        pairs = dev_roles(cache.pairs)
+        pairs = dev_roles(cache.pairs, costumes=args.costumes_out)
         if mode == "first":
             pairs = [p if p.path in first or p.role != "train" else replace(p, role="extra-off")
                      for p in pairs]
@@ -191,7 +307,11 @@ def main() -> None:
         for name in args.variants.split(","):
             t0 = time.perf_counter()
             settings = AlignSettings(**VARIANTS[name])
-            heads, summary = train_heads(train, val, encode, settings)
+            if args.from_heads:  # the grid again on heads saved by an earlier run
+                heads = load_heads(args.out / f"heads-{mode}-{name}")
+                summary = {"best_epoch": None, "best": {}}
+            else:
+                heads, summary = train_heads(train, val, encode, settings, imagenet_names=cache.categories)
             model = AlignModel(heads)
             save_heads(heads, args.out / f"heads-{mode}-{name}")
             bank_img = model.embed_features(train.image[bank_rows])
@@ -202,6 +322,9 @@ def main() -> None:
                       "best_epoch": summary["best_epoch"], "val": summary["best"],
                       "calibration": heads.config.calibration, **figures,
                       "seconds": round(time.perf_counter() - t0, 1), "load": load}
+            if args.grid:
+                record["grid"] = grid(heads, cache, pairs, val, encode,
+                                      tuple(float(w) for w in args.weights.split(",")))
             print(json.dumps(record), flush=True)
             with open(args.out / "runs.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")

@@ -31,3 +31,6 @@ def test_recipe_writes_loadable_heads_and_reuses_its_cache(tmp_path):
     assert model.embed_texts(["a red circle"]).shape == (1, 16)
     again = train_align(tmp_path / "data", tmp_path / "heads2", settings=settings)  # cache reused
     assert again["train_images"] == summary["train_images"]
+    # the recipe trains in one thread: a rerun writes the same bytes
+    for name in ("model.safetensors", "config.json"):
+        assert (tmp_path / "heads2" / name).read_bytes() == (tmp_path / "heads" / name).read_bytes()

@@ -110,6 +110,7 @@ def test_conse_heads_store_the_class_vectors_and_calibrate_the_joint_cosine(shap
     again = load_heads(tmp_path / "m")
     assert torch.allclose(again.imagenet_names, heads.imagenet_names, atol=1e-3)
     assert again.config.imagenet_weight == 0.5
+    assert again.config.zero_shot_weight == settings.zero_shot_weight == 1.0  # ConSE weighed more here
 
 
 def test_calibration_with_many_negatives_keeps_most_wrong_pairs_below_one_half(trained):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["IMAGENET_TOP", "class_vectors", "conse_vectors", "joint"]
+__all__ = ["IMAGENET_TOP", "class_vectors", "conse_vectors", "joint", "reweight"]
 
 IMAGENET_TOP = 5  # ConSE's T: the classes mixed per image
 
@@ -43,3 +43,15 @@ def joint(aligned: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:
         return np.asarray(aligned, np.float32)
     out = np.concatenate([aligned, np.sqrt(weight) * np.asarray(second, np.float32)], axis=1)
     return (out / np.sqrt(1.0 + weight)).astype(np.float32)
+
+
+def reweight(vectors: np.ndarray, dim: int, weight: float, new_weight: float) -> np.ndarray:
+    """Rows made by :func:`joint` at ``weight`` (their first ``dim`` numbers the heads' part), as if made at
+    ``new_weight``: the ConSE part is scaled by ``sqrt(new_weight / weight)`` and each row renormalised, so
+    dot products become ``(heads' cosine + new_weight * ConSE cosine) / (1 + new_weight)``."""
+    v = np.asarray(vectors, np.float32)
+    if weight <= 0 or new_weight == weight or v.shape[1] <= dim:
+        return v
+    out = v.copy()
+    out[:, dim:] *= np.sqrt(max(new_weight, 0.0) / weight)
+    return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)

@@ -51,6 +51,9 @@ class AlignConfig:
     imagenet_weight: float = 0.0
     imagenet_classes: int = 1000
     imagenet_top: int = 5
+    #: the ConSE weight of zero-shot classification when it differs from ``imagenet_weight`` (None: the same);
+    #: search and tags keep ``imagenet_weight``, the weight stored image vectors were made with
+    zero_shot_weight: float | None = None
 
 
 class AlignHeads(nn.Module):

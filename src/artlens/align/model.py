@@ -28,8 +28,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 #: SHA-256 of the shipped heads' files (``artlens train align`` reproduces them).
 DEFAULT_MODEL_SHA256 = {
-    CONFIG_FILE: "38c928a665dcb17ae8406362893f8fd444528ffd373ea1fd35b80d662708ec70",
-    WEIGHTS_FILE: "9ea62449a9ab99f389bc75ee888187dcb48d2c789a9c9bde1eba7c5d1bc582dd",
+    CONFIG_FILE: "4752bdffba89a90520661351cd6753d29b41b95905d93d7d156d39612b4aa72b",
+    WEIGHTS_FILE: "6cbaae2d05e35b9a296f8c8a7f5d2d7adbdb9b4ce422c6d970a09a7f56b6772f",
 }
 
 #: Prompt templates whose mean embedding stands for a label (prompt ensembling, Radford et al., ICML 2021).

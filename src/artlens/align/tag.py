@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from artlens.align.model import AlignModel, load_align_model
+from artlens.align.conse import reweight
+from artlens.align.model import PROMPTS, AlignModel, load_align_model
 from artlens.errors import ConfigError
 from artlens.imageio import collect_inputs
 
@@ -96,9 +97,23 @@ def tag_paths(paths: Sequence[str | Path], *, vocabulary: Sequence[str] | None =
             "errors": errors + skipped}
 
 
-def zero_shot_scores(model: AlignModel, embeddings: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """(N, L) softmax probabilities over ``labels`` at the model's learned temperature."""
-    logits = embeddings @ model.embed_labels(labels).T / model.temperature
+def zero_shot_scores(model: AlignModel, embeddings: np.ndarray, labels: Sequence[str], *,
+                     prompts: Sequence[str] = PROMPTS, centre: bool = False) -> np.ndarray:
+    """(N, L) softmax probabilities over ``labels`` at the model's learned temperature, with ConSE at the
+    heads' ``zero_shot_weight`` when they set one.
+
+    ``centre`` subtracts each label's mean logit over the N images given (class-prior correction: a label
+    that every image leans to, as a scene word to a set of scenes, loses that lean). It is transductive
+    (the answer for one image depends on the others in the batch) but uses no labels.
+    """
+    labels_vec = model.embed_labels(labels, prompts)
+    config = model.config
+    if config.zero_shot_weight is not None:  # ConSE weighted for categories as the recipe chose
+        embeddings = reweight(embeddings, config.embed_dim, config.imagenet_weight, config.zero_shot_weight)
+        labels_vec = reweight(labels_vec, config.embed_dim, config.imagenet_weight, config.zero_shot_weight)
+    logits = embeddings @ labels_vec.T / model.temperature
+    if centre and len(logits) > 1:
+        logits = logits - logits.mean(0, keepdims=True)
     logits -= logits.max(1, keepdims=True)
     e = np.exp(logits)
     return e / e.sum(1, keepdims=True)

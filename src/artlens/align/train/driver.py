@@ -8,6 +8,7 @@ from artlens.align.heads import save_heads
 from artlens.align.text import get_text_encoder
 from artlens.align.train.features import FeatureCache, build_feature_cache, load_feature_cache
 from artlens.align.train.recipe import AlignSettings, collect_pairs, train_heads, training_set
+from artlens.models.backbones import one_thread
 from artlens.training.progress import Progress
 
 __all__ = ["feature_cache", "train_align"]
@@ -41,8 +42,11 @@ def train_align(data_root: Path, out_dir: Path, *, cache: Path | None = None,
     train = training_set(*args, roles=("train",), imagenet_weak=settings.imagenet_weak)
     val = training_set(*args, roles=("val",))
     encoder = get_text_encoder()
-    heads, summary = train_heads(train, val, encoder.encode, settings, progress=progress,
-                                 checkpoint=out_dir / "checkpoint.pt", imagenet_names=feats.categories)
+    # one thread: the sums of a product depend on how many threads split it, and the kept epoch (best
+    # validation recall of 260 images) on those last digits; on one thread a rerun gives the same bytes
+    with one_thread():
+        heads, summary = train_heads(train, val, encoder.encode, settings, progress=progress,
+                                     checkpoint=out_dir / "checkpoint.pt", imagenet_names=feats.categories)
     save_heads(heads, out_dir)
     (out_dir / "checkpoint.pt").unlink(missing_ok=True)
     return {**summary, "skipped": feats.skipped, "out": str(out_dir)}

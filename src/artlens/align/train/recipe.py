@@ -53,14 +53,22 @@ class AlignSettings:
     weight_decay: float = 0.05
     embed_dim: int = 256
     hidden: int = 768  # 1,024 in the first round; 768 keeps the file with the ConSE class vectors under 5 MB
-    dropout: float = 0.1
+    dropout: float = 0.3  # 0.1 until the third round; 0.3 chosen on the dev split (scripts/align_dev.py)
     #: every training image whose top ImageNet class reaches this probability also gets it as a weak caption
     #: (None: only the photos do; tried at 0.5 on 2026-12-05, not better on validation)
     imagenet_weak: float | None = None
     #: weight of the ConSE cosine beside the heads' (:mod:`artlens.align.conse`); 0: the heads alone
     imagenet_weight: float = 0.5
+    #: ConSE weight of zero-shot classification (None: ``imagenet_weight``); 1.0 chosen on the dev split
+    zero_shot_weight: float | None = 1.0
     #: negative captions per positive in the Platt fit (1 in the first round)
     calibration_negatives: int = 20
+    #: the Platt fit's negatives come only from images of other groups (leaf folders), never near-synonyms of
+    #: the same folder (third round; the second round's fit drew them from any other image)
+    calibration_other_groups: bool = True
+    #: the Platt fit pairs each image with its first caption (its plain title) and other images' first
+    #: captions, as tags and queries are scored (third round; before, any caption of either)
+    calibration_titles: bool = True
     seed: int = 0
 
 
@@ -98,6 +106,8 @@ class TrainingSet:
     image: np.ndarray
     captions: list[list[str]]
     imagenet: np.ndarray | None = None  # (N, 1000) the backbone's class probabilities, for ConSE
+    #: each image's group (leaf folder, costume name): the calibration's negatives come from other groups
+    groups: list[str] | None = None
 
 
 def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequence[str],
@@ -106,7 +116,7 @@ def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequenc
     """The images of ``roles`` with their captions: the pair's own, colour variants of its title ("a red
     apple") from the image's dominant colour name, and for photos the backbone's confident ImageNet classes
     as weak captions ("a photo of a seashore")."""
-    rows, caps = [], []
+    rows, caps, groups = [], [], []
     for i, pair in enumerate(pairs):
         if pair.role not in roles:
             continue
@@ -121,8 +131,9 @@ def training_set(image: np.ndarray, pairs: Sequence[Pair], colour_words: Sequenc
         if texts:
             rows.append(i)
             caps.append(texts)
+            groups.append(pair.group)
     probs = imagenet[rows] if imagenet.shape[1] and rows else None
-    return TrainingSet(image[rows] if rows else image[:0], caps, probs)
+    return TrainingSet(image[rows] if rows else image[:0], caps, probs, groups)
 
 
 def _encode_all(sets: Sequence[TrainingSet], encode: Callable[[list[str]], np.ndarray]) -> dict[str, int]:
@@ -154,7 +165,10 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
                                  "seed": settings.seed, "train_images": len(train.captions),
                                  "dropout": settings.dropout, "imagenet_weak": settings.imagenet_weak,
                                  "imagenet_weight": settings.imagenet_weight,
-                                 "calibration_negatives": settings.calibration_negatives})
+                                 "calibration_negatives": settings.calibration_negatives,
+                                 "calibration_other_groups": settings.calibration_other_groups,
+                                 "calibration_titles": settings.calibration_titles,
+                                 "zero_shot_weight": settings.zero_shot_weight})
     with seeded(settings.seed):
         heads = AlignHeads(config)
     cap_ids = [[index[t] for t in row] for row in train.captions]
@@ -195,15 +209,18 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
     optimizer = make_optimizer(parameter_groups(heads, settings.weight_decay), lr=settings.lr)
     total = settings.epochs * steps
     scheduler = cosine_schedule(optimizer, total, warmup_steps=min(steps, total))
-    result = fit(heads, optimizer, batches, loss, epochs=settings.epochs, scheduler=scheduler,
-                 validate=validate, monitor="val_r5", stopping=EarlyStopping(None, mode="max"),
-                 checkpoint=checkpoint, resume=resume, progress=progress)
+    # dropout draws from the global generator: seeded here too, or two runs of the recipe kept other epochs
+    with seeded(settings.seed):
+        result = fit(heads, optimizer, batches, loss, epochs=settings.epochs, scheduler=scheduler,
+                     validate=validate, monitor="val_r5", stopping=EarlyStopping(None, mode="max"),
+                     checkpoint=checkpoint, resume=resume, progress=progress)
     heads.eval()
     if settings.imagenet_weight > 0:
         if not imagenet_names or val.imagenet is None:
             raise ConfigError("ConSE needs the backbone's ImageNet class names and probabilities")
         names = class_vectors(encode, list(imagenet_names), PROMPTS)
         heads.attach_imagenet(torch.from_numpy(names), settings.imagenet_weight)
+        heads.config.zero_shot_weight = settings.zero_shot_weight
     if val.captions:
         with torch.no_grad():
             img = heads.embed_image(val_feats).numpy()
@@ -213,7 +230,9 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
             img = joint(img, second, settings.imagenet_weight)
             txt = joint(txt, text_all.numpy(), settings.imagenet_weight)
         heads.config.calibration = fit_calibration(img, txt, val.captions, index,
-                                                   negatives=settings.calibration_negatives)
+                                                   negatives=settings.calibration_negatives,
+                                                   groups=val.groups if settings.calibration_other_groups
+                                                   else None, first_only=settings.calibration_titles)
     summary = {"epochs": result.epochs, "best_epoch": result.best_epoch,
                "best": dict(result.best_metrics or {}), "train_images": n, "val_images": len(val.captions),
                "texts": len(index), "temperature": float(1 / heads.logit_scale.detach().exp())}
@@ -221,24 +240,30 @@ def train_heads(train: TrainingSet, val: TrainingSet, encode: Callable[[list[str
 
 
 def fit_calibration(img: np.ndarray, txt: np.ndarray, captions: list[list[str]], index: dict[str, int],
-                    negatives: int = 20, seed: int = 0) -> dict[str, float]:
+                    negatives: int = 20, seed: int = 0, groups: Sequence[str] | None = None,
+                    first_only: bool = False) -> dict[str, float]:
     """Platt scaling (Platt, 1999) of cosines on held-back pairs: each image (row of ``img``, unit vectors)
     with one of its own captions (positive) and with ``negatives`` captions of other images that it does not
     share (negative); ``txt`` holds the caption vectors, row ``index[caption]``.
 
     With one negative per positive (the first round) the fitted base rate was one half, so about half of
     any vocabulary scored above 0.5; with 20 the probability is that of a text being right when one in 21
-    candidate texts is, closer to tagging with a vocabulary where most tags do not apply.
+    candidate texts is, closer to tagging with a vocabulary where most tags do not apply. With ``groups``
+    (one per image) the negatives come only from images of another group: captions of the same leaf folder
+    are often near-synonyms of the right one, and counting them wrong made the fit under-confident. With
+    ``first_only`` every pair uses an image's first caption (its plain title, as tags and queries are
+    scored) instead of one drawn from all its captions.
     """
     rng = random.Random(seed)
     cos, lab = [], []
     for i, row in enumerate(captions):
         own = set(row)
-        cos.append(float(img[i] @ txt[index[rng.choice(row)]]))
+        cos.append(float(img[i] @ txt[index[row[0] if first_only else rng.choice(row)]]))
         lab.append(1.0)
-        for _ in range(negatives if len(captions) > 1 else 0):
-            j = rng.randrange(len(captions) - 1)
-            neg_texts = [t for t in captions[j + (j >= i)] if t not in own]
+        others = [j for j in range(len(captions)) if j != i and (groups is None or groups[j] != groups[i])]
+        for _ in range(negatives if others else 0):
+            pick = captions[rng.choice(others)]
+            neg_texts = [t for t in (pick[:1] if first_only else pick) if t not in own]
             if neg_texts:
                 cos.append(float(img[i] @ txt[index[rng.choice(neg_texts)]]))
                 lab.append(0.0)
