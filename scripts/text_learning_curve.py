@@ -61,7 +61,7 @@ def main() -> None:
     for spec in args.logs:
         path, per_epoch = spec.rsplit("=", 1)
         tokens, bpc, seconds = read_curve(Path(path), int(per_epoch))
-        ends.append((tokens[-1], bpc.min()))
+        ends.append((tokens[int(np.argmin(bpc))], bpc.min()))  # the best epoch: what the run kept
         fit_tokens, fit_bpc = tokens[args.skip:] / 1e6, bpc[args.skip:]
         (a, b, c), _ = curve_fit(saturating, fit_tokens, fit_bpc, p0=(2.0, 1.0, 0.5),
                                  bounds=([0.0, 0.0, 0.01], [5.0, 50.0, 3.0]), maxfev=50_000)
