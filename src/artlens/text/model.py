@@ -51,8 +51,8 @@ SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "models" / "poetry"
 #: ``scripts/train_text_models.py --recipe subword`` (``artlens.text.train.POETRY_RECIPE``; ``docs/models.md``
 #: has the run) and the three files copied here.
 SHIPPED_MODEL_SHA256: dict[str, str] = {
-    CONFIG_FILE: "8dc8a0ef2835880203bff40b71dc9e781c591af16df979cc0965a8b16b80e8bd",
-    WEIGHTS_FILE: "1eef87d6bff1ddc721902d714e9e67e3d859b5e0b4205e9eb2b876f11b4162e6",
+    CONFIG_FILE: "650dd7a33e23f265ff792a4c86a041331693a86403120e8775fc8c3d012ec6d1",
+    WEIGHTS_FILE: "8db82f204fffdd8bcbe52b8c34db988e0409f4a3fa033c79f09c20d4f9243d4f",
     TOKENIZER_FILE: "8d10d7ea5f376d0c4d6afa3a8a984d092fc4f14560a283f968a137b6cae7c4dc",
 }
 
