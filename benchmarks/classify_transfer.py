@@ -18,6 +18,8 @@ side) and is scored on the test half; the table gives the mean over the splits.
   (no class weights, no standardisation, no calibration; L2 as scikit-learn's default C=1, L-BFGS);
 * ``artlens default``: ``train_linear`` with its defaults on the training half (its own validation split,
   inner cross-validation and calibration inside it), predictions from its model on the test half.
+* ``artlens --mode finetune`` (``--finetune-splits N``, off by default: minutes per split): ``train_finetune``
+  with its defaults (LP-FT of MobileNetV2's last 3 blocks) on the training half, predictions from images.
 
 Train time is seconds per split with features cached (``cold`` columns: the first split with an empty
 feature cache, extraction included). ``--time-1000`` also times one cold ``artlens train classify`` default
@@ -52,6 +54,7 @@ from _labelled_sets import OPENCLIPART_CLASSES, SETS, LabelledSet, openclipart_c
 from artlens.classify.data import Dataset
 from artlens.classify.features import embed_paths
 from artlens.classify.model import load_classifier
+from artlens.classify.train.finetune import train_finetune
 from artlens.classify.train.linear import train_linear
 from artlens.errors import ArtlensError
 from artlens.evaluation import classification_metrics
@@ -218,6 +221,16 @@ def run_set(name: str, args: argparse.Namespace, tmp: Path) -> dict:
         with torch.inference_mode():
             record("small CNN (scratch)", test, net(x_cnn[test]).argmax(1).numpy(), dt)
         print(f"  small CNN split {s + 1}: {dt:.1f} s", file=sys.stderr)
+    # artlens --mode finetune (LP-FT, its defaults), on the first --finetune-splits splits only: minutes each
+    for s, (train, test) in enumerate(splits[:args.finetune_splits]):
+        out = tmp / f"{name}-finetune-{s}"
+        t0 = time.perf_counter()
+        train_finetune(as_dataset(data, train), out, seed=args.seed, device="cpu")
+        dt = time.perf_counter() - t0
+        clf = load_classifier(out, device="cpu", use_onnx=False)
+        probs = clf.probabilities([load_image(data.paths[i]).rgb for i in test])["label"]
+        record("artlens --mode finetune", test, probs.argmax(1), dt)
+        print(f"  artlens finetune split {s + 1}: {dt:.1f} s", file=sys.stderr)
     rows = []
     for key, r in results.items():
         rows.append({"method": key, "splits": len(r["accuracy"]), "accuracy": float(np.mean(r["accuracy"])),
@@ -282,7 +295,7 @@ def run(args: argparse.Namespace) -> dict:
         timing = time_1000(Path(tmp), args.seed) if args.time_1000 else None
     for s in sets:
         for r in s["rows"]:
-            r["images_per_s"], r["runtime"] = speed[r["method"]]
+            r["images_per_s"], r["runtime"] = speed.get(r["method"], (None, "torch"))  # finetune: not timed
     return {
         "benchmark": "classify_transfer", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_average_end": os.getloadavg(), "splits": args.splits, "seed": args.seed, "threads": threads,
@@ -308,7 +321,8 @@ def markdown(result: dict) -> str:
             splits = "" if r["splits"] == result["splits"] else f" ({r['splits']} splits)"
             lines.append(f"| {r['method']}{splits} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} "
                          f"({r['macro_f1_sd']:.3f}) | {r['train_s_per_split']:.1f} | "
-                         f"{r['images_per_s']:.0f} | {r['runtime']} |")
+                         f"{'—' if r['images_per_s'] is None else format(r['images_per_s'], '.0f')} | "
+                         f"{r['runtime']} |")
         c = s["cold_first_split"]
         lines += ["", f"default - plain probe macro-F1: {s['default_minus_probe_macro_f1']:+.3f} "
                   f"(target +0.05: {'met' if s['target_met'] else 'MISSED'}); first split with an empty "
@@ -330,6 +344,8 @@ def main() -> None:
     parser.add_argument("--cnn-epochs", type=int, default=30)
     parser.add_argument("--cnn-size", type=int, default=SIZE)
     parser.add_argument("--cnn-splits", type=int, default=5, help="splits the small CNN is trained on")
+    parser.add_argument("--finetune-splits", type=int, default=0,
+                        help="also fine-tune (--mode finetune, its defaults) on this many splits")
     parser.add_argument("--cold", action="store_true", help="first split of each set with an empty cache")
     parser.add_argument("--time-1000", action="store_true", help="time a cold default run on 1,000 images")
     parser.add_argument("--time-1000-only", action="store_true",
