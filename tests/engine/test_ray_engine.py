@@ -105,11 +105,12 @@ def test_index_build_on_ray_stores_the_same_vectors_and_neighbours(small_set: Pa
             ids, vectors = index.all_vectors("content")
             items = {it.id: it for it in index.items()}
             paths = [items[int(i)].path for i in ids]
-            # hits ranked by score, ties (a copy and its original score alike) broken by path: the item ids,
-            # and so the order FAISS gives tied hits in, depend on the order the files were added
+            # every item's whole ranking (k = all of them: a cut at k could fall between a copy and its
+            # original, which score alike), ties broken by path: the item ids, and so the order FAISS gives
+            # tied hits in, depend on the order the files were added
             neighbours = {items[int(i)].path: sorted((-round(float(score), 3), items[j].path)
                                                      for j, score in hits)
-                          for i, hits in zip(ids, index.search(vectors, k=4), strict=True)}
+                          for i, hits in zip(ids, index.search(vectors, k=len(ids)), strict=True)}
             style = index.all_vectors("style")[1]
             built[name] = (report, paths, vectors, style, neighbours,
                            {it.path: (it.sha256, it.width, it.height, it.phash) for it in items.values()})

@@ -199,6 +199,7 @@ class Classifier:
     # -- batches
     @property
     def framing(self) -> str:
+        """How :meth:`preprocess` frames an image before the centre crop (:mod:`artlens.classify.framing`)."""
         return self.net.framing
 
     def preprocess(self, rgbs: Sequence[np.ndarray]) -> torch.Tensor:
