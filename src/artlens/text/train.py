@@ -58,7 +58,7 @@ class TextTrainSettings:
     embedding, two 128-unit LSTMs), so the two starts compare on one network; ``tokens="bpe"`` reads
     ``vocab`` subwords learnt on the first ``tokenizer_chars`` training characters, ``tie`` shares the
     embedding with the read-out, ``carry`` carries the state across windows, ``float16`` stores the weights
-    at half precision. ``scripts/train_text_models.py`` holds the settings of the shipped poetry model."""
+    at half precision. :data:`POETRY_RECIPE` holds the settings of the shipped poetry model."""
 
     epochs: int = 30
     steps: int = 200
