@@ -47,7 +47,7 @@ from PIL import Image, ImageDraw
 from _openclipart import ROOT, openclipart_category
 from artlens.gan.data import load_folder
 from artlens.gan.evaluate import score_features
-from artlens.gan.features import SECOND_FEATURES, image_features
+from artlens.gan.features import FEATURES, SECOND_FEATURES, image_features
 from artlens.gan.model import GanModel
 from artlens.gan.sample import as_array, generate, grid
 from artlens.gan.train import GanTrainSettings, train_gan
@@ -89,6 +89,9 @@ def main() -> None:
                     "the (first) --kimg budget at 1 and at --threads threads, no scores")
     ap.add_argument("--rescore-raw", action="store_true", help="score the raw (not averaged) generator of "
                     "each configuration's last checkpoint under --out, as the run scored its EMA generator")
+    ap.add_argument("--variety", action="store_true", help="precision and recall (realism and variety "
+                    "apart) of each configuration's saved generator under --out (its last budget), on both "
+                    "feature networks, with the same samples the run scored")
     ap.add_argument("--rates", help="a speed.json of --speed: turn --minutes into each configuration's "
                     "kimg at its measured images/s (the most threads measured), so the budget does not "
                     "depend on load")
@@ -107,7 +110,7 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     os.environ["ARTLENS_THREADS"] = str(args.threads)
-    if not (args.kimg or args.minutes or args.rescore_raw):
+    if not (args.kimg or args.minutes or args.rescore_raw or args.variety):
         ap.error("give --kimg or --minutes")
     budgets = _floats(args.kimg or args.minutes or "0")
     unit = "kimg" if args.kimg else "minutes"
@@ -125,6 +128,9 @@ def main() -> None:
     real2 = image_features(images, device=args.device, network=SECOND_FEATURES)
     if args.rescore_raw:
         _rescore_raw(args, images, real)
+        return
+    if args.variety:
+        _variety(args, images, {"EffLite0": real, "MobileNetV2": real2})
         return
     rates = _rates(Path(args.rates)) if args.rates else {}
     if rates and unit != "minutes":
@@ -161,7 +167,9 @@ def main() -> None:
                    "cpu_s_per_image": round(run.cpu_seconds_per_image, 4),
                    "kid": scores["kid"], "kid_std": scores["kid_std"], "kid_stderr": scores["kid_stderr"],
                    "fd": scores["fd"], "kid_mnv2": second["kid"], "kid_mnv2_std": second["kid_std"],
-                   "fd_mnv2": second["fd"], "near_copies": mem["near_copies"],
+                   "fd_mnv2": second["fd"], "precision": scores["precision"], "recall": scores["recall"],
+                   "precision_mnv2": second["precision"], "recall_mnv2": second["recall"],
+                   "near_copies": mem["near_copies"],
                    "share_closer_than_train": mem["share_closer_than_train"],
                    "min_distance": min(r["distance"] for r in mem["nearest"]),
                    "load_before": load_before, "load_after": _load(),
@@ -253,6 +261,34 @@ def _rescore_raw(args: argparse.Namespace, images: np.ndarray, real: np.ndarray)
     (Path(args.out) / "raw.json").write_text(json.dumps(rows, indent=2))
     if args.doc:
         _replace_block("<!-- gan-raw:begin -->", "<!-- gan-raw:end -->", lines)
+
+
+def _variety(args: argparse.Namespace, images: np.ndarray, real: dict[str, np.ndarray]) -> None:
+    """Precision and recall of each configuration's saved generator (the samples the run scored last)."""
+    networks = {"EffLite0": FEATURES, "MobileNetV2": SECOND_FEATURES}
+    rows = []
+    for name in args.configs.split(","):
+        model = GanModel.load(Path(args.out) / name)
+        fake = as_array(generate(model, len(images), seed=args.seed + 1))
+        row = {"config": name, "kimg": model.config.training.get("kimg")}
+        for label, network in networks.items():
+            feats = image_features(fake, device=args.device, network=network)
+            scores = score_features(real[label], feats, seed=args.seed)
+            row[label] = {"kid": scores["kid"], "precision": scores["precision"], "recall": scores["recall"]}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="minutes")
+    lines = [f"Run {when} UTC; `python benchmarks/gan.py {' '.join(os.sys.argv[1:])}`; each configuration's "
+             f"saved generator, {len(images)} samples (the run's own: KID repeats its last row), k = 3.", "",
+             "| config | kimg | KID (EffLite0) | precision (EffLite0) | recall (EffLite0) "
+             "| KID (MobileNetV2) | precision (MobileNetV2) | recall (MobileNetV2) |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['kimg']:.1f} | " + " | ".join(
+        f"{r[n]['kid']:.4f} | {r[n]['precision']:.3f} | {r[n]['recall']:.3f}" for n in networks) + " |"
+        for r in rows]
+    (Path(args.out) / "variety.json").write_text(json.dumps(rows, indent=2))
+    if args.doc:
+        _replace_block("<!-- gan-variety:begin -->", "<!-- gan-variety:end -->", lines)
 
 
 def _speed(args: argparse.Namespace, folder: Path, images: np.ndarray, kimg: float) -> None:

@@ -73,6 +73,7 @@ def test_evaluate_gan_follows_its_schema(tiny_model, shapes_folder):
     jsonschema.validate(report, read_schema("gan-evaluation"))
     assert report["real_images"] == 48 and report["generated_images"] == 50
     assert report["kid"] > 0 and report["memorisation"]["near_copies"] == 0
+    assert 0 <= report["precision"] <= 1 and 0 <= report["recall"] <= 1 and report["precision_recall_k"] == 3
     assert report["memorisation"]["nearest"][0]["train_file"].endswith(".png")
     assert report["features"] == "efficientnet_lite0"
     other = CliRunner().invoke(app, ["evaluate", "gan", str(tiny_model), str(shapes_folder), "--json",

@@ -47,3 +47,28 @@ def test_memorisation_finds_copies_and_clears_new_samples():
     fresh = memorisation(train, rng.normal(size=(20, 16)))
     assert fresh.near_copies == 0
     assert fresh.share_closer_than_train < 0.8
+
+
+def test_precision_and_recall_tell_realism_from_variety():
+    from artlens.gan import precision_recall
+
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(300, 8))
+    twin = precision_recall(real, rng.normal(size=(300, 8)))
+    assert twin.precision > 0.8 and twin.recall > 0.8 and twin.k == 3
+    # a collapsed generator: every sample near one of three real images; realistic, but little variety
+    modes = real[:3][rng.integers(0, 3, 300)] + 0.01 * rng.normal(size=(300, 8))
+    collapsed = precision_recall(real, modes)
+    assert collapsed.precision > 0.95 and collapsed.recall < 0.1
+    # samples far from every real image: nothing realistic, nothing covered
+    away = precision_recall(real, rng.normal(loc=6.0, size=(300, 8)))
+    assert away.precision < 0.05 and away.recall < 0.05
+
+
+def test_precision_and_recall_refuse_too_few_images_or_mismatched_widths():
+    from artlens.gan import precision_recall
+
+    with pytest.raises(ConfigError, match="more than 3"):
+        precision_recall(np.zeros((3, 4)), np.zeros((10, 4)))
+    with pytest.raises(ConfigError, match="one width"):
+        precision_recall(np.zeros((10, 4)), np.zeros((10, 5)))

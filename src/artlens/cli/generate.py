@@ -134,6 +134,8 @@ def evaluate_gan_command(model: Path, real: Path, as_json: bool, features: str |
             (f"KID ({report['features']})", f"{report['kid']:.5f} ± {report['kid_stderr']:.5f} "
                                             f"(std over subsets {report['kid_std']:.5f})"),
             (f"FD ({report['features']})", f"{report['fd']:.3f}"),
+            ("precision / recall", f"{report['precision']:.3f} / {report['recall']:.3f} "
+                                   f"(k = {report['precision_recall_k']}; low recall: little variety)"),
             ("near copies", f"{mem['near_copies']} (distance < {mem['near_copy_threshold']:.4f})"),
             ("closer than training images", f"{mem['share_closer_than_train']:.1%}")]
     print_table(("", ""), rows, show_header=False)

@@ -12,6 +12,7 @@
 :mod:`.features`       the feature network the scores use
 :mod:`.kid`            KID and the Fréchet distance
 :mod:`.copycheck`      nearest training image of each sample
+:mod:`.manifold`       improved precision and recall (realism and variety apart)
 :mod:`.evaluate`       ``evaluate_gan``: the scores together (``artlens.gan-evaluation/1``)
 =====================  ==================================================================================
 """
@@ -36,6 +37,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "kernel_inception_distance": "artlens.gan.kid",
     "load_folder": "artlens.gan.data",
     "memorisation": "artlens.gan.copycheck",
+    "precision_recall": "artlens.gan.manifold",
     "save_walk": "artlens.gan.sample",
     "score_features": "artlens.gan.evaluate",
     "train_gan": "artlens.gan.train",

@@ -1,5 +1,5 @@
-"""Scoring a trained generator against real images: KID, the Fréchet distance and the memorisation check,
-on :mod:`~artlens.gan.features` (output schema ``artlens.gan-evaluation/1``)."""
+"""Scoring a trained generator against real images: KID, the Fréchet distance, precision and recall, and the
+memorisation check, on :mod:`~artlens.gan.features` (output schema ``artlens.gan-evaluation/1``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from artlens.gan.copycheck import memorisation
 from artlens.gan.data import load_folder
 from artlens.gan.features import FEATURES, image_features
 from artlens.gan.kid import frechet_distance, kernel_inception_distance
+from artlens.gan.manifold import precision_recall
 from artlens.gan.model import GanModel
 from artlens.gan.sample import as_array, generate
 from artlens.training.progress import Progress, report
@@ -23,11 +24,14 @@ SCHEMA = "artlens.gan-evaluation/1"  # schemas/gan-evaluation-1.json
 
 
 def score_features(real: np.ndarray, fake: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
-    """KID (with its spread), the Fréchet distance and the memorisation summary of two feature sets."""
+    """KID (with its spread), the Fréchet distance, precision and recall, and the memorisation summary of two
+    feature sets."""
     kid = kernel_inception_distance(real, fake, seed=seed)
     mem = memorisation(real, fake)
+    pr = precision_recall(real, fake)
     return {"kid": kid.kid, "kid_std": kid.std, "kid_stderr": kid.stderr, "kid_subsets": kid.subsets,
             "kid_subset_size": kid.subset_size, "fd": frechet_distance(real, fake),
+            "precision": pr.precision, "recall": pr.recall, "precision_recall_k": pr.k,
             "memorisation": {"train_median_distance": mem.train_median,
                              "share_closer_than_train": mem.share_closer_than_train,
                              "near_copies": mem.near_copies, "near_copy_threshold": mem.near_copy_threshold,
