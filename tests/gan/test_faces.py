@@ -82,6 +82,10 @@ def test_evaluate_gan_follows_its_schema(tiny_model, shapes_folder):
     second = json.loads(other.stdout)
     jsonschema.validate(second, read_schema("gan-evaluation"))
     assert second["features"] == "mobilenet_v2" and second["kid"] != report["kid"]
+    tight = CliRunner().invoke(app, ["evaluate", "gan", str(tiny_model), str(shapes_folder),
+                                     "--max-pixels", "100"])  # every 40x40 shape is over the limit
+    assert tight.exit_code != 0 and "above the" in tight.output  # each file named, then refused:
+    assert "0 readable image" in str(tight.exception)  # (python -m artlens prints it as one line)
     bad = CliRunner().invoke(app, ["evaluate", "gan", str(tiny_model), str(shapes_folder),
                                    "--features", "vgg"])
     assert bad.exit_code == 2 and "mobilenet_v2" in bad.output

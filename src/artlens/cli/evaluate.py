@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from artlens.cli._app import JsonOpt, app
+from artlens.imageio import DEFAULT_MAX_PIXELS
 
 
 def _is_gan(model: Path) -> bool:
@@ -43,6 +44,8 @@ def evaluate(
                                                    "here.")] = None,
     features: Annotated[str | None, typer.Option(help="GAN: the network whose features KID and FD compare, "
                                                  "efficientnet_lite0 (default) or mobilenet_v2.")] = None,
+    max_pixels: Annotated[int, typer.Option(min=1, help="GAN: skip real images with more pixels than this "
+                                            "(each named).")] = DEFAULT_MAX_PIXELS,
     as_json: JsonOpt = False,
 ) -> None:
     """Accuracy, precision/recall/F1, ROC-AUC (or SRCC/PLCC/RMSE) of a trained model on labelled images."""
@@ -52,7 +55,7 @@ def evaluate(
         args = args[1:] if args[0] == "gan" else args
         if len(args) != 2:
             raise typer.BadParameter("evaluate a GAN with: artlens evaluate gan MODEL REAL_FOLDER")
-        evaluate_gan_command(Path(args[0]), Path(args[1]), as_json, features)
+        evaluate_gan_command(Path(args[0]), Path(args[1]), as_json, features, max_pixels)
         return
     explicit_quality = bool(args) and args[0] == "quality"
     if explicit_quality:

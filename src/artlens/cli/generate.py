@@ -115,7 +115,8 @@ def generate(
     print_table(("", ""), [(k, str(v)) for k, v in result.items()], show_header=False)
 
 
-def evaluate_gan_command(model: Path, real: Path, as_json: bool, features: str | None = None) -> None:
+def evaluate_gan_command(model: Path, real: Path, as_json: bool, features: str | None = None,
+                         max_pixels: int | None = None) -> None:
     """``artlens evaluate gan MODEL REAL_FOLDER [--features NET]``: KID, FD and the memorisation check."""
     from artlens.gan import evaluate_gan
     from artlens.gan.features import FEATURES, SECOND_FEATURES
@@ -124,7 +125,8 @@ def evaluate_gan_command(model: Path, real: Path, as_json: bool, features: str |
         raise typer.BadParameter(f"--features is {FEATURES} (the default) or {SECOND_FEATURES}, "
                                  f"not {features}")
     check_inputs([real])
-    report = evaluate_gan(model, real, on_error=_bad_file, features=features or FEATURES)
+    report = evaluate_gan(model, real, on_error=_bad_file, features=features or FEATURES,
+                          max_pixels=max_pixels)
     if as_json:
         print_json(report)
         return

@@ -43,13 +43,15 @@ def score_features(real: np.ndarray, fake: np.ndarray, *, seed: int = 0) -> dict
 def evaluate_gan(model: GanModel | str | os.PathLike[str], real: str | os.PathLike[str], *,
                  n: int | None = None, seed: int = 0, truncation: float | None = None,
                  device: str | None = None, on_error: Any = None,
-                 progress: Progress | None = None, features: str = FEATURES) -> dict[str, Any]:
+                 progress: Progress | None = None, features: str = FEATURES,
+                 max_pixels: int | None = None) -> dict[str, Any]:
     """Score ``model`` against the images under ``real`` (made square at the model's size, as in training).
 
     ``n`` samples are generated (default: as many as there are real images, at least 50). The result follows
     ``artlens.gan-evaluation/1``; ``nearest[i].train_file`` names the nearest training file of sample ``i``.
     ``features`` names the backbone whose features are compared (EfficientNet-Lite0 by default; MobileNetV2
     for a model trained with the projected discriminator, which looked at EfficientNet-Lite0's).
+    ``max_pixels`` overrides the limit above which an image file is skipped as a possible decompression bomb.
     """
     gan = model if isinstance(model, GanModel) else GanModel.load(model)
     skipped: list[str] = []
@@ -61,7 +63,8 @@ def evaluate_gan(model: GanModel | str | os.PathLike[str], real: str | os.PathLi
         if on_error is not None:
             on_error(err)
 
-    images, _ = load_folder(real, gan.config.size, on_error=skip, progress=progress)
+    extra = {"max_pixels": max_pixels} if max_pixels is not None else {}
+    images, _ = load_folder(real, gan.config.size, on_error=skip, progress=progress, **extra)
     from artlens.imageio import collect_inputs  # the same walk load_folder made, for the file names
 
     files = [f for f in sorted(collect_inputs([real])[0]) if str(f) not in bad]
