@@ -46,17 +46,19 @@ def square(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_folder(folder: str | os.PathLike[str], size: int, *, min_images: int = 2,
-                max_pixels: int = DEFAULT_MAX_PIXELS,
+                max_pixels: int | None = None,
                 on_error: Callable[[ImageLoadError], None] | None = None,
                 progress: Progress | None = None) -> tuple[np.ndarray, str]:
     """Every readable image under ``folder`` as an (N, size, size, 3) uint8 array, in file-name order, and
-    the SHA-256 of the files read (what a checkpoint is bound to).
+    the SHA-256 of the files read (what a checkpoint is bound to). Files of more than ``max_pixels`` pixels
+    are skipped (None: :data:`artlens.imageio.DEFAULT_MAX_PIXELS`).
 
     Raises
     ------
     GanDataError
         Fewer than ``min_images`` readable images.
     """
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     files, errors = collect_inputs([folder])
     files = sorted(files)
     images, digest = [], hashlib.sha256()
@@ -64,7 +66,7 @@ def load_folder(folder: str | os.PathLike[str], size: int, *, min_images: int = 
         _skip(err, on_error)
     for i, path in enumerate(files):
         try:
-            loaded = load_image(path, max_pixels=max_pixels)
+            loaded = load_image(path, max_pixels=limit)
         except ImageLoadError as err:
             _skip(err, on_error)
             continue

@@ -63,8 +63,7 @@ def evaluate_gan(model: GanModel | str | os.PathLike[str], real: str | os.PathLi
         if on_error is not None:
             on_error(err)
 
-    extra = {"max_pixels": max_pixels} if max_pixels is not None else {}
-    images, _ = load_folder(real, gan.config.size, on_error=skip, progress=progress, **extra)
+    images, _ = load_folder(real, gan.config.size, max_pixels=max_pixels, on_error=skip, progress=progress)
     from artlens.imageio import collect_inputs  # the same walk load_folder made, for the file names
 
     files = [f for f in sorted(collect_inputs([real])[0]) if str(f) not in bad]

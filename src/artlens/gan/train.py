@@ -223,8 +223,8 @@ def train_gan(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
         raise ConfigError(f"the budget must be positive (kimg={kimg}, minutes={minutes})")
     config = settings.config()
     if images is None:
-        extra = {} if max_pixels is None else {"max_pixels": max_pixels}
-        images, digest = load_folder(source, config.size, on_error=on_error, progress=progress, **extra)
+        images, digest = load_folder(source, config.size, max_pixels=max_pixels, on_error=on_error,
+                                     progress=progress)
     else:
         digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
     dev = select_device(device)
