@@ -130,7 +130,7 @@ def main() -> None:
         _rescore_raw(args, images, real)
         return
     if args.variety:
-        _variety(args, images, {"EffLite0": real, "MobileNetV2": real2})
+        _variety(args, real, real2)
         return
     rates = _rates(Path(args.rates)) if args.rates else {}
     if rates and unit != "minutes":
@@ -156,10 +156,7 @@ def main() -> None:
             load_before = _load()
             run = train_gan(folder, out, settings=settings, images=images, device=args.device,
                             resume=resume, **budget)
-            fake = as_array(generate(run.model, len(images), seed=args.seed + 1))
-            scores = score_features(real, image_features(fake, device=args.device), seed=args.seed)
-            second = score_features(real2, image_features(fake, device=args.device, network=SECOND_FEATURES),
-                                    seed=args.seed)
+            scores, second = _score_samples(run.model, real, real2, args)
             mem = scores["memorisation"]
             row = {"config": name, "budget": b, "unit": unit, "kimg": round(run.kimg, 3),
                    "train_minutes": round(run.train_seconds / 60, 2),
@@ -263,23 +260,29 @@ def _rescore_raw(args: argparse.Namespace, images: np.ndarray, real: np.ndarray)
         _replace_block("<!-- gan-raw:begin -->", "<!-- gan-raw:end -->", lines)
 
 
-def _variety(args: argparse.Namespace, images: np.ndarray, real: dict[str, np.ndarray]) -> None:
+def _score_samples(model: GanModel, real: np.ndarray, real2: np.ndarray,
+                   args: argparse.Namespace) -> tuple[dict, dict]:
+    """Scores of as many samples as there are real images (seed + 1: the run's samples), on
+    EfficientNet-Lite0's features and on MobileNetV2's."""
+    fake = as_array(generate(model, len(real), seed=args.seed + 1))
+    return tuple(score_features(r, image_features(fake, device=args.device, network=network), seed=args.seed)
+                 for r, network in ((real, FEATURES), (real2, SECOND_FEATURES)))
+
+
+def _variety(args: argparse.Namespace, real: np.ndarray, real2: np.ndarray) -> None:
     """Precision and recall of each configuration's saved generator (the samples the run scored last)."""
-    networks = {"EffLite0": FEATURES, "MobileNetV2": SECOND_FEATURES}
+    networks = ("EffLite0", "MobileNetV2")
     rows = []
     for name in args.configs.split(","):
         model = GanModel.load(Path(args.out) / name)
-        fake = as_array(generate(model, len(images), seed=args.seed + 1))
         row = {"config": name, "kimg": model.config.training.get("kimg")}
-        for label, network in networks.items():
-            feats = image_features(fake, device=args.device, network=network)
-            scores = score_features(real[label], feats, seed=args.seed)
+        for label, scores in zip(networks, _score_samples(model, real, real2, args), strict=True):
             row[label] = {"kid": scores["kid"], "precision": scores["precision"], "recall": scores["recall"]}
         rows.append(row)
         print(json.dumps(row), flush=True)
     when = dt.datetime.now(dt.UTC).isoformat(timespec="minutes")
     lines = [f"Run {when} UTC; `python benchmarks/gan.py {' '.join(os.sys.argv[1:])}`; each configuration's "
-             f"saved generator, {len(images)} samples (the run's own: KID repeats its last row), k = 3.", "",
+             f"saved generator, {len(real)} samples (the run's own: KID repeats its last row), k = 3.", "",
              "| config | kimg | KID (EffLite0) | precision (EffLite0) | recall (EffLite0) "
              "| KID (MobileNetV2) | precision (MobileNetV2) | recall (MobileNetV2) |",
              "|---|---|---|---|---|---|---|---|"]
